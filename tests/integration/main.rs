@@ -1,0 +1,6 @@
+//! Integration tests against a real control plane: one test binary, one control plane for the whole run.
+
+mod cluster_script;
+mod ground;
+mod plugin;
+mod support;
