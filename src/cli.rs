@@ -1,19 +1,117 @@
-//! The command line, as kubectl hands it to a plugin: only the words after `kubectl watchnew`.
+//! The command line, as kubectl hands it to a plugin: only the words after `kubectl watchnew`. The flags keep
+//! kubectl's names and meanings; this module only describes them, `settings` makes sense of them.
 
-use clap::Parser;
+use std::path::PathBuf;
+
+use clap::builder::BoolishValueParser;
+use clap::{Parser, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Every pod created, changed or deleted from now on, in every namespace
+  kubectl watchnew pods -A
+
+  # Pods, deployments and services of the current namespace
+  kubectl watchnew pods,deploy,svc
+
+  # One deployment, by name
+  kubectl watchnew deploy/web
+
+  # Pods with a label, as JSON watch events for scripts
+  kubectl watchnew pods -l app=web -o json | jq .";
 
 /// Watch Kubernetes resources and show only what changes from now on.
 ///
 /// The objects that exist when it starts are never shown; every object created, modified or deleted
-/// afterwards is.
+/// afterwards is, exactly once, across reconnects and expired watches.
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-watchnew", bin_name = "kubectl watchnew", version)]
+#[command(name = "kubectl-watchnew", bin_name = "kubectl watchnew", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// The resource types to watch, separated by commas (pods, deploy, svc, ...).
-    #[arg(value_name = "TYPE[,TYPE...]")]
-    pub resource_types: Option<String>,
+    /// What to watch: TYPE[,TYPE...] [NAME...], or TYPE/NAME ... (pods, deploy, svc, a CRD's names,
+    /// deployments.apps, deployments.v1.apps)
+    #[arg(value_name = "TYPE[,TYPE...] [NAME...]")]
+    pub targets: Vec<String>,
 
-    /// Watch only the objects with these names.
-    #[arg(value_name = "NAME")]
-    pub names: Vec<String>,
+    /// Only objects whose labels match this selector (e.g. app=web,tier!=cache)
+    #[arg(short = 'l', long, value_name = "SELECTOR", help_heading = "Selection")]
+    pub selector: Option<String>,
+
+    /// Only objects whose fields match this selector (e.g. status.phase=Running)
+    #[arg(long, value_name = "SELECTOR", help_heading = "Selection")]
+    pub field_selector: Option<String>,
+
+    /// The namespace to watch (default: the context's namespace, else "default")
+    #[arg(short = 'n', long, value_name = "NAMESPACE", help_heading = "Selection")]
+    pub namespace: Option<String>,
+
+    /// Watch every namespace
+    #[arg(short = 'A', long, help_heading = "Selection", num_args = 0..=1, default_missing_value = "true",
+        value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub all_namespaces: Option<bool>,
+
+    /// Output format: json prints one WatchEvent per line, {"type":"ADDED","object":{...}}
+    #[arg(short = 'o', long, value_enum, value_name = "FORMAT", help_heading = "Output")]
+    pub output: Option<OutputFormat>,
+
+    /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
+    #[arg(long, value_name = "PATH", help_heading = "Connection")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The kubeconfig context to use
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub context: Option<String>,
+
+    /// The kubeconfig cluster to use
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub cluster: Option<String>,
+
+    /// The kubeconfig user to use
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub user: Option<String>,
+
+    /// The address of the API server
+    #[arg(short = 's', long, value_name = "URL", help_heading = "Connection")]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server
+    #[arg(long, value_name = "TOKEN", help_heading = "Connection", hide_env_values = true)]
+    pub token: Option<String>,
+
+    /// Path to a client certificate file for TLS
+    #[arg(long, value_name = "PATH", help_heading = "Connection")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// Path to a client key file for TLS
+    #[arg(long, value_name = "PATH", help_heading = "Connection")]
+    pub client_key: Option<PathBuf>,
+
+    /// Path to a certificate file for the certificate authority
+    #[arg(long, value_name = "PATH", help_heading = "Connection")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// Do not verify the server's certificate (insecure)
+    #[arg(long, help_heading = "Connection", num_args = 0..=1, default_missing_value = "true",
+        value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub insecure_skip_tls_verify: Option<bool>,
+
+    /// Act as this user (impersonation)
+    #[arg(long = "as", value_name = "USER", help_heading = "Connection")]
+    pub as_user: Option<String>,
+
+    /// Act as a member of this group (impersonation; repeatable)
+    #[arg(long = "as-group", value_name = "GROUP", help_heading = "Connection")]
+    pub as_group: Vec<String>,
+
+    /// Act as the user with this UID (impersonation)
+    #[arg(long = "as-uid", value_name = "UID", help_heading = "Connection")]
+    pub as_uid: Option<String>,
+
+    /// How long a single request may take, e.g. 30s or 1m ("0": no limit). It never ends a watch.
+    #[arg(long, value_name = "DURATION", default_value = "0", help_heading = "Connection")]
+    pub request_timeout: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Json,
 }

@@ -1,7 +1,16 @@
 //! kubectl-watchnew: a kubectl plugin that shows only the changes that happen after it starts.
+//!
+//! The layers, each using only those before it: `cli` (the flags) → `settings` (what they mean) → `cluster`
+//! (connection and discovery) → `engine` (list, watch and the "only new changes" semantics) → `output`.
 
+pub mod app;
 pub mod cli;
+pub mod cluster;
+pub mod engine;
+pub mod error;
 pub mod exit_code;
+pub mod output;
+pub mod settings;
 
 use std::ffi::OsString;
 
@@ -9,6 +18,7 @@ use clap::Parser;
 
 use crate::cli::Cli;
 use crate::exit_code::ExitCode;
+use crate::settings::Settings;
 
 /// Runs the plugin with its command line (program name first) and says how the process should end.
 pub fn run<I, T>(args: I) -> std::process::ExitCode
@@ -29,16 +39,18 @@ where
             return code.into();
         }
     };
-    match cli.resource_types {
-        None => {
-            eprintln!(
-                "error: you must specify the type of resource to watch, e.g. 'kubectl watchnew pods'"
-            );
-            ExitCode::Usage.into()
-        }
-        Some(_) => {
-            eprintln!("error: watching is not implemented yet");
-            ExitCode::Failure.into()
+    let outcome = Settings::from_cli(cli).and_then(|settings| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|error| error::Error::Internal(anyhow::anyhow!("cannot start the async runtime: {error}")))?;
+        runtime.block_on(app::run(settings))
+    });
+    match outcome {
+        Ok(code) => code.into(),
+        Err(error) => {
+            eprintln!("error: {}", error.one_line());
+            error.exit_code().into()
         }
     }
 }

@@ -34,11 +34,8 @@ impl Drop for Stop {
 
 #[test]
 fn named_control_plane_starts_is_reused_and_stops_without_leftovers() {
-    if !support::cluster().local {
-        eprintln!(
-            "skipped: {} points at a cluster of its own",
-            support::KUBECONFIG_ENV
-        );
+    if !support::cluster().local() {
+        eprintln!("skipped: {} points at a cluster of its own", support::KUBECONFIG_ENV);
         return;
     }
     let name = format!("wn-script-{}", std::process::id());
@@ -51,23 +48,10 @@ fn named_control_plane_starts_is_reused_and_stops_without_leftovers() {
     ];
 
     let first = cluster_script(&[&["up"], &options[..]].concat());
-    assert!(
-        first.status.success(),
-        "up failed: {}",
-        support::stderr_of(&first)
-    );
+    assert!(first.status.success(), "up failed: {}", support::stderr_of(&first));
     let stdout = String::from_utf8(first.stdout).expect("UTF-8");
-    let kubeconfig = PathBuf::from(
-        stdout
-            .lines()
-            .last()
-            .expect("up prints the kubeconfig path last"),
-    );
-    assert!(
-        kubeconfig.is_file(),
-        "{} is not a file",
-        kubeconfig.display()
-    );
+    let kubeconfig = PathBuf::from(stdout.lines().last().expect("up prints the kubeconfig path last"));
+    assert!(kubeconfig.is_file(), "{} is not a file", kubeconfig.display());
     let state_dir = kubeconfig
         .parent()
         .expect("the kubeconfig is in the state folder")
@@ -76,10 +60,7 @@ fn named_control_plane_starts_is_reused_and_stops_without_leftovers() {
     let version = support::kubectl(&kubeconfig, &["get", "--raw", "/version"]);
     assert!(version.status.success(), "{}", support::stderr_of(&version));
     let version: serde_json::Value = serde_json::from_slice(&version.stdout).expect("JSON");
-    assert_eq!(
-        version["gitVersion"],
-        support::pinned_kubernetes_version().as_str()
-    );
+    assert_eq!(version["gitVersion"], support::pinned_kubernetes_version().as_str());
 
     let again = cluster_script(&[&["up"], &options[..]].concat());
     assert!(
@@ -106,30 +87,15 @@ fn named_control_plane_starts_is_reused_and_stops_without_leftovers() {
         "the components should be running before down"
     );
     let down = cluster_script(&["down", "--name", &name]);
-    assert!(
-        down.status.success(),
-        "down failed: {}",
-        support::stderr_of(&down)
-    );
-    assert_eq!(
-        component_processes(&state_dir),
-        "",
-        "down left processes behind"
-    );
-    assert!(
-        !state_dir.exists(),
-        "down left {} behind",
-        state_dir.display()
-    );
+    assert!(down.status.success(), "down failed: {}", support::stderr_of(&down));
+    assert_eq!(component_processes(&state_dir), "", "down left processes behind");
+    assert!(!state_dir.exists(), "down left {} behind", state_dir.display());
 }
 
 #[test]
 fn a_component_that_cannot_start_is_reported_and_cleaned_up() {
-    if !support::cluster().local {
-        eprintln!(
-            "skipped: {} points at a cluster of its own",
-            support::KUBECONFIG_ENV
-        );
+    if !support::cluster().local() {
+        eprintln!("skipped: {} points at a cluster of its own", support::KUBECONFIG_ENV);
         return;
     }
     let name = format!("wn-broken-{}", std::process::id());
@@ -143,10 +109,7 @@ fn a_component_that_cannot_start_is_reported_and_cleaned_up() {
     ]);
     assert_eq!(up.status.code(), Some(1));
     let stderr = support::stderr_of(&up);
-    assert!(
-        stderr.contains("kube-apiserver exited during start-up"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("kube-apiserver exited during start-up"), "{stderr}");
     assert!(
         stderr.contains("unknown flag: --no-such-flag"),
         "the log tail should say why: {stderr}"
@@ -157,32 +120,22 @@ fn a_component_that_cannot_start_is_reported_and_cleaned_up() {
         .parent()
         .expect("state folder")
         .with_file_name(&name);
-    assert_eq!(
-        component_processes(&state_dir),
-        "",
-        "a failed up left processes behind"
-    );
+    assert_eq!(component_processes(&state_dir), "", "a failed up left processes behind");
 }
 
 #[test]
 fn building_without_go_is_a_clear_error() {
     let empty_cache = tempfile::tempdir().expect("a temporary folder");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    let path_without_go =
-        std::env::join_paths(std::env::split_paths(&path).filter(|dir| !dir.join("go").exists()))
-            .expect("PATH can be joined");
+    let path_without_go = std::env::join_paths(std::env::split_paths(&path).filter(|dir| !dir.join("go").exists()))
+        .expect("PATH can be joined");
     let output = Command::new(support::repo_root().join("scripts/cluster"))
         .arg("build")
         .env("WATCHNEW_CACHE_DIR", empty_cache.path())
         .env("PATH", path_without_go)
         .output()
         .expect("scripts/cluster runs");
-    assert_eq!(
-        output.status.code(),
-        Some(2),
-        "{}",
-        support::stderr_of(&output)
-    );
+    assert_eq!(output.status.code(), Some(2), "{}", support::stderr_of(&output));
     assert!(
         support::stderr_of(&output).contains("Go is not installed"),
         "{}",

@@ -11,11 +11,8 @@ use crate::support::{self, LIMITED_CONTEXT, LIMITED_NAMESPACE, TestNamespace};
 #[test]
 fn local_control_plane_serves_the_pinned_kubernetes_version() {
     let cluster = support::cluster();
-    if !cluster.local {
-        eprintln!(
-            "skipped: {} points at a cluster of its own",
-            support::KUBECONFIG_ENV
-        );
+    if !cluster.local() {
+        eprintln!("skipped: {} points at a cluster of its own", support::KUBECONFIG_ENV);
         return;
     }
     assert_eq!(cluster.server_version, support::pinned_kubernetes_version());
@@ -47,10 +44,7 @@ async fn objects_can_be_created_read_updated_and_deleted() {
 
     let read = config_maps.get("settings").await.expect("get");
     assert_eq!(
-        read.data
-            .as_ref()
-            .and_then(|data| data.get("mode"))
-            .map(String::as_str),
+        read.data.as_ref().and_then(|data| data.get("mode")).map(String::as_str),
         Some("fast")
     );
     assert_eq!(read.uid(), created.uid());
@@ -78,10 +72,7 @@ async fn objects_can_be_created_read_updated_and_deleted() {
         .delete("settings", &DeleteParams::default())
         .await
         .expect("delete");
-    let error = config_maps
-        .get("settings")
-        .await
-        .expect_err("a deleted object is gone");
+    let error = config_maps.get("settings").await.expect_err("a deleted object is gone");
     assert!(
         matches!(error, kube::Error::Api(ref status) if status.code == 404),
         "expected 404, got {error:?}"
@@ -90,11 +81,11 @@ async fn objects_can_be_created_read_updated_and_deleted() {
 
 #[tokio::test]
 async fn limited_identity_may_read_only_its_own_namespace() {
-    if !support::has_context(LIMITED_CONTEXT) {
+    if !support::cluster().has_context(LIMITED_CONTEXT) {
         eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
         return;
     }
-    let limited = support::client(Some(LIMITED_CONTEXT)).await;
+    let limited = support::cluster().client(Some(LIMITED_CONTEXT)).await;
 
     let everywhere: Api<Pod> = Api::all(limited.clone());
     let error = everywhere
@@ -144,7 +135,7 @@ async fn limited_identity_may_read_only_its_own_namespace() {
 #[test]
 fn kubectl_agrees_about_the_limited_identity() {
     let cluster = support::cluster();
-    if !support::has_context(LIMITED_CONTEXT) {
+    if !support::cluster().has_context(LIMITED_CONTEXT) {
         eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
         return;
     }
@@ -159,9 +150,6 @@ fn kubectl_agrees_about_the_limited_identity() {
         support::stderr_of(&everywhere)
     );
 
-    let own = support::kubectl(
-        &cluster.kubeconfig,
-        &["--context", LIMITED_CONTEXT, "get", "pods"],
-    );
+    let own = support::kubectl(&cluster.kubeconfig, &["--context", LIMITED_CONTEXT, "get", "pods"]);
     assert!(own.status.success(), "{}", support::stderr_of(&own));
 }

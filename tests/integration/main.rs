@@ -1,6 +1,9 @@
 //! Integration tests against a real control plane: one test binary, one control plane for the whole run.
 
 mod cluster_script;
+mod connection;
+mod errors;
 mod ground;
 mod plugin;
 mod support;
+mod watch;

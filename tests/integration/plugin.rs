@@ -13,30 +13,23 @@ fn help_text(output: &std::process::Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout.clone()).expect("help is UTF-8");
-    assert!(
-        text.contains("Usage: kubectl watchnew"),
-        "unexpected help:\n{text}"
-    );
+    assert!(text.contains("Usage: kubectl watchnew"), "unexpected help:\n{text}");
     text
 }
 
 #[test]
 fn help_runs_as_a_plain_binary() {
-    let output = Command::new(BINARY)
-        .arg("--help")
-        .output()
-        .expect("the binary runs");
+    let output = Command::new(BINARY).arg("--help").output().expect("the binary runs");
     help_text(&output);
 }
 
 #[test]
 fn help_runs_through_kubectl_plugin_discovery() {
-    let binary_folder = Path::new(BINARY)
-        .parent()
-        .expect("the binary is in a folder");
-    let path = std::env::join_paths(std::iter::once(binary_folder.to_path_buf()).chain(
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-    ))
+    let binary_folder = Path::new(BINARY).parent().expect("the binary is in a folder");
+    let path = std::env::join_paths(
+        std::iter::once(binary_folder.to_path_buf())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
     .expect("PATH can be joined");
 
     let listed = Command::new("kubectl")
@@ -46,12 +39,7 @@ fn help_runs_through_kubectl_plugin_discovery() {
         .expect("kubectl runs");
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert!(
-        listed.contains(
-            &Path::new(binary_folder)
-                .join("kubectl-watchnew")
-                .display()
-                .to_string()
-        ),
+        listed.contains(&Path::new(binary_folder).join("kubectl-watchnew").display().to_string()),
         "{listed}"
     );
 
@@ -60,10 +48,7 @@ fn help_runs_through_kubectl_plugin_discovery() {
         .env("PATH", &path)
         .output()
         .expect("kubectl runs");
-    let direct = Command::new(BINARY)
-        .arg("--help")
-        .output()
-        .expect("the binary runs");
+    let direct = Command::new(BINARY).arg("--help").output().expect("the binary runs");
     assert_eq!(help_text(&through_kubectl), help_text(&direct));
 }
 

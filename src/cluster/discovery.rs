@@ -1,0 +1,410 @@
+//! Resource types as kubectl resolves them: through API discovery, by plural, singular, short name or Kind,
+//! optionally qualified by group (`deployments.apps`) or version and group (`deployments.v1.apps`).
+//! Aggregated discovery gives everything in two requests; servers older than 1.26 get the per-group walk.
+
+use futures::future::try_join_all;
+use kube::Client;
+use kube::core::discovery::v2::APIGroupDiscoveryList;
+
+use super::connection::causes;
+use crate::error::{Error, Result};
+
+/// One resource of one group version, as discovery describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceInfo {
+    /// "" for the core group.
+    pub group: String,
+    pub version: String,
+    pub plural: String,
+    pub singular: String,
+    pub kind: String,
+    pub short_names: Vec<String>,
+    pub namespaced: bool,
+    pub verbs: Vec<String>,
+}
+
+impl ResourceInfo {
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The name kubectl would print: `pods`, `deployments.apps`.
+    pub fn qualified_name(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    pub fn can(&self, verb: &str) -> bool {
+        self.verbs.iter().any(|allowed| allowed == verb)
+    }
+
+    /// The URL path of the collection, in one namespace or across all of them.
+    pub fn collection_path(&self, namespace: Option<&str>) -> String {
+        let mut path = if self.group.is_empty() {
+            format!("/api/{}", self.version)
+        } else {
+            format!("/apis/{}/{}", self.group, self.version)
+        };
+        if let (true, Some(namespace)) = (self.namespaced, namespace) {
+            path.push_str("/namespaces/");
+            path.push_str(namespace);
+        }
+        path.push('/');
+        path.push_str(&self.plural);
+        path
+    }
+}
+
+/// Every resource the server offers, groups in the server's order of preference and, within a group, the
+/// preferred version first; that order settles ambiguous names the way kubectl does.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    resources: Vec<ResourceInfo>,
+}
+
+pub async fn discover(client: &Client) -> Result<Catalog> {
+    let aggregated = futures::try_join!(
+        client.list_core_api_versions_aggregated(),
+        client.list_api_groups_aggregated()
+    );
+    match aggregated {
+        Ok((core, groups)) => Ok(Catalog::from_aggregated([core, groups])),
+        // Servers without aggregated discovery answer with the older document, which does not decode as the new.
+        Err(kube::Error::SerdeError(_)) | Err(kube::Error::Api(_)) => discover_per_group(client).await,
+        Err(error) => Err(request_error(error, "discovering the server's resource types")),
+    }
+}
+
+/// Discovery the way servers before aggregated discovery need it: /api, /apis, then one request per group version.
+pub async fn discover_per_group(client: &Client) -> Result<Catalog> {
+    let failed = |error| request_error(error, "discovering the server's resource types");
+    let core = client.list_core_api_versions().await.map_err(failed)?;
+    let groups = client.list_api_groups().await.map_err(failed)?;
+    let mut group_versions: Vec<(String, String)> = core
+        .versions
+        .iter()
+        .map(|version| (String::new(), version.clone()))
+        .collect();
+    for group in &groups.groups {
+        let preferred = group.preferred_version.as_ref().map(|version| version.version.clone());
+        let mut versions: Vec<String> = group.versions.iter().map(|version| version.version.clone()).collect();
+        if let Some(preferred) = preferred {
+            versions.sort_by_key(|version| *version != preferred);
+        }
+        group_versions.extend(versions.into_iter().map(|version| (group.name.clone(), version)));
+    }
+    let lists = try_join_all(group_versions.iter().map(|(group, version)| async move {
+        if group.is_empty() {
+            client.list_core_api_resources(version).await
+        } else {
+            client.list_api_group_resources(&format!("{group}/{version}")).await
+        }
+    }))
+    .await
+    .map_err(failed)?;
+    let resources = group_versions
+        .iter()
+        .zip(lists)
+        .flat_map(|((group, version), list)| {
+            list.resources
+                .into_iter()
+                .filter(|resource| !resource.name.contains('/'))
+                .map(move |resource| ResourceInfo {
+                    group: group.clone(),
+                    version: version.clone(),
+                    singular: if resource.singular_name.is_empty() {
+                        resource.kind.to_lowercase()
+                    } else {
+                        resource.singular_name
+                    },
+                    plural: resource.name,
+                    kind: resource.kind,
+                    short_names: resource.short_names.unwrap_or_default(),
+                    namespaced: resource.namespaced,
+                    verbs: resource.verbs,
+                })
+        })
+        .collect();
+    Ok(Catalog { resources })
+}
+
+impl Catalog {
+    pub fn from_aggregated(lists: [APIGroupDiscoveryList; 2]) -> Catalog {
+        let mut resources = Vec::new();
+        for group in lists.into_iter().flat_map(|list| list.items) {
+            let group_name = group.metadata.and_then(|metadata| metadata.name).unwrap_or_default();
+            for version in group.versions {
+                let Some(version_name) = version.version else {
+                    continue;
+                };
+                for resource in version.resources {
+                    let Some(plural) = resource.resource else {
+                        continue;
+                    };
+                    let kind = resource.response_kind.and_then(|kind| kind.kind).unwrap_or_default();
+                    resources.push(ResourceInfo {
+                        group: group_name.clone(),
+                        version: version_name.clone(),
+                        singular: resource.singular_resource.unwrap_or_else(|| kind.to_lowercase()),
+                        plural,
+                        kind,
+                        short_names: resource.short_names,
+                        namespaced: resource.scope.as_deref() == Some("Namespaced"),
+                        verbs: resource.verbs,
+                    });
+                }
+            }
+        }
+        Catalog { resources }
+    }
+
+    pub fn resources(&self) -> &[ResourceInfo] {
+        &self.resources
+    }
+
+    /// Resolves a type as typed on the command line to the resource to watch.
+    pub fn resolve(&self, typed: &str) -> Result<&ResourceInfo> {
+        let found = self.lookup(&typed.to_lowercase()).ok_or_else(|| {
+            let suggestions = self.close_matches(typed);
+            let hint = if suggestions.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", suggestions.join(", "))
+            };
+            Error::ResourceType(format!("the server doesn't have a resource type {typed:?}{hint}"))
+        })?;
+        for verb in ["list", "watch"] {
+            if !found.can(verb) {
+                return Err(Error::ResourceType(format!(
+                    "{} cannot be watched: the server allows only {} on it",
+                    found.qualified_name(),
+                    if found.verbs.is_empty() {
+                        "no verb".to_string()
+                    } else {
+                        found.verbs.join(", ")
+                    }
+                )));
+            }
+        }
+        Ok(found)
+    }
+
+    fn lookup(&self, wanted: &str) -> Option<&ResourceInfo> {
+        let Some((name, qualifier)) = wanted.split_once('.') else {
+            return self.find(wanted, |_| true);
+        };
+        // `name.version.group` when the middle part is a version of that group, else `name.group`.
+        if let Some((version, group)) = qualifier.split_once('.')
+            && let Some(found) = self.find(name, |r| r.version == version && r.group == group)
+        {
+            return Some(found);
+        }
+        self.find(name, |resource| resource.group == qualifier)
+    }
+
+    /// kubectl's order: plural, singular, short names, then Kind; the first resource in discovery order wins.
+    fn find(&self, name: &str, scope: impl Fn(&ResourceInfo) -> bool) -> Option<&ResourceInfo> {
+        let rules: [&dyn Fn(&ResourceInfo) -> bool; 4] = [
+            &|r| r.plural == name,
+            &|r| r.singular == name,
+            &|r| r.short_names.iter().any(|short| short == name),
+            &|r| r.kind.to_lowercase() == name,
+        ];
+        rules
+            .iter()
+            .find_map(|rule| self.resources.iter().find(|resource| scope(resource) && rule(resource)))
+    }
+
+    fn close_matches(&self, typed: &str) -> Vec<String> {
+        let typed = typed.to_lowercase();
+        let typed = typed.split('.').next().unwrap_or_default();
+        let mut scored: Vec<(f64, String)> = Vec::new();
+        for resource in &self.resources {
+            let names = [&resource.plural, &resource.singular]
+                .into_iter()
+                .chain(&resource.short_names);
+            let best = names.map(|name| strsim::jaro_winkler(typed, name)).fold(0.0, f64::max);
+            let name = resource.qualified_name();
+            if best >= 0.85 && !scored.iter().any(|(_, known)| *known == name) {
+                scored.push((best, name));
+            }
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+        scored.into_iter().take(3).map(|(_, name)| name).collect()
+    }
+}
+
+/// What a failed request means to the user, as one of the typed errors.
+pub fn request_error(error: kube::Error, doing: &str) -> Error {
+    match error {
+        kube::Error::Api(status) => {
+            let message = if status.message.is_empty() {
+                format!("{} {}", status.code, status.reason)
+            } else {
+                status.message.clone()
+            };
+            match status.code {
+                401 => Error::Unauthorized(format!(
+                    "the API server rejected the credentials while {doing} (401 Unauthorized): \
+                     check the kubeconfig user, token or client certificate"
+                )),
+                403 => Error::Forbidden(message),
+                _ => Error::Rejected(format!("the API server refused {doing}: {message}")),
+            }
+        }
+        kube::Error::Auth(error) => Error::Unauthorized(format!("getting credentials failed: {}", causes(&error))),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            let description = causes(&error);
+            let lowered = description.to_lowercase();
+            if lowered.contains("certificate") || lowered.contains("tls") || lowered.contains("handshake") {
+                Error::Connection(format!(
+                    "TLS verification of the API server failed while {doing}: {description}"
+                ))
+            } else {
+                Error::Connection(format!("cannot reach the API server while {doing}: {description}"))
+            }
+        }
+        other => Error::Internal(anyhow::anyhow!("{doing}: {}", causes(&other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(
+        group: &str,
+        version: &str,
+        plural: &str,
+        kind: &str,
+        short: &[&str],
+        namespaced: bool,
+    ) -> ResourceInfo {
+        ResourceInfo {
+            group: group.into(),
+            version: version.into(),
+            plural: plural.into(),
+            singular: kind.to_lowercase(),
+            kind: kind.into(),
+            short_names: short.iter().map(|s| s.to_string()).collect(),
+            namespaced,
+            verbs: ["get", "list", "watch", "create"].map(String::from).to_vec(),
+        }
+    }
+
+    fn catalog() -> Catalog {
+        let mut bindings = resource("", "v1", "bindings", "Binding", &[], true);
+        bindings.verbs = vec!["create".into()];
+        Catalog {
+            resources: vec![
+                resource("", "v1", "pods", "Pod", &["po"], true),
+                resource("", "v1", "events", "Event", &["ev"], true),
+                resource("", "v1", "nodes", "Node", &["no"], false),
+                bindings,
+                resource("apps", "v1", "deployments", "Deployment", &["deploy"], true),
+                resource("events.k8s.io", "v1", "events", "Event", &["ev"], true),
+                resource(
+                    "autoscaling",
+                    "v2",
+                    "horizontalpodautoscalers",
+                    "HorizontalPodAutoscaler",
+                    &["hpa"],
+                    true,
+                ),
+                resource(
+                    "autoscaling",
+                    "v1",
+                    "horizontalpodautoscalers",
+                    "HorizontalPodAutoscaler",
+                    &["hpa"],
+                    true,
+                ),
+                resource("stable.example.com", "v1", "crontabs", "CronTab", &["ct"], true),
+            ],
+        }
+    }
+
+    fn resolved(typed: &str) -> String {
+        let found = catalog()
+            .resolve(typed)
+            .map(|r| format!("{}/{}", r.api_version(), r.plural));
+        found.unwrap_or_else(|error| error.to_string())
+    }
+
+    #[test]
+    fn names_resolve_like_kubectl() {
+        for typed in ["pods", "pod", "po", "Pod", "PODS"] {
+            assert_eq!(resolved(typed), "v1/pods", "{typed}");
+        }
+        for typed in [
+            "deployments",
+            "deploy",
+            "Deployment",
+            "deployments.apps",
+            "deploy.apps",
+            "deployments.v1.apps",
+        ] {
+            assert_eq!(resolved(typed), "apps/v1/deployments", "{typed}");
+        }
+        assert_eq!(resolved("ct"), "stable.example.com/v1/crontabs");
+        assert_eq!(resolved("crontab.stable.example.com"), "stable.example.com/v1/crontabs");
+    }
+
+    #[test]
+    fn ambiguity_goes_to_discovery_order_and_preferred_versions() {
+        assert_eq!(resolved("events"), "v1/events", "the core group comes first");
+        assert_eq!(resolved("events.events.k8s.io"), "events.k8s.io/v1/events");
+        assert_eq!(
+            resolved("hpa"),
+            "autoscaling/v2/horizontalpodautoscalers",
+            "the preferred version"
+        );
+        assert_eq!(
+            resolved("hpa.v1.autoscaling"),
+            "autoscaling/v1/horizontalpodautoscalers"
+        );
+    }
+
+    #[test]
+    fn unknown_and_unwatchable_types_explain_themselves() {
+        assert_eq!(
+            resolved("podz"),
+            r#"the server doesn't have a resource type "podz"; did you mean pods?"#
+        );
+        assert_eq!(resolved("zzzz"), r#"the server doesn't have a resource type "zzzz""#);
+        assert_eq!(
+            resolved("deployments.v9.apps"),
+            r#"the server doesn't have a resource type "deployments.v9.apps"; did you mean deployments.apps?"#
+        );
+        assert_eq!(
+            resolved("bindings"),
+            "bindings cannot be watched: the server allows only create on it"
+        );
+    }
+
+    #[test]
+    fn collection_paths_follow_scope() {
+        let catalog = catalog();
+        let pods = catalog.resolve("pods").expect("known");
+        assert_eq!(pods.collection_path(Some("team-a")), "/api/v1/namespaces/team-a/pods");
+        assert_eq!(pods.collection_path(None), "/api/v1/pods");
+        let nodes = catalog.resolve("nodes").expect("known");
+        assert_eq!(
+            nodes.collection_path(Some("team-a")),
+            "/api/v1/nodes",
+            "cluster-scoped kinds ignore -n"
+        );
+        let deployments = catalog.resolve("deploy").expect("known");
+        assert_eq!(
+            deployments.collection_path(Some("x")),
+            "/apis/apps/v1/namespaces/x/deployments"
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! Several streams (one per resource type) as one session: nothing is reported until every stream has its
+//! first snapshot, and changes that arrive before that wait rather than being lost. Pure, like the tracker.
+
+use super::tracker::{Change, StreamEvent, Tracker};
+
+/// What the session has to say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report<P> {
+    /// Every stream has its first snapshot; `existing[i]` objects of stream `i` existed and stay hidden.
+    Synced {
+        existing: Vec<usize>,
+    },
+    Change {
+        stream: usize,
+        change: Change<P>,
+    },
+    /// A relist of `stream` (after its watch expired) ended and found `changes` differences, reported next.
+    Relisted {
+        stream: usize,
+        changes: usize,
+    },
+}
+
+pub struct Session<P> {
+    trackers: Vec<Tracker<P>>,
+    /// Changes of streams that synced early, waiting for the others.
+    held: Vec<(usize, Change<P>)>,
+    all_synced: bool,
+    scratch: Vec<Change<P>>,
+}
+
+impl<P> Session<P> {
+    pub fn new(streams: usize) -> Self {
+        Session {
+            trackers: (0..streams).map(|_| Tracker::new()).collect(),
+            held: Vec::new(),
+            all_synced: streams == 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.all_synced
+    }
+
+    /// The tracker of one stream, to ask where it stands.
+    pub fn tracker(&self, stream: usize) -> &Tracker<P> {
+        &self.trackers[stream]
+    }
+
+    /// Feeds one event of one stream in and appends what it makes known to `reports`.
+    pub fn apply(&mut self, stream: usize, event: StreamEvent<P>, reports: &mut Vec<Report<P>>) {
+        let tracker = &mut self.trackers[stream];
+        let ends_relist = tracker.is_synced() && matches!(event, StreamEvent::ListEnd { .. });
+        tracker.apply(event, &mut self.scratch);
+        if ends_relist {
+            reports.push(Report::Relisted {
+                stream,
+                changes: self.scratch.len(),
+            });
+        }
+        if self.all_synced {
+            reports.extend(self.scratch.drain(..).map(|change| Report::Change { stream, change }));
+            return;
+        }
+        self.held.extend(self.scratch.drain(..).map(|change| (stream, change)));
+        if self.trackers.iter().all(Tracker::is_synced) {
+            self.all_synced = true;
+            reports.push(Report::Synced {
+                existing: self.trackers.iter().map(Tracker::known_objects).collect(),
+            });
+            reports.extend(
+                self.held
+                    .drain(..)
+                    .map(|(stream, change)| Report::Change { stream, change }),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::tracker::{ChangeType, ObjectKey, Observed};
+
+    fn object(name: &str, rv: u64) -> Observed<()> {
+        Observed {
+            key: ObjectKey {
+                namespace: None,
+                name: name.into(),
+            },
+            uid: format!("uid-{name}"),
+            resource_version: rv.to_string(),
+            payload: (),
+        }
+    }
+
+    fn list(session: &mut Session<()>, stream: usize, names: &[&str], rv: u64, reports: &mut Vec<Report<()>>) {
+        session.apply(stream, StreamEvent::ListBegin, reports);
+        for name in names {
+            session.apply(stream, StreamEvent::ListItem(object(name, 1)), reports);
+        }
+        session.apply(
+            stream,
+            StreamEvent::ListEnd {
+                resource_version: rv.to_string(),
+            },
+            reports,
+        );
+    }
+
+    #[test]
+    fn changes_wait_until_every_stream_has_synced() {
+        let mut session = Session::new(2);
+        let mut reports = Vec::new();
+        list(&mut session, 0, &["a", "b"], 10, &mut reports);
+        session.apply(0, StreamEvent::Added(object("c", 11)), &mut reports);
+        assert!(reports.is_empty(), "nothing before every stream synced: {reports:?}");
+        assert!(!session.is_synced());
+
+        list(&mut session, 1, &["x"], 12, &mut reports);
+        assert!(session.is_synced());
+        assert_eq!(reports.len(), 2);
+        assert_eq!(reports[0], Report::Synced { existing: vec![3, 1] });
+        assert!(matches!(&reports[1], Report::Change { stream: 0, change } if change.key.name == "c"));
+
+        reports.clear();
+        session.apply(1, StreamEvent::Deleted(object("x", 13)), &mut reports);
+        assert!(
+            matches!(&reports[..], [Report::Change { stream: 1, change }] if change.change_type == ChangeType::Deleted)
+        );
+    }
+
+    #[test]
+    fn a_relist_announces_how_many_differences_it_found() {
+        let mut session = Session::new(1);
+        let mut reports = Vec::new();
+        list(&mut session, 0, &["a", "b"], 10, &mut reports);
+        reports.clear();
+        list(&mut session, 0, &["b", "c"], 20, &mut reports);
+        assert_eq!(reports[0], Report::Relisted { stream: 0, changes: 2 });
+        assert_eq!(reports.len(), 3);
+    }
+}

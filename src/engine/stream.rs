@@ -1,0 +1,447 @@
+//! The I/O half of one stream: list (streamed where the server can, paginated otherwise), watch from the
+//! list's resourceVersion, resume after every end, relist after 410 Gone. It only talks to the server and
+//! forwards what it heard, in order; the tracker decides what that means.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::AsyncBufReadExt;
+use http::HeaderValue;
+use kube::Client;
+use kube::api::{ListParams, WatchParams};
+use kube::core::Request;
+use kube::runtime::utils::Backoff;
+use kube::runtime::watcher::DefaultBackoff;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::tracker::StreamEvent;
+use super::wire::{self, Column, Payload, WatchEvent, WireObject};
+use crate::cluster::connection::causes;
+use crate::cluster::discovery::request_error;
+use crate::error::Error;
+
+/// The page size kubectl uses for its lists.
+pub const PAGE_SIZE: u32 = 500;
+const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json";
+/// How much later than the server's own timeout a silent watch is given up as dead.
+const IDLE_MARGIN: Duration = Duration::from_secs(15);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Representation {
+    /// Objects as they are (what `-o json` prints).
+    Objects,
+    /// The server's Table rendering, the columns of `kubectl get`, with the whole object or only its metadata.
+    Table { whole_objects: bool },
+}
+
+/// What one stream watches.
+#[derive(Debug, Clone)]
+pub struct StreamSpec {
+    /// The collection's URL path, e.g. `/api/v1/namespaces/team-a/pods`.
+    pub path: String,
+    pub label_selector: Option<String>,
+    pub field_selector: Option<String>,
+    /// Only these objects; empty for all.
+    pub names: BTreeSet<String>,
+    pub representation: Representation,
+}
+
+/// What a stream tells the session, in order.
+#[derive(Debug)]
+pub enum StreamMessage {
+    Event(StreamEvent<Payload>),
+    /// The Table columns, when the server sends them (first list page or first watch event).
+    Columns(Vec<Column>),
+    Notice(Notice),
+    /// The stream cannot go on (forbidden, unknown, rejected): the whole watch ends with this error.
+    Failed(Error),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// The watch broke off; the next attempt follows after `retry_in`.
+    Interrupted { cause: String, retry_in: Duration },
+    /// The watch is back after an interruption that lasted `gap`, resumed where it stopped.
+    Resumed { gap: Duration },
+    /// The resume point is older than the server's history (410 Gone): a relist follows.
+    Expired,
+    /// The server does not stream initial lists (the WatchList feature is off); paginated lists from now on.
+    StreamingListsUnsupported,
+}
+
+/// Whether to try streamed initial lists; shared by all streams, so that one refusal switches them all.
+#[derive(Debug)]
+pub struct ListStrategy {
+    streaming: AtomicBool,
+}
+
+impl ListStrategy {
+    pub fn new(try_streaming: bool) -> Arc<Self> {
+        Arc::new(ListStrategy {
+            streaming: AtomicBool::new(try_streaming),
+        })
+    }
+
+    fn streaming(&self) -> bool {
+        self.streaming.load(Ordering::Relaxed)
+    }
+
+    fn give_up_streaming(&self) -> bool {
+        self.streaming.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// Why a watch or list ended.
+enum End {
+    /// The server closed the watch, as it does at its timeout: resume at once.
+    Closed,
+    /// 410 Gone: the resume point expired.
+    Expired,
+    StreamingUnsupported,
+    /// A transient failure: retry after a pause.
+    Broken(String),
+}
+
+/// Why the stream stops for good.
+enum Stop {
+    Failed(Error),
+    /// Nobody listens any more: the watch is over.
+    Abandoned,
+}
+
+pub struct StreamDriver {
+    client: Client,
+    spec: StreamSpec,
+    index: usize,
+    sender: mpsc::Sender<(usize, StreamMessage)>,
+    strategy: Arc<ListStrategy>,
+    request_timeout: Option<Duration>,
+    /// The newest resourceVersion delivered; `None` until a list completes, and again after 410 Gone.
+    resume: Option<String>,
+    /// When the stream last broke off, for the length of the gap.
+    interrupted_at: Option<Instant>,
+}
+
+impl StreamDriver {
+    pub fn new(
+        client: Client,
+        spec: StreamSpec,
+        index: usize,
+        sender: mpsc::Sender<(usize, StreamMessage)>,
+        strategy: Arc<ListStrategy>,
+        request_timeout: Option<Duration>,
+    ) -> Self {
+        StreamDriver {
+            client,
+            spec,
+            index,
+            sender,
+            strategy,
+            request_timeout,
+            resume: None,
+            interrupted_at: None,
+        }
+    }
+
+    /// Runs until the receiver goes away or the stream fails for good.
+    pub async fn run(mut self) {
+        let mut backoff = DefaultBackoff::default();
+        loop {
+            let outcome = match (&self.resume, self.strategy.streaming()) {
+                (Some(_), _) | (None, true) => self.watch().await,
+                (None, false) => match self.list().await {
+                    Ok(End::Closed) => self.watch().await,
+                    other => other,
+                },
+            };
+            match outcome {
+                Ok(End::Closed) => backoff.reset(),
+                Ok(End::Expired) => {
+                    self.resume = None;
+                    self.interrupted_at.get_or_insert_with(Instant::now);
+                    if self.notify(Notice::Expired).await.is_err() {
+                        return;
+                    }
+                }
+                Ok(End::StreamingUnsupported) => {
+                    if self.strategy.give_up_streaming()
+                        && self.notify(Notice::StreamingListsUnsupported).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                Ok(End::Broken(cause)) => {
+                    self.interrupted_at.get_or_insert_with(Instant::now);
+                    let retry_in = backoff.next().unwrap_or(Duration::from_secs(30));
+                    if self.notify(Notice::Interrupted { cause, retry_in }).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(retry_in).await;
+                }
+                Err(Stop::Failed(error)) => {
+                    let _ = self.sender.send((self.index, StreamMessage::Failed(error))).await;
+                    return;
+                }
+                Err(Stop::Abandoned) => return,
+            }
+        }
+    }
+
+    async fn send(&self, message: StreamMessage) -> Result<(), Stop> {
+        self.sender
+            .send((self.index, message))
+            .await
+            .map_err(|_| Stop::Abandoned)
+    }
+
+    async fn notify(&self, notice: Notice) -> Result<(), Stop> {
+        self.send(StreamMessage::Notice(notice)).await
+    }
+
+    /// After an interruption, says how long it lasted, once the stream works again.
+    async fn report_resumed(&mut self) -> Result<(), Stop> {
+        match self.interrupted_at.take() {
+            Some(since) => self.notify(Notice::Resumed { gap: since.elapsed() }).await,
+            None => Ok(()),
+        }
+    }
+
+    fn wanted(&self, object: &WireObject) -> bool {
+        self.spec.names.is_empty() || self.spec.names.contains(&object.key.name)
+    }
+
+    fn field_selector(&self) -> Option<String> {
+        // One name is selected on the server; several are filtered here, as field selectors cannot say "or".
+        let by_name = match self.spec.names.len() {
+            1 => self.spec.names.first().map(|name| format!("metadata.name={name}")),
+            _ => None,
+        };
+        match (by_name, &self.spec.field_selector) {
+            (Some(name), Some(fields)) => Some(format!("{name},{fields}")),
+            (name, fields) => name.or_else(|| fields.clone()),
+        }
+    }
+
+    fn prepare(&self, mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+        if let Representation::Table { whole_objects } = self.spec.representation {
+            request
+                .headers_mut()
+                .insert(http::header::ACCEPT, HeaderValue::from_static(TABLE_ACCEPT));
+            let include = if whole_objects { "Object" } else { "Metadata" };
+            let uri = format!("{}&includeObject={include}", request.uri());
+            if let Ok(uri) = uri.parse() {
+                *request.uri_mut() = uri;
+            }
+        }
+        request
+    }
+
+    /// A paginated LIST; restarted from the first page when the continue token expires.
+    async fn list(&mut self) -> Result<End, Stop> {
+        self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
+        let mut continue_token: Option<String> = None;
+        loop {
+            let params = ListParams {
+                label_selector: self.spec.label_selector.clone(),
+                field_selector: self.field_selector(),
+                limit: Some(PAGE_SIZE),
+                continue_token: continue_token.clone(),
+                ..ListParams::default()
+            };
+            let request = Request::new(&self.spec.path).list(&params).map_err(internal)?;
+            let response = self.bounded(self.client.request_text(self.prepare(request))).await;
+            let body = match response {
+                Ok(Ok(body)) => body,
+                Ok(Err(kube::Error::Api(status))) if status.code == 410 && continue_token.is_some() => {
+                    // The snapshot the pages came from is gone; start over with a fresh one.
+                    continue_token = None;
+                    self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
+                    continue;
+                }
+                Ok(Err(error)) => return self.failure(error, "listing"),
+                Err(waited) => {
+                    return Ok(End::Broken(format!("no answer to a list request within {waited:?}")));
+                }
+            };
+            let page = match wire::decode_list_page(body.as_bytes()) {
+                Ok(page) => page,
+                Err(error) => return Ok(End::Broken(error.to_string())),
+            };
+            if let Some(columns) = page.columns {
+                self.send(StreamMessage::Columns(columns)).await?;
+            }
+            for item in page.items {
+                if self.wanted(&item) {
+                    self.send(StreamMessage::Event(StreamEvent::ListItem(item))).await?;
+                }
+            }
+            match page.continue_token {
+                Some(token) => continue_token = Some(token),
+                None => {
+                    self.resume = Some(page.resource_version.clone());
+                    self.send(StreamMessage::Event(StreamEvent::ListEnd {
+                        resource_version: page.resource_version,
+                    }))
+                    .await?;
+                    self.report_resumed().await?;
+                    return Ok(End::Closed);
+                }
+            }
+        }
+    }
+
+    /// A watch from the resume point; without one, a streamed initial list followed by the watch.
+    async fn watch(&mut self) -> Result<End, Stop> {
+        let initial = self.resume.is_none();
+        let timeout_seconds = watch_timeout_seconds();
+        let params = WatchParams {
+            label_selector: self.spec.label_selector.clone(),
+            field_selector: self.field_selector(),
+            timeout: Some(timeout_seconds),
+            bookmarks: true,
+            send_initial_events: initial,
+        };
+        let request = Request::new(&self.spec.path)
+            .watch(&params, self.resume.as_deref().unwrap_or(""))
+            .map_err(internal)?;
+        let mut reader = match self.bounded(self.client.request_stream(self.prepare(request))).await {
+            Ok(Ok(reader)) => Box::pin(reader),
+            Ok(Err(error)) => return self.failure(error, "watching"),
+            Err(waited) => {
+                return Ok(End::Broken(format!("no answer to a watch request within {waited:?}")));
+            }
+        };
+        let deadline = Instant::now() + Duration::from_secs(timeout_seconds.into()) + IDLE_MARGIN;
+        if initial {
+            self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
+        } else {
+            self.report_resumed().await?;
+        }
+        let mut listing = initial;
+        let mut line = Vec::with_capacity(64 * 1024);
+        loop {
+            line.clear();
+            let read = match tokio::time::timeout_at(deadline, reader.read_until(b'\n', &mut line)).await {
+                Ok(read) => read,
+                Err(_) => return Ok(End::Broken("the watch went silent past its timeout".into())),
+            };
+            match read {
+                Ok(0) if listing => {
+                    return Ok(End::Broken(
+                        "the watch ended before the initial list was complete".into(),
+                    ));
+                }
+                Ok(0) => return Ok(End::Closed),
+                Ok(_) => {}
+                Err(error) => {
+                    return Ok(End::Broken(format!("reading the watch failed: {}", causes(&error))));
+                }
+            }
+            let decoded = match wire::decode_watch_event(line.trim_ascii_end()) {
+                Ok(decoded) => decoded,
+                Err(error) => return Ok(End::Broken(error.to_string())),
+            };
+            if let Some(columns) = decoded.columns {
+                self.send(StreamMessage::Columns(columns)).await?;
+            }
+            let event = match decoded.event {
+                WatchEvent::Error(status) if status.code == 410 => return Ok(End::Expired),
+                WatchEvent::Error(status) => {
+                    return Ok(End::Broken(format!(
+                        "the server ended the watch: {} ({})",
+                        status.message, status.code
+                    )));
+                }
+                WatchEvent::Bookmark {
+                    resource_version,
+                    initial_events_end,
+                } => {
+                    if listing && !initial_events_end {
+                        continue;
+                    }
+                    let event = if listing {
+                        listing = false;
+                        StreamEvent::ListEnd {
+                            resource_version: resource_version.clone(),
+                        }
+                    } else {
+                        StreamEvent::Bookmark {
+                            resource_version: resource_version.clone(),
+                        }
+                    };
+                    self.resume = Some(resource_version);
+                    self.send(StreamMessage::Event(event)).await?;
+                    if !listing && initial {
+                        self.report_resumed().await?;
+                    }
+                    continue;
+                }
+                WatchEvent::Added(object) if listing => StreamEvent::ListItem(object),
+                WatchEvent::Added(object) => StreamEvent::Added(object),
+                WatchEvent::Modified(object) => StreamEvent::Modified(object),
+                WatchEvent::Deleted(object) => StreamEvent::Deleted(object),
+            };
+            let object = match &event {
+                StreamEvent::ListItem(o)
+                | StreamEvent::Added(o)
+                | StreamEvent::Modified(o)
+                | StreamEvent::Deleted(o) => o,
+                _ => continue,
+            };
+            if !listing {
+                self.resume = Some(object.resource_version.clone());
+            }
+            if self.wanted(object) {
+                self.send(StreamMessage::Event(event)).await?;
+            }
+        }
+    }
+
+    /// Bounds a request by `--request-timeout`, when one is given.
+    async fn bounded<T>(&self, request: impl Future<Output = T>) -> Result<T, Duration> {
+        match self.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, request).await.map_err(|_| limit),
+            None => Ok(request.await),
+        }
+    }
+
+    fn failure(&self, error: kube::Error, doing: &str) -> Result<End, Stop> {
+        if let kube::Error::Api(status) = &error {
+            match status.code {
+                410 => return Ok(End::Expired),
+                400 | 422 if status.message.contains("sendInitialEvents") => {
+                    return Ok(End::StreamingUnsupported);
+                }
+                // The server is there but struggling, or asks to slow down: try again.
+                429 | 500..=599 => {
+                    return Ok(End::Broken(format!("{} ({})", status.message, status.code)));
+                }
+                _ => {}
+            }
+            return Err(Stop::Failed(request_error(
+                error,
+                &format!("{doing} {}", self.spec.path),
+            )));
+        }
+        match error {
+            kube::Error::Auth(_) => Err(Stop::Failed(request_error(error, doing))),
+            other => Ok(End::Broken(causes(&other))),
+        }
+    }
+}
+
+/// A watch timeout between 4 and 5 minutes, so that the streams of one run do not all reconnect at once.
+fn watch_timeout_seconds() -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    240 + nanos % 60
+}
+
+fn internal(error: kube::core::request::Error) -> Stop {
+    Stop::Failed(Error::Internal(anyhow::anyhow!("building a request: {error}")))
+}

@@ -1,0 +1,867 @@
+//! The "only new changes" semantics of one list/watch stream, as a pure state machine.
+//!
+//! It takes what the server said (list pages, watch events, bookmarks) and gives out the changes a user should
+//! see: nothing for the first snapshot; afterwards every ADDED, MODIFIED and DELETED exactly once, including the
+//! differences a relist finds after a gap. It does no I/O and reads no clock, so it can be fed any sequence.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
+/// Where an object lives: its namespace (none for cluster-scoped kinds) and name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectKey {
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// One version of one object, as the server sent it, with whatever the output needs in `payload`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observed<P> {
+    pub key: ObjectKey,
+    pub uid: String,
+    pub resource_version: String,
+    pub payload: P,
+}
+
+/// What the server said, in the order it said it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamEvent<P> {
+    /// A list begins: the items up to `ListEnd` are the complete state at one resourceVersion. A `ListBegin`
+    /// before the `ListEnd` of an earlier one abandons that one.
+    ListBegin,
+    ListItem(Observed<P>),
+    ListEnd {
+        resource_version: String,
+    },
+    Added(Observed<P>),
+    Modified(Observed<P>),
+    Deleted(Observed<P>),
+    Bookmark {
+        resource_version: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChangeType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeType {
+    /// The name Kubernetes gives this event type.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// How a change became known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A watch event reported it as it happened.
+    Watch,
+    /// A relist after a gap found it by comparing the new snapshot with what was known.
+    Relist,
+}
+
+/// A change to report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change<P> {
+    pub change_type: ChangeType,
+    pub key: ObjectKey,
+    pub uid: String,
+    /// The version this change produced. For an object that vanished during a gap, the version of the relist
+    /// that found it gone (the version of its deletion itself is lost with the gap).
+    pub resource_version: String,
+    pub origin: Origin,
+    /// The object as the server sent it; `None` only for an object that vanished during a gap.
+    pub payload: Option<P>,
+}
+
+#[derive(Debug, Clone)]
+struct Known {
+    uid: String,
+    resource_version: String,
+    /// The relist that last listed this object; the ones a relist did not list are gone.
+    listed_in: u64,
+}
+
+enum Phase<P> {
+    /// No snapshot has finished yet; listed objects go straight into `known`, silently.
+    FirstList,
+    /// A relist is under way: the changes it found wait for its end, since it may be abandoned.
+    Relist {
+        pending: Vec<Change<P>>,
+    },
+    Watching,
+}
+
+/// The state of one stream: what is known of each object, and where the stream stands.
+pub struct Tracker<P> {
+    known: HashMap<ObjectKey, Known>,
+    phase: Phase<P>,
+    relist_generation: u64,
+    synced: bool,
+    resume_version: Option<String>,
+}
+
+impl<P> Default for Tracker<P> {
+    fn default() -> Self {
+        Tracker {
+            known: HashMap::new(),
+            phase: Phase::FirstList,
+            relist_generation: 0,
+            synced: false,
+            resume_version: None,
+        }
+    }
+}
+
+impl<P> Tracker<P> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True once the first snapshot is complete; changes are reported only from then on.
+    pub fn is_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// How many objects exist, as far as this stream knows.
+    pub fn known_objects(&self) -> usize {
+        self.known.len()
+    }
+
+    /// The resourceVersion to resume a watch from: the newest one seen on a list, event or bookmark.
+    pub fn resume_version(&self) -> Option<&str> {
+        self.resume_version.as_deref()
+    }
+
+    /// Feeds one event in and appends the changes it makes to `changes`.
+    pub fn apply(&mut self, event: StreamEvent<P>, changes: &mut Vec<Change<P>>) {
+        match event {
+            StreamEvent::ListBegin => self.begin_list(),
+            StreamEvent::ListItem(object) => self.list_item(object),
+            StreamEvent::ListEnd { resource_version } => self.end_list(resource_version, changes),
+            StreamEvent::Added(object) | StreamEvent::Modified(object) => self.observe(object, changes),
+            StreamEvent::Deleted(object) => self.observe_deletion(object, changes),
+            StreamEvent::Bookmark { resource_version } => self.resume_version = Some(resource_version),
+        }
+    }
+
+    fn begin_list(&mut self) {
+        if self.synced {
+            self.relist_generation += 1;
+            self.phase = Phase::Relist { pending: Vec::new() };
+        } else {
+            // An abandoned first list leaves nothing behind.
+            self.known.clear();
+            self.phase = Phase::FirstList;
+        }
+    }
+
+    fn list_item(&mut self, object: Observed<P>) {
+        let generation = self.relist_generation;
+        match &mut self.phase {
+            Phase::FirstList => {
+                self.known.insert(
+                    object.key,
+                    Known {
+                        uid: object.uid,
+                        resource_version: object.resource_version,
+                        listed_in: generation,
+                    },
+                );
+            }
+            Phase::Relist { pending } => {
+                let Some(known) = self.known.get_mut(&object.key) else {
+                    pending.push(change(ChangeType::Added, Origin::Relist, object));
+                    return;
+                };
+                // Marking is safe before the relist ends: an abandoned relist's marks are older than the next one's.
+                known.listed_in = generation;
+                if known.uid != object.uid {
+                    pending.push(vanished(&object.key, known, &object.resource_version));
+                    pending.push(change(ChangeType::Added, Origin::Relist, object));
+                } else if known.resource_version != object.resource_version {
+                    pending.push(change(ChangeType::Modified, Origin::Relist, object));
+                }
+            }
+            Phase::Watching => debug_assert!(false, "a list item arrived outside a list"),
+        }
+    }
+
+    fn end_list(&mut self, resource_version: String, changes: &mut Vec<Change<P>>) {
+        match std::mem::replace(&mut self.phase, Phase::Watching) {
+            Phase::FirstList => self.synced = true,
+            Phase::Relist { mut pending } => {
+                let generation = self.relist_generation;
+                let mut gone: Vec<_> = self
+                    .known
+                    .iter()
+                    .filter(|(_, known)| known.listed_in != generation)
+                    .map(|(key, known)| vanished(key, known, &resource_version))
+                    .collect();
+                gone.sort_by(|a, b| a.key.cmp(&b.key));
+                pending.extend(gone);
+                for found in &pending {
+                    match found.change_type {
+                        ChangeType::Deleted => {
+                            self.known.remove(&found.key);
+                        }
+                        ChangeType::Added | ChangeType::Modified => {
+                            self.known.insert(found.key.clone(), remember(found, generation));
+                        }
+                    }
+                }
+                changes.extend(pending);
+            }
+            Phase::Watching => debug_assert!(false, "a list ended that never began"),
+        }
+        self.resume_version = Some(resource_version);
+    }
+
+    fn observe(&mut self, object: Observed<P>, changes: &mut Vec<Change<P>>) {
+        self.resume_version = Some(object.resource_version.clone());
+        let generation = self.relist_generation;
+        match self.known.entry(object.key.clone()) {
+            Entry::Vacant(entry) => {
+                entry.insert(Known {
+                    uid: object.uid.clone(),
+                    resource_version: object.resource_version.clone(),
+                    listed_in: generation,
+                });
+                changes.push(change(ChangeType::Added, Origin::Watch, object));
+            }
+            Entry::Occupied(mut entry) => {
+                let known = entry.get_mut();
+                if known.uid != object.uid {
+                    // The old object's deletion was never seen; report it before its successor.
+                    changes.push(vanished(&object.key, known, &object.resource_version));
+                    *known = Known {
+                        uid: object.uid.clone(),
+                        resource_version: object.resource_version.clone(),
+                        listed_in: generation,
+                    };
+                    changes.push(change(ChangeType::Added, Origin::Watch, object));
+                } else if known.resource_version != object.resource_version {
+                    known.resource_version = object.resource_version.clone();
+                    changes.push(change(ChangeType::Modified, Origin::Watch, object));
+                }
+                // The same version again (a replayed event) is not a change.
+            }
+        }
+    }
+
+    fn observe_deletion(&mut self, object: Observed<P>, changes: &mut Vec<Change<P>>) {
+        self.resume_version = Some(object.resource_version.clone());
+        // An object never known was never shown, and a relist may already have reported it gone.
+        if self.known.remove(&object.key).is_some() {
+            changes.push(change(ChangeType::Deleted, Origin::Watch, object));
+        }
+    }
+}
+
+fn change<P>(change_type: ChangeType, origin: Origin, object: Observed<P>) -> Change<P> {
+    Change {
+        change_type,
+        key: object.key,
+        uid: object.uid,
+        resource_version: object.resource_version,
+        origin,
+        payload: Some(object.payload),
+    }
+}
+
+fn vanished<P>(key: &ObjectKey, known: &Known, as_of: &str) -> Change<P> {
+    Change {
+        change_type: ChangeType::Deleted,
+        key: key.clone(),
+        uid: known.uid.clone(),
+        resource_version: as_of.to_string(),
+        origin: Origin::Relist,
+        payload: None,
+    }
+}
+
+fn remember<P>(change: &Change<P>, generation: u64) -> Known {
+    Known {
+        uid: change.uid.clone(),
+        resource_version: change.resource_version.clone(),
+        listed_in: generation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    fn object(name: &str, uid: &str, resource_version: u64) -> Observed<()> {
+        Observed {
+            key: key(name),
+            uid: uid.into(),
+            resource_version: resource_version.to_string(),
+            payload: (),
+        }
+    }
+
+    fn feed(tracker: &mut Tracker<()>, events: Vec<StreamEvent<()>>) -> Vec<(ChangeType, String, String, bool)> {
+        let mut changes = Vec::new();
+        for event in events {
+            tracker.apply(event, &mut changes);
+        }
+        changes
+            .into_iter()
+            .map(|c| (c.change_type, c.key.name, c.resource_version, c.payload.is_some()))
+            .collect()
+    }
+
+    fn synced_with(objects: &[(&str, &str, u64)], list_version: u64) -> Tracker<()> {
+        let mut tracker = Tracker::new();
+        let mut events = vec![StreamEvent::ListBegin];
+        events.extend(
+            objects
+                .iter()
+                .map(|(name, uid, rv)| StreamEvent::ListItem(object(name, uid, *rv))),
+        );
+        events.push(StreamEvent::ListEnd {
+            resource_version: list_version.to_string(),
+        });
+        assert!(
+            feed(&mut tracker, events).is_empty(),
+            "the first snapshot is never reported"
+        );
+        tracker
+    }
+
+    use ChangeType::{Added, Deleted, Modified};
+
+    #[test]
+    fn the_first_snapshot_is_silent_and_sets_the_resume_point() {
+        let tracker = synced_with(&[("a", "ua", 5), ("b", "ub", 7)], 9);
+        assert!(tracker.is_synced());
+        assert_eq!(tracker.known_objects(), 2);
+        assert_eq!(tracker.resume_version(), Some("9"));
+    }
+
+    #[test]
+    fn watch_events_after_the_snapshot_are_reported_once() {
+        let mut tracker = synced_with(&[("a", "ua", 5)], 9);
+        let changes = feed(
+            &mut tracker,
+            vec![
+                StreamEvent::Added(object("b", "ub", 10)),
+                StreamEvent::Modified(object("a", "ua", 11)),
+                StreamEvent::Modified(object("a", "ua", 11)), // replayed
+                StreamEvent::Deleted(object("b", "ub", 12)),
+                StreamEvent::Bookmark {
+                    resource_version: "15".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            changes,
+            vec![
+                (Added, "b".into(), "10".into(), true),
+                (Modified, "a".into(), "11".into(), true),
+                (Deleted, "b".into(), "12".into(), true),
+            ]
+        );
+        assert_eq!(tracker.resume_version(), Some("15"));
+    }
+
+    #[test]
+    fn a_snapshot_object_seen_again_as_added_is_not_new() {
+        let mut tracker = synced_with(&[("a", "ua", 5)], 9);
+        assert!(feed(&mut tracker, vec![StreamEvent::Added(object("a", "ua", 5))]).is_empty());
+    }
+
+    #[test]
+    fn a_relist_reports_only_the_differences() {
+        let mut tracker = synced_with(
+            &[
+                ("same", "u1", 5),
+                ("changed", "u2", 6),
+                ("gone", "u3", 7),
+                ("replaced", "u4", 8),
+            ],
+            9,
+        );
+        let changes = feed(
+            &mut tracker,
+            vec![
+                StreamEvent::ListBegin,
+                StreamEvent::ListItem(object("same", "u1", 5)),
+                StreamEvent::ListItem(object("changed", "u2", 20)),
+                StreamEvent::ListItem(object("replaced", "u5", 21)),
+                StreamEvent::ListItem(object("new", "u6", 22)),
+                StreamEvent::ListEnd {
+                    resource_version: "30".into(),
+                },
+            ],
+        );
+        assert_eq!(
+            changes,
+            vec![
+                (Modified, "changed".into(), "20".into(), true),
+                (Deleted, "replaced".into(), "21".into(), false),
+                (Added, "replaced".into(), "21".into(), true),
+                (Added, "new".into(), "22".into(), true),
+                (Deleted, "gone".into(), "30".into(), false),
+            ]
+        );
+        assert_eq!(tracker.known_objects(), 4);
+        assert_eq!(tracker.resume_version(), Some("30"));
+        // What the relist learnt is what is known now: the same versions again are no change.
+        let again = feed(&mut tracker, vec![StreamEvent::Modified(object("changed", "u2", 20))]);
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn an_abandoned_relist_changes_nothing() {
+        let mut tracker = synced_with(&[("a", "ua", 5), ("b", "ub", 6)], 9);
+        let changes = feed(
+            &mut tracker,
+            vec![
+                StreamEvent::ListBegin,
+                StreamEvent::ListItem(object("a", "ua", 15)),
+                StreamEvent::ListBegin, // the first relist broke off after one page
+                StreamEvent::ListItem(object("a", "ua", 15)),
+                StreamEvent::ListItem(object("b", "ub", 6)),
+                StreamEvent::ListEnd {
+                    resource_version: "20".into(),
+                },
+            ],
+        );
+        assert_eq!(changes, vec![(Modified, "a".into(), "15".into(), true)]);
+    }
+
+    #[test]
+    fn an_abandoned_first_list_leaves_nothing_behind() {
+        let mut tracker = Tracker::new();
+        let changes = feed(
+            &mut tracker,
+            vec![
+                StreamEvent::ListBegin,
+                StreamEvent::ListItem(object("deleted-meanwhile", "u1", 3)),
+                StreamEvent::ListBegin,
+                StreamEvent::ListItem(object("a", "ua", 4)),
+                StreamEvent::ListEnd {
+                    resource_version: "9".into(),
+                },
+                StreamEvent::Added(object("deleted-meanwhile", "u7", 10)),
+            ],
+        );
+        assert_eq!(changes, vec![(Added, "deleted-meanwhile".into(), "10".into(), true)]);
+    }
+
+    #[test]
+    fn a_name_reused_by_a_new_object_is_a_delete_then_an_add() {
+        let mut tracker = synced_with(&[("a", "old", 5)], 9);
+        let changes = feed(&mut tracker, vec![StreamEvent::Added(object("a", "new", 12))]);
+        assert_eq!(
+            changes,
+            vec![
+                (Deleted, "a".into(), "12".into(), false),
+                (Added, "a".into(), "12".into(), true)
+            ]
+        );
+    }
+
+    #[test]
+    fn deletes_of_unknown_objects_are_not_reported() {
+        let mut tracker = synced_with(&[], 9);
+        assert!(feed(&mut tracker, vec![StreamEvent::Deleted(object("a", "ua", 12))]).is_empty());
+        assert_eq!(tracker.resume_version(), Some("12"));
+    }
+
+    mod against_a_simulated_server {
+        //! Random cluster histories with disconnects, compactions (410 Gone) and relists, checked against what
+        //! the server really did.
+
+        use std::collections::{BTreeMap, HashMap, HashSet};
+
+        use proptest::prelude::*;
+
+        use super::super::*;
+
+        #[derive(Debug, Clone)]
+        enum Step {
+            Create(usize),
+            Update(usize),
+            Delete(usize),
+            Disconnect,
+            Reconnect,
+            Compact,
+            Bookmark,
+            /// A relist that breaks off after this many items, followed by a complete one.
+            AbandonedRelist(usize),
+            /// The newest event delivered once more, as an at-least-once transport may.
+            DuplicateLast,
+        }
+
+        const NAMES: usize = 4;
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                4 => (0..NAMES).prop_map(Step::Create),
+                4 => (0..NAMES).prop_map(Step::Update),
+                3 => (0..NAMES).prop_map(Step::Delete),
+                2 => Just(Step::Disconnect),
+                2 => Just(Step::Reconnect),
+                1 => Just(Step::Compact),
+                1 => Just(Step::Bookmark),
+                1 => (0..3usize).prop_map(Step::AbandonedRelist),
+                1 => Just(Step::DuplicateLast),
+            ]
+        }
+
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        enum Kind {
+            Added,
+            Modified,
+            Deleted,
+        }
+
+        #[derive(Default)]
+        struct Server {
+            revision: u64,
+            next_uid: u64,
+            objects: BTreeMap<usize, (String, u64)>,
+            history: Vec<(u64, Kind, usize, String)>,
+            compacted_to: u64,
+        }
+
+        impl Server {
+            fn mutate(&mut self, kind: Kind, name: usize) -> bool {
+                let exists = self.objects.contains_key(&name);
+                if (kind == Kind::Added) == exists {
+                    return false;
+                }
+                self.revision += 1;
+                let uid = match kind {
+                    Kind::Added => {
+                        self.next_uid += 1;
+                        format!("uid-{}", self.next_uid)
+                    }
+                    _ => self.objects[&name].0.clone(),
+                };
+                match kind {
+                    Kind::Deleted => {
+                        self.objects.remove(&name);
+                    }
+                    _ => {
+                        self.objects.insert(name, (uid.clone(), self.revision));
+                    }
+                }
+                self.history.push((self.revision, kind, name, uid));
+                true
+            }
+
+            fn list(&self) -> Vec<StreamEvent<()>> {
+                let mut events = vec![StreamEvent::ListBegin];
+                events.extend(
+                    self.objects
+                        .iter()
+                        .map(|(name, (uid, rv))| StreamEvent::ListItem(observed(*name, uid, *rv))),
+                );
+                events.push(StreamEvent::ListEnd {
+                    resource_version: self.revision.to_string(),
+                });
+                events
+            }
+        }
+
+        fn observed(name: usize, uid: &str, rv: u64) -> Observed<()> {
+            Observed {
+                key: ObjectKey {
+                    namespace: None,
+                    name: format!("o{name}"),
+                },
+                uid: uid.to_string(),
+                resource_version: rv.to_string(),
+                payload: (),
+            }
+        }
+
+        fn event(kind: Kind, name: usize, uid: &str, rv: u64) -> StreamEvent<()> {
+            let object = observed(name, uid, rv);
+            match kind {
+                Kind::Added => StreamEvent::Added(object),
+                Kind::Modified => StreamEvent::Modified(object),
+                Kind::Deleted => StreamEvent::Deleted(object),
+            }
+        }
+
+        struct Client {
+            tracker: Tracker<()>,
+            connected: bool,
+            changes: Vec<Change<()>>,
+            /// Objects whose existence the client could have seen: live or replayed events, and lists.
+            observable: HashSet<String>,
+            relisted: bool,
+            last_watch_event: Option<StreamEvent<()>>,
+        }
+
+        impl Client {
+            fn feed(&mut self, event: StreamEvent<()>) {
+                match &event {
+                    StreamEvent::ListItem(o)
+                    | StreamEvent::Added(o)
+                    | StreamEvent::Modified(o)
+                    | StreamEvent::Deleted(o) => {
+                        self.observable.insert(o.uid.clone());
+                    }
+                    _ => {}
+                }
+                if matches!(
+                    event,
+                    StreamEvent::Added(_) | StreamEvent::Modified(_) | StreamEvent::Deleted(_)
+                ) {
+                    self.last_watch_event = Some(event.clone());
+                }
+                self.tracker.apply(event, &mut self.changes);
+            }
+
+            /// Resumes from the last version seen, or relists when the server's history no longer reaches it.
+            fn reconnect(&mut self, server: &Server) {
+                let resume: u64 = self.tracker.resume_version().expect("synced").parse().expect("numeric");
+                if resume < server.compacted_to {
+                    self.relisted = true;
+                    for event in server.list() {
+                        self.feed(event);
+                    }
+                } else {
+                    for (rv, kind, name, uid) in server.history.iter().filter(|(rv, ..)| *rv > resume) {
+                        self.feed(event(*kind, *name, uid, *rv));
+                    }
+                }
+                self.connected = true;
+            }
+        }
+
+        fn run(initial: Vec<usize>, ghosts: Vec<usize>, steps: Vec<Step>) -> Result<(), TestCaseError> {
+            let mut server = Server::default();
+            for name in initial {
+                server.mutate(Kind::Added, name);
+            }
+            // A first list that breaks off after listing objects deleted before the complete list.
+            let mut abandoned = Vec::new();
+            for &name in &ghosts {
+                server.mutate(Kind::Added, name);
+            }
+            if !ghosts.is_empty() {
+                abandoned = server.list();
+                abandoned.pop();
+            }
+            for name in ghosts {
+                server.mutate(Kind::Deleted, name);
+            }
+            let snapshot: HashMap<String, u64> = server.objects.values().map(|(uid, rv)| (uid.clone(), *rv)).collect();
+            let mut client = Client {
+                tracker: Tracker::new(),
+                connected: true,
+                changes: Vec::new(),
+                observable: HashSet::new(),
+                relisted: false,
+                last_watch_event: None,
+            };
+            for event in abandoned.into_iter().chain(server.list()) {
+                client.tracker.apply(event, &mut client.changes);
+            }
+            prop_assert!(client.changes.is_empty(), "the snapshot was reported");
+            let start = server.history.len();
+
+            for step in steps {
+                let mutated = match step {
+                    Step::Create(name) => server.mutate(Kind::Added, name),
+                    Step::Update(name) => server.mutate(Kind::Modified, name),
+                    Step::Delete(name) => server.mutate(Kind::Deleted, name),
+                    Step::Disconnect => {
+                        client.connected = false;
+                        client.last_watch_event = None;
+                        false
+                    }
+                    Step::Reconnect => {
+                        if !client.connected {
+                            client.reconnect(&server);
+                        }
+                        false
+                    }
+                    Step::Compact => {
+                        server.compacted_to = server.revision;
+                        // The watch stream is cut with 410 Gone too, as a compaction under a slow watcher does.
+                        client.connected = false;
+                        client.last_watch_event = None;
+                        false
+                    }
+                    Step::Bookmark => {
+                        if client.connected {
+                            client.feed(StreamEvent::Bookmark {
+                                resource_version: server.revision.to_string(),
+                            });
+                        }
+                        false
+                    }
+                    Step::DuplicateLast => {
+                        if client.connected
+                            && let Some(last) = client.last_watch_event.clone()
+                        {
+                            client.feed(last);
+                        }
+                        false
+                    }
+                    Step::AbandonedRelist(items) => {
+                        if client.connected {
+                            client.relisted = true;
+                            let mut partial = server.list();
+                            partial.truncate(1 + items.min(partial.len().saturating_sub(2)));
+                            for event in partial {
+                                client.feed(event);
+                            }
+                            for event in server.list() {
+                                client.feed(event);
+                            }
+                        }
+                        false
+                    }
+                };
+                if mutated && client.connected {
+                    let (rv, kind, name, uid) = server.history.last().cloned().expect("just mutated");
+                    client.feed(event(kind, name, &uid, rv));
+                }
+            }
+            if !client.connected {
+                client.reconnect(&server);
+            }
+
+            // Replaying the reported changes over the snapshot gives exactly what the server has now.
+            let mut view: HashMap<String, (String, String)> = HashMap::new();
+            for (name, (uid, rv)) in
+                server.history[..start]
+                    .iter()
+                    .fold(BTreeMap::new(), |mut state, (rv, kind, name, uid)| {
+                        if *kind == Kind::Deleted {
+                            state.remove(name);
+                        } else {
+                            state.insert(*name, (uid.clone(), *rv));
+                        }
+                        state
+                    })
+            {
+                view.insert(format!("o{name}"), (uid, rv.to_string()));
+            }
+            let mut reported_versions = HashSet::new();
+            let mut added = HashSet::new();
+            for change in &client.changes {
+                prop_assert!(
+                    reported_versions.insert((change.uid.clone(), change.resource_version.clone())),
+                    "version {} of {} reported twice",
+                    change.resource_version,
+                    change.uid
+                );
+                match change.change_type {
+                    ChangeType::Added => {
+                        prop_assert!(
+                            !snapshot.contains_key(&change.uid),
+                            "snapshot object {} reported as ADDED",
+                            change.uid
+                        );
+                        prop_assert!(added.insert(change.uid.clone()), "{} ADDED twice", change.uid);
+                        prop_assert!(
+                            view.insert(
+                                change.key.name.clone(),
+                                (change.uid.clone(), change.resource_version.clone())
+                            )
+                            .is_none(),
+                            "ADDED over a live object {}",
+                            change.key.name
+                        );
+                    }
+                    ChangeType::Modified => {
+                        let current = view.get_mut(&change.key.name);
+                        prop_assert!(
+                            current.as_ref().is_some_and(|(uid, _)| *uid == change.uid),
+                            "MODIFIED of an unknown object"
+                        );
+                        if let Some(current) = current {
+                            current.1 = change.resource_version.clone();
+                        }
+                    }
+                    ChangeType::Deleted => {
+                        let removed = view.remove(&change.key.name);
+                        prop_assert!(
+                            removed.is_some_and(|(uid, _)| uid == change.uid),
+                            "DELETED of an unknown object"
+                        );
+                    }
+                }
+            }
+            let truth: HashMap<String, (String, String)> = server
+                .objects
+                .iter()
+                .map(|(name, (uid, rv))| (format!("o{name}"), (uid.clone(), rv.to_string())))
+                .collect();
+            prop_assert_eq!(
+                &view,
+                &truth,
+                "the reported changes do not add up to the server's state"
+            );
+
+            // Every object created after the start that the client could see is reported; only those created and
+            // deleted inside one gap stay invisible.
+            let created: HashSet<String> = server.history[start..]
+                .iter()
+                .filter(|(_, kind, ..)| *kind == Kind::Added)
+                .map(|(.., uid)| uid.clone())
+                .collect();
+            for uid in &created {
+                prop_assert_eq!(
+                    added.contains(uid),
+                    client.observable.contains(uid),
+                    "object {} seen but not reported",
+                    uid
+                );
+            }
+
+            // Without a relist nothing is lost or merged: the output is the server's history since the start.
+            if !client.relisted {
+                let expected: Vec<(String, String)> = server.history[start..]
+                    .iter()
+                    .map(|(rv, _, _, uid)| (uid.clone(), rv.to_string()))
+                    .collect();
+                let reported: Vec<(String, String)> = client
+                    .changes
+                    .iter()
+                    .map(|c| (c.uid.clone(), c.resource_version.clone()))
+                    .collect();
+                prop_assert_eq!(reported, expected);
+            }
+            Ok(())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            #[test]
+            fn reported_changes_match_the_server(
+                initial in proptest::collection::vec(0..NAMES, 0..NAMES),
+                ghosts in proptest::collection::vec(NAMES..NAMES + 2, 0..2),
+                steps in proptest::collection::vec(step(), 0..60),
+            ) {
+                run(initial, ghosts, steps)?;
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+//! Shared test ground: the real control planes (started once per run, or reused), clients for their two
+//! identities, a namespace of its own for each test, the binary under test, and a proxy for faults.
+
+pub mod proxy;
+pub mod watcher;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+use kube::api::{ObjectMeta, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+
+/// Points the tests at an existing cluster instead of the local control plane.
+pub const KUBECONFIG_ENV: &str = "WATCHNEW_TEST_KUBECONFIG";
+pub const LIMITED_CONTEXT: &str = "watchnew-limited";
+pub const LIMITED_NAMESPACE: &str = "team-a";
+
+pub struct Cluster {
+    pub kubeconfig: PathBuf,
+    /// `gitVersion` from the server's /version.
+    pub server_version: String,
+    /// The control plane's folder when `scripts/cluster` runs it; none for a cluster of the user's.
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Cluster {
+    pub fn local(&self) -> bool {
+        self.state_dir.is_some()
+    }
+
+    /// A client that acts as the administrator: the current context of the kubeconfig.
+    pub async fn admin_client(&self) -> Client {
+        self.client(None).await
+    }
+
+    /// A client that acts as the given context of the kubeconfig (its current context for `None`).
+    pub async fn client(&self, context: Option<&str>) -> Client {
+        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig).expect("the test kubeconfig is readable");
+        let options = KubeConfigOptions {
+            context: context.map(str::to_string),
+            ..Default::default()
+        };
+        let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .expect("the context is usable");
+        Client::try_from(config).expect("a client can be built")
+    }
+
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        kubectl(&self.kubeconfig, args)
+    }
+
+    pub fn has_context(&self, name: &str) -> bool {
+        Kubeconfig::read_from(&self.kubeconfig)
+            .map(|config| config.contexts.iter().any(|context| context.name == name))
+            .unwrap_or(false)
+    }
+
+    /// Whether kube-controller-manager runs, adding root CAs and service accounts to new namespaces.
+    pub fn runs_controller_manager(&self) -> bool {
+        match &self.state_dir {
+            Some(dir) => std::fs::read_to_string(dir.join("run/components"))
+                .is_ok_and(|components| components.contains("kube-controller-manager")),
+            None => true,
+        }
+    }
+
+    fn run_file(&self, name: &str) -> String {
+        let dir = self.state_dir.as_ref().expect("a local control plane");
+        let path = dir.join("run").join(name);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .trim()
+            .to_string()
+    }
+
+    /// Where kube-apiserver listens, for a proxy in front of it.
+    pub fn apiserver_address(&self) -> SocketAddr {
+        let url = self.run_file("apiserver.url");
+        url.trim_start_matches("https://")
+            .parse()
+            .unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    /// Compacts etcd's history up to now, so that watches resuming from before get 410 Gone.
+    pub fn compact_etcd(&self) {
+        let etcd = self.run_file("etcd.url");
+        let range = curl_json(&format!("{etcd}/v3/kv/range"), r#"{"key":"AA=="}"#);
+        let revision = range["header"]["revision"]
+            .as_str()
+            .expect("etcd reports its revision")
+            .to_string();
+        let body = format!(r#"{{"revision":"{revision}","physical":true}}"#);
+        curl_json(&format!("{etcd}/v3/kv/compaction"), &body);
+    }
+}
+
+fn curl_json(url: &str, body: &str) -> serde_json::Value {
+    let output = Command::new("curl")
+        .args(["-sSf", "-X", "POST", url, "-d", body])
+        .output()
+        .expect("curl runs");
+    assert!(output.status.success(), "POST {url}: {}", stderr_of(&output));
+    serde_json::from_slice(&output.stdout).expect("etcd answers JSON")
+}
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The control plane for this run: the one named by WATCHNEW_TEST_KUBECONFIG, or the local one, started
+/// with `scripts/cluster up` unless it already runs.
+pub fn cluster() -> &'static Cluster {
+    static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let cluster = match std::env::var_os(KUBECONFIG_ENV) {
+            Some(path) => {
+                let kubeconfig = PathBuf::from(path);
+                Cluster {
+                    server_version: server_version(&kubeconfig),
+                    kubeconfig,
+                    state_dir: None,
+                }
+            }
+            None => start_local_control_plane(&[]),
+        };
+        // Written past the test harness's capture, so that every run's output names the server it tested.
+        let _ = writeln!(
+            std::io::stderr(),
+            "integration tests: kube-apiserver {} ({}; kubeconfig {})",
+            cluster.server_version,
+            if cluster.local() {
+                "local control plane from scripts/cluster"
+            } else {
+                KUBECONFIG_ENV
+            },
+            cluster.kubeconfig.display()
+        );
+        cluster
+    })
+}
+
+/// A second local control plane with other kube-apiserver flags, started once per run under `name` and shared
+/// by the tests that need those flags. `None` when the tests run against a cluster of the user's.
+pub fn named_control_plane(name: &str, apiserver_args: &[&str]) -> Option<&'static Cluster> {
+    static NAMED: OnceLock<Mutex<HashMap<String, &'static Cluster>>> = OnceLock::new();
+    if !cluster().local() {
+        eprintln!("skipped: {KUBECONFIG_ENV} points at a cluster of its own");
+        return None;
+    }
+    let mut named = NAMED
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let cluster = named.entry(name.to_string()).or_insert_with(|| {
+        let mut args = vec!["--name", name, "--no-controller-manager"];
+        let flags: Vec<String> = apiserver_args
+            .iter()
+            .map(|arg| format!("--apiserver-arg={arg}"))
+            .collect();
+        args.extend(flags.iter().map(String::as_str));
+        Box::leak(Box::new(start_local_control_plane(&args)))
+    });
+    Some(cluster)
+}
+
+fn start_local_control_plane(args: &[&str]) -> Cluster {
+    // stderr is inherited: a first run shows the build and start-up progress.
+    let output = Command::new(repo_root().join("scripts/cluster"))
+        .arg("up")
+        .args(args)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("scripts/cluster could not be run");
+    assert!(
+        output.status.success(),
+        "scripts/cluster up {args:?} failed with {}",
+        output.status
+    );
+    let stdout = String::from_utf8(output.stdout).expect("scripts/cluster printed non-UTF-8");
+    let kubeconfig = PathBuf::from(
+        stdout
+            .lines()
+            .last()
+            .expect("scripts/cluster up printed nothing on stdout"),
+    );
+    let state_dir = kubeconfig.parent().map(Path::to_path_buf);
+    Cluster {
+        server_version: server_version(&kubeconfig),
+        kubeconfig,
+        state_dir,
+    }
+}
+
+fn server_version(kubeconfig: &Path) -> String {
+    let output = kubectl(kubeconfig, &["get", "--raw", "/version"]);
+    assert!(
+        output.status.success(),
+        "kubectl get --raw /version failed: {}",
+        stderr_of(&output)
+    );
+    let version: serde_json::Value = serde_json::from_slice(&output.stdout).expect("/version is not JSON");
+    version["gitVersion"]
+        .as_str()
+        .expect("/version has no gitVersion")
+        .to_string()
+}
+
+/// The Kubernetes version pinned in scripts/controlplane/go.mod, which the local control plane is built from.
+pub fn pinned_kubernetes_version() -> String {
+    let go_mod = std::fs::read_to_string(repo_root().join("scripts/controlplane/go.mod")).expect("go.mod is readable");
+    go_mod
+        .lines()
+        .map(str::split_whitespace)
+        .find_map(|mut words| match (words.next(), words.next()) {
+            (Some("k8s.io/kubernetes"), Some(version)) if version.starts_with('v') => Some(version.to_string()),
+            _ => None,
+        })
+        .expect("go.mod requires k8s.io/kubernetes")
+}
+
+/// A client that acts as the administrator of the default test cluster.
+pub async fn admin_client() -> Client {
+    cluster().admin_client().await
+}
+
+pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl could not be run")
+}
+
+pub fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A name no other test of this run uses.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// A namespace that belongs to one test, deleted when the test ends (also when it fails).
+pub struct TestNamespace {
+    pub name: String,
+    kubeconfig: PathBuf,
+}
+
+impl TestNamespace {
+    pub async fn create(client: &Client, test: &str) -> TestNamespace {
+        Self::create_in(cluster(), client, test).await
+    }
+
+    pub async fn create_in(cluster: &Cluster, client: &Client, test: &str) -> TestNamespace {
+        let name = unique_name(&format!("wn-{test}"));
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some([("kubectl-watchnew/test".to_string(), test.to_string())].into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .expect("the test namespace can be created");
+        if cluster.runs_controller_manager() {
+            settle(client, &name).await;
+        }
+        TestNamespace {
+            name,
+            kubeconfig: cluster.kubeconfig.clone(),
+        }
+    }
+}
+
+/// Waits for what kube-controller-manager adds to a new namespace, so that no test mistakes it for a change.
+async fn settle(client: &Client, namespace: &str) {
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let service_accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+    for _ in 0..200 {
+        let root_ca = config_maps
+            .get_opt("kube-root-ca.crt")
+            .await
+            .expect("reading configmaps");
+        let account = service_accounts
+            .get_opt("default")
+            .await
+            .expect("reading service accounts");
+        if root_ca.is_some() && account.is_some() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("namespace {namespace} did not get its root CA and default service account");
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        // Synchronous, so that it also runs while a failed test unwinds; the deletion finishes in the background.
+        let _ = kubectl(&self.kubeconfig, &["delete", "namespace", &self.name, "--wait=false"]);
+    }
+}

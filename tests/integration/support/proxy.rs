@@ -1,0 +1,67 @@
+//! A TCP proxy between the tool and the real API server, to inject what the server itself cannot produce on
+//! demand: connections that break, and a server that cannot be reached for a while. TLS passes through it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+
+pub struct Proxy {
+    pub address: SocketAddr,
+    blocked: Arc<AtomicBool>,
+    connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    acceptor: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let address = listener.local_addr().expect("bound");
+        let blocked = Arc::new(AtomicBool::new(false));
+        let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let acceptor = tokio::spawn({
+            let blocked = blocked.clone();
+            let connections = connections.clone();
+            async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if blocked.load(Ordering::SeqCst) {
+                        continue; // dropped at once: the connection is refused in effect
+                    }
+                    let forward = tokio::spawn(async move {
+                        if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections.lock().expect("not poisoned").push(forward);
+                }
+            }
+        });
+        Proxy {
+            address,
+            blocked,
+            connections,
+            acceptor,
+        }
+    }
+
+    /// Breaks every open connection and refuses new ones until `unblock`.
+    pub fn cut_and_block(&self) {
+        self.blocked.store(true, Ordering::SeqCst);
+        for connection in self.connections.lock().expect("not poisoned").drain(..) {
+            connection.abort();
+        }
+    }
+
+    pub fn unblock(&self) {
+        self.blocked.store(false, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.acceptor.abort();
+        self.cut_and_block();
+    }
+}

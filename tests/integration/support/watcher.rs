@@ -1,0 +1,149 @@
+//! The built binary, run against a test cluster: its stdout read line by line, its stderr kept whole.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_kubectl-watchnew");
+/// How long a watcher may take to sync, or a change to show up.
+pub const PATIENCE: Duration = Duration::from_secs(30);
+
+pub struct Watcher {
+    child: Child,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Watcher {
+    /// Starts `kubectl-watchnew --kubeconfig KUBECONFIG ARGS...` and waits until it says it has synced.
+    pub async fn start(kubeconfig: &Path, args: &[&str]) -> Watcher {
+        let mut watcher = Watcher::spawn(kubeconfig, args);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !watcher.stderr().contains("Synced ") {
+            if let Ok(Some(status)) = watcher.child.try_wait() {
+                panic!(
+                    "kubectl-watchnew {args:?} exited with {status} before syncing:\n{}",
+                    watcher.stderr()
+                );
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{args:?} did not sync in time:\n{}",
+                watcher.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        watcher
+    }
+
+    pub fn spawn(kubeconfig: &Path, args: &[&str]) -> Watcher {
+        let mut child = Command::new(BINARY)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(args)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("the binary starts");
+        let stdout = BufReader::new(child.stdout.take().expect("piped")).lines();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut stderr_lines = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let collected = stderr.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr_lines.next_line().await {
+                let mut all = collected.lock().expect("not poisoned");
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+        Watcher { child, stdout, stderr }
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("not poisoned").clone()
+    }
+
+    /// The next line of output, or `None` if none comes within `within`.
+    pub async fn next_line(&mut self, within: Duration) -> Option<String> {
+        tokio::time::timeout(within, self.stdout.next_line())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+    }
+
+    /// The next `count` JSON events, failing the test if they do not all come in time.
+    pub async fn json_events(&mut self, count: usize) -> Vec<serde_json::Value> {
+        let mut events = Vec::new();
+        while events.len() < count {
+            let Some(line) = self.next_line(PATIENCE).await else {
+                panic!(
+                    "expected {count} events, got {}: {events:#?}\nstderr:\n{}",
+                    events.len(),
+                    self.stderr()
+                );
+            };
+            events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")));
+        }
+        events
+    }
+
+    /// Fails the test if anything is printed within `quiet`.
+    pub async fn assert_quiet(&mut self, quiet: Duration) {
+        if let Some(line) = self.next_line(quiet).await {
+            panic!("unexpected output: {line}\nstderr:\n{}", self.stderr());
+        }
+    }
+
+    /// Waits until stderr contains `text`.
+    pub async fn wait_for_stderr(&self, text: &str) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !self.stderr().contains(text) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stderr never said {text:?}:\n{}",
+                self.stderr()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Sends SIGINT, as Ctrl-C would, and gives the exit code and stderr.
+    pub async fn interrupt(mut self) -> (Option<i32>, String) {
+        let pid = self.child.id().expect("still running").to_string();
+        let killed = std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits")
+            .expect("waitable");
+        (status.code(), self.stderr())
+    }
+
+    /// Waits for the process to end by itself and gives the exit code and stderr.
+    pub async fn finish(mut self) -> (Option<i32>, String) {
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("exits in time")
+            .expect("waitable");
+        // Let the stderr reader take the last lines.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        (status.code(), self.stderr())
+    }
+}
+
+/// `(type, name)` of a JSON watch event.
+pub fn summary(event: &serde_json::Value) -> (String, String) {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
+    (text(&event["type"]), text(&event["object"]["metadata"]["name"]))
+}

@@ -1,0 +1,543 @@
+//! The watch engine against the real API server: the snapshot stays hidden, and every later change is
+//! reported exactly once, for every kind of resource, across both initial-list paths and an expired watch.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServicePort, ServiceSpec};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{ApiResource, DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Api, ResourceExt};
+use serde_json::json;
+
+use crate::support::proxy::Proxy;
+use crate::support::watcher::{Watcher, summary};
+use crate::support::{self, Cluster, LIMITED_CONTEXT, LIMITED_NAMESPACE, TestNamespace};
+
+/// How long to wait for output that must not come.
+const QUIET: Duration = Duration::from_millis(1500);
+
+fn config_map(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            ..Default::default()
+        },
+        data: Some([("k".to_string(), "v".to_string())].into()),
+        ..Default::default()
+    }
+}
+
+async fn create(api: &Api<ConfigMap>, name: &str) -> ConfigMap {
+    api.create(&PostParams::default(), &config_map(name, &[]))
+        .await
+        .expect("create")
+}
+
+async fn touch(api: &Api<ConfigMap>, name: &str, value: &str) -> ConfigMap {
+    let patch = json!({ "data": { "k": value } });
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch")
+}
+
+async fn delete(api: &Api<ConfigMap>, name: &str) {
+    api.delete(name, &DeleteParams::default()).await.expect("delete");
+}
+
+fn summaries(events: &[serde_json::Value]) -> Vec<(String, String)> {
+    events.iter().map(summary).collect()
+}
+
+fn pair(event_type: &str, name: &str) -> (String, String) {
+    (event_type.to_string(), name.to_string())
+}
+
+#[tokio::test]
+async fn existing_objects_stay_hidden_and_each_change_is_reported_once() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "once").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    for index in 0..20 {
+        create(&config_maps, &format!("existing-{index}")).await;
+    }
+    let existing = config_maps.list(&Default::default()).await.expect("list").items.len();
+
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["configmaps", "-n", &namespace.name, "-o", "json"],
+    )
+    .await;
+    assert!(
+        watcher.stderr().contains(&format!("Synced {existing} configmaps in ")),
+        "{}",
+        watcher.stderr()
+    );
+    assert!(
+        !watcher.stderr().contains("paginated"),
+        "this server streams initial lists: {}",
+        watcher.stderr()
+    );
+
+    let added = create(&config_maps, "new").await;
+    let modified = touch(&config_maps, "existing-0", "changed").await;
+    delete(&config_maps, "existing-1").await;
+    delete(&config_maps, "new").await;
+
+    let events = watcher.json_events(4).await;
+    assert_eq!(
+        summaries(&events),
+        [
+            pair("ADDED", "new"),
+            pair("MODIFIED", "existing-0"),
+            pair("DELETED", "existing-1"),
+            pair("DELETED", "new")
+        ]
+    );
+    // The object is passed on as the server sent it.
+    assert_eq!(
+        events[0]["object"]["metadata"]["resourceVersion"],
+        json!(added.resource_version())
+    );
+    assert_eq!(events[0]["object"]["data"], json!({ "k": "v" }));
+    assert_eq!(
+        events[1]["object"]["metadata"]["resourceVersion"],
+        json!(modified.resource_version())
+    );
+    assert_eq!(events[1]["object"]["kind"], "ConfigMap");
+    watcher.assert_quiet(QUIET).await;
+
+    let (code, stderr) = watcher.interrupt().await;
+    assert_eq!(code, Some(130), "Ctrl-C ends with 130: {stderr}");
+}
+
+#[tokio::test]
+async fn piped_output_is_one_aligned_line_per_change_after_one_header() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "lines").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name]).await;
+    create(&config_maps, "first").await;
+    create(&config_maps, "second-with-a-longer-name").await;
+
+    let header = watcher.next_line(support::watcher::PATIENCE).await.expect("a header");
+    let first = watcher.next_line(support::watcher::PATIENCE).await.expect("a line");
+    let second = watcher.next_line(support::watcher::PATIENCE).await.expect("a line");
+    let words = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(words(&header), ["EVENT", "TIME", "KIND", "NAME"]);
+    let first = words(&first);
+    assert_eq!(
+        (first[0].as_str(), first[2].as_str(), first[3].as_str()),
+        ("ADDED", "ConfigMap", "first")
+    );
+    assert!(
+        first[1].parse::<jiff::Timestamp>().is_ok(),
+        "an RFC 3339 time: {}",
+        first[1]
+    );
+    assert_eq!(words(&second)[3], "second-with-a-longer-name");
+    watcher.assert_quiet(QUIET).await;
+}
+
+#[tokio::test]
+async fn several_types_are_watched_at_once() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "types").await;
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["configmaps,secrets,svc", "-n", &namespace.name, "-o", "json"],
+    )
+    .await;
+    assert!(watcher.stderr().contains(" configmaps, "), "{}", watcher.stderr());
+    assert!(watcher.stderr().contains(" secrets, "), "{}", watcher.stderr());
+    assert!(watcher.stderr().contains(" services in "), "{}", watcher.stderr());
+
+    let post = PostParams::default();
+    create(&Api::namespaced(client.clone(), &namespace.name), "settings").await;
+    let secret = Secret {
+        metadata: ObjectMeta {
+            name: Some("password".into()),
+            ..Default::default()
+        },
+        string_data: Some([("password".to_string(), "hunter2".to_string())].into()),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(client.clone(), &namespace.name)
+        .create(&post, &secret)
+        .await
+        .expect("secret");
+    let service = Service {
+        metadata: ObjectMeta {
+            name: Some("web".into()),
+            ..Default::default()
+        },
+        spec: Some(ServiceSpec {
+            ports: Some(vec![ServicePort {
+                port: 80,
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Api::<Service>::namespaced(client, &namespace.name)
+        .create(&post, &service)
+        .await
+        .expect("service");
+
+    let events = watcher.json_events(3).await;
+    let kinds: BTreeSet<(String, String)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["object"]["kind"].as_str().unwrap_or_default().to_string(),
+                summary(event).1,
+            )
+        })
+        .collect();
+    let expected = [("ConfigMap", "settings"), ("Secret", "password"), ("Service", "web")];
+    assert_eq!(
+        kinds,
+        expected.iter().map(|(k, n)| (k.to_string(), n.to_string())).collect()
+    );
+    assert!(events.iter().all(|event| event["type"] == "ADDED"));
+    watcher.assert_quiet(QUIET).await;
+}
+
+#[tokio::test]
+async fn names_limit_the_watch_to_those_objects() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "names").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    let mut several = Watcher::start(
+        &cluster.kubeconfig,
+        &["cm", "a", "b", "-n", &namespace.name, "-o", "json"],
+    )
+    .await;
+    let mut one = Watcher::start(&cluster.kubeconfig, &["cm/b", "-n", &namespace.name, "-o", "json"]).await;
+    for name in ["a", "b", "c"] {
+        create(&config_maps, name).await;
+    }
+    assert_eq!(
+        summaries(&several.json_events(2).await),
+        [pair("ADDED", "a"), pair("ADDED", "b")]
+    );
+    assert_eq!(summaries(&one.json_events(1).await), [pair("ADDED", "b")]);
+    several.assert_quiet(QUIET).await;
+    one.assert_quiet(Duration::from_millis(200)).await;
+}
+
+#[tokio::test]
+async fn objects_entering_and_leaving_a_selector_are_added_and_deleted() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "selector").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["cm", "-n", &namespace.name, "-l", "tier=web", "-o", "json"],
+    )
+    .await;
+
+    create(&config_maps, "drifter").await;
+    let label = |tier: &str| json!({ "metadata": { "labels": { "tier": tier } } });
+    config_maps
+        .patch("drifter", &PatchParams::default(), &Patch::Merge(&label("web")))
+        .await
+        .expect("label");
+    config_maps
+        .patch("drifter", &PatchParams::default(), &Patch::Merge(&label("db")))
+        .await
+        .expect("relabel");
+    config_maps
+        .create(&PostParams::default(), &config_map("born-web", &[("tier", "web")]))
+        .await
+        .expect("create");
+
+    let events = watcher.json_events(3).await;
+    assert_eq!(
+        summaries(&events),
+        [
+            pair("ADDED", "drifter"),
+            pair("DELETED", "drifter"),
+            pair("ADDED", "born-web")
+        ]
+    );
+    watcher.assert_quiet(QUIET).await;
+}
+
+#[tokio::test]
+async fn a_cluster_scoped_kind_ignores_the_namespace() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let probe = support::unique_name("probe");
+    let selector = format!("kubectl-watchnew/probe={probe}");
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["ns", "-n", "default", "-l", &selector, "-o", "json"],
+    )
+    .await;
+
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(probe.clone()),
+            labels: Some([("kubectl-watchnew/probe".to_string(), probe.clone())].into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let namespaces: Api<Namespace> = Api::all(client);
+    namespaces
+        .create(&PostParams::default(), &namespace)
+        .await
+        .expect("create namespace");
+    let events = watcher.json_events(1).await;
+    assert_eq!(summaries(&events), [pair("ADDED", &probe)]);
+    assert_eq!(events[0]["object"]["metadata"].get("namespace"), None);
+    namespaces
+        .delete(&probe, &DeleteParams::default())
+        .await
+        .expect("delete namespace");
+    // Deleting a namespace first marks it Terminating, then the namespace controller finalizes it.
+    let mut last = watcher.json_events(1).await;
+    while last[0]["type"] == "MODIFIED" {
+        last = watcher.json_events(1).await;
+    }
+    assert_eq!(summaries(&last), [pair("DELETED", &probe)]);
+}
+
+#[tokio::test]
+async fn a_custom_resource_is_watched_by_its_short_name() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let id = support::unique_name("crd").replace('-', "");
+    let group = format!("{id}.example.com");
+    let short_name = format!("wg{id}");
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": { "name": format!("widgets.{group}") },
+        "spec": {
+            "group": group,
+            "names": { "plural": "widgets", "singular": "widget", "kind": "Widget", "shortNames": [short_name] },
+            "scope": "Namespaced",
+            "versions": [{
+                "name": "v1", "served": true, "storage": true,
+                "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }
+            }]
+        }
+    }))
+    .expect("a valid CRD");
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &crd).await.expect("create the CRD");
+    let _remove = RemoveCrd(cluster, format!("widgets.{group}"));
+    wait_until_served(cluster, &short_name).await;
+
+    let namespace = TestNamespace::create(&client, "crd").await;
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &[&short_name, "-n", &namespace.name, "-o", "json"]).await;
+    let resource = ApiResource {
+        group: group.clone(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: "Widget".into(),
+        plural: "widgets".into(),
+    };
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client, &namespace.name, &resource);
+    let widget = DynamicObject::new("gizmo", &resource).data(json!({ "spec": { "size": 3 } }));
+    widgets
+        .create(&PostParams::default(), &widget)
+        .await
+        .expect("create a widget");
+
+    let events = watcher.json_events(1).await;
+    assert_eq!(summaries(&events), [pair("ADDED", "gizmo")]);
+    assert_eq!(events[0]["object"]["kind"], "Widget");
+    assert_eq!(events[0]["object"]["spec"]["size"], 3);
+}
+
+/// Deletes a CRD when the test ends.
+struct RemoveCrd(&'static Cluster, String);
+
+impl Drop for RemoveCrd {
+    fn drop(&mut self) {
+        let _ = self.0.kubectl(&["delete", "crd", &self.1, "--wait=false"]);
+    }
+}
+
+/// A new CRD takes a moment to appear in discovery.
+async fn wait_until_served(cluster: &Cluster, resource: &str) {
+    for _ in 0..100 {
+        if cluster.kubectl(&["get", resource, "-A"]).status.success() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{resource} is not served");
+}
+
+#[tokio::test]
+async fn the_limited_identity_is_refused_cluster_wide_and_watches_its_own_namespace() {
+    let cluster = support::cluster();
+    if !cluster.has_context(LIMITED_CONTEXT) {
+        eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
+        return;
+    }
+    let refused = Watcher::spawn(&cluster.kubeconfig, &["--context", LIMITED_CONTEXT, "pods", "-A"]);
+    let (code, stderr) = refused.finish().await;
+    assert_eq!(code, Some(6), "forbidden exits with 6: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(r#"User "watchnew-limited" cannot watch resource "pods""#),
+        "{stderr}"
+    );
+    assert!(stderr.contains("at the cluster scope"), "{stderr}");
+    assert!(stderr.contains("-n NAMESPACE"), "suggests a namespace: {stderr}");
+
+    // Without -n, the context's namespace (team-a) is watched.
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &["--context", LIMITED_CONTEXT, "cm", "-o", "json"]).await;
+    let admin = cluster.admin_client().await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(admin, LIMITED_NAMESPACE);
+    let name = support::unique_name("limited");
+    create(&config_maps, &name).await;
+    let events = watcher.json_events(1).await;
+    assert_eq!(summaries(&events), [pair("ADDED", &name)]);
+    assert_eq!(events[0]["object"]["metadata"]["namespace"], LIMITED_NAMESPACE);
+    delete(&config_maps, &name).await;
+    assert_eq!(summaries(&watcher.json_events(1).await), [pair("DELETED", &name)]);
+}
+
+/// A control plane without streamed initial lists; its watch cache is off too, so that 410 Gone can be forced.
+fn paginated_control_plane() -> Option<&'static Cluster> {
+    support::named_control_plane(
+        "watchlist-off",
+        &["--feature-gates=WatchList=false", "--watch-cache=false"],
+    )
+}
+
+/// A control plane that streams initial lists and serves watches straight from etcd (no watch cache).
+fn streaming_control_plane_without_watch_cache() -> Option<&'static Cluster> {
+    support::named_control_plane("no-watch-cache", &["--watch-cache=false"])
+}
+
+#[tokio::test]
+async fn a_server_without_streamed_lists_gets_paginated_lists() {
+    let Some(cluster) = paginated_control_plane() else {
+        return;
+    };
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create_in(cluster, &client, "pages").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    // More than two pages of 500.
+    futures::stream::iter(0..1200)
+        .map(|index| {
+            let config_maps = config_maps.clone();
+            async move {
+                config_maps
+                    .create(&PostParams::default(), &config_map(&format!("existing-{index}"), &[]))
+                    .await
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("seeding");
+
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name, "-o", "json"]).await;
+    let stderr = watcher.stderr();
+    assert!(stderr.contains("does not stream initial lists"), "{stderr}");
+    assert!(stderr.contains("Synced 1200 configmaps"), "{stderr}");
+    create(&config_maps, "new").await;
+    delete(&config_maps, "existing-700").await;
+    assert_eq!(
+        summaries(&watcher.json_events(2).await),
+        [pair("ADDED", "new"), pair("DELETED", "existing-700")]
+    );
+    watcher.assert_quiet(QUIET).await;
+}
+
+#[tokio::test]
+async fn an_expired_watch_relists_and_reports_exactly_the_differences_streamed() {
+    if let Some(cluster) = streaming_control_plane_without_watch_cache() {
+        expired_watch_reports_exactly_the_differences(cluster).await;
+    }
+}
+
+#[tokio::test]
+async fn an_expired_watch_relists_and_reports_exactly_the_differences_paginated() {
+    if let Some(cluster) = paginated_control_plane() {
+        expired_watch_reports_exactly_the_differences(cluster).await;
+    }
+}
+
+/// The watch is cut and kept away while objects change, etcd's history is compacted, and the watch comes back
+/// to a 410 Gone: the relist must report what happened in the gap and nothing else.
+async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster) {
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create_in(cluster, &client, "gone").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace.name);
+    for name in ["keep", "change", "remove", "replace"] {
+        create(&config_maps, name).await;
+    }
+    let replaced_uid = config_maps.get("replace").await.expect("get").uid();
+
+    let proxy = Proxy::start(cluster.apiserver_address()).await;
+    let server = format!("https://{}", proxy.address);
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["cm", "-n", &namespace.name, "-o", "json", "--server", &server],
+    )
+    .await;
+    create(&config_maps, "before-the-gap").await;
+    assert_eq!(
+        summaries(&watcher.json_events(1).await),
+        [pair("ADDED", "before-the-gap")]
+    );
+
+    proxy.cut_and_block();
+    watcher.wait_for_stderr("watch interrupted").await;
+    touch(&config_maps, "change", "in the gap").await;
+    delete(&config_maps, "remove").await;
+    delete(&config_maps, "replace").await;
+    let replacement_uid = create(&config_maps, "replace").await.uid();
+    create(&config_maps, "born").await;
+    create(&config_maps, "ephemeral").await;
+    delete(&config_maps, "ephemeral").await;
+    cluster.compact_etcd();
+    proxy.unblock();
+
+    let events = watcher.json_events(5).await;
+    let found: BTreeSet<(String, String)> = summaries(&events).into_iter().collect();
+    let expected: BTreeSet<(String, String)> = [
+        pair("MODIFIED", "change"),
+        pair("DELETED", "remove"),
+        pair("DELETED", "replace"),
+        pair("ADDED", "replace"),
+        pair("ADDED", "born"),
+    ]
+    .into();
+    assert_eq!(found, expected, "{events:#?}");
+    let replace_events: Vec<_> = events.iter().filter(|event| summary(event).1 == "replace").collect();
+    assert_eq!(
+        replace_events[0]["type"], "DELETED",
+        "the old object goes before its successor comes"
+    );
+    assert_eq!(replace_events[0]["object"]["metadata"]["uid"], json!(replaced_uid));
+    assert_eq!(replace_events[1]["object"]["metadata"]["uid"], json!(replacement_uid));
+    let stderr = watcher.stderr();
+    assert!(stderr.contains("watch expired (410 Gone); relisting"), "{stderr}");
+    assert!(stderr.contains("5 changes found"), "{stderr}");
+
+    // The watch goes on from the relist.
+    create(&config_maps, "after-the-gap").await;
+    assert_eq!(
+        summaries(&watcher.json_events(1).await),
+        [pair("ADDED", "after-the-gap")]
+    );
+    watcher.assert_quiet(QUIET).await;
+}
