@@ -18,7 +18,10 @@ Examples:
   kubectl watchnew deploy/web
 
   # Pods with a label, as JSON watch events for scripts
-  kubectl watchnew pods -l app=web -o json | jq .";
+  kubectl watchnew pods -l app=web -o json | jq .
+
+  # Wait for the next deletion of a pod in namespace shop, then exit
+  kubectl watchnew pods -n shop --types deleted --count 1";
 
 /// Watch Kubernetes resources and show only what changes from now on.
 ///
@@ -49,9 +52,65 @@ pub struct Cli {
         value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub all_namespaces: Option<bool>,
 
-    /// Output format: json prints one WatchEvent per line, {"type":"ADDED","object":{...}}
+    /// Output format: wide (more columns), name, json or yaml (one WatchEvent per change)
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT", help_heading = "Output")]
     pub output: Option<OutputFormat>,
+
+    /// Only these events: added, modified, deleted, separated by commas
+    #[arg(
+        long,
+        value_name = "TYPES",
+        value_delimiter = ',',
+        value_enum,
+        help_heading = "Output"
+    )]
+    pub types: Vec<EventType>,
+
+    /// Exit after this many reported changes
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), help_heading = "Output")]
+    pub count: Option<u64>,
+
+    /// Exit when this much time has passed, e.g. 30s or 5m
+    #[arg(long, value_name = "DURATION", help_heading = "Output")]
+    pub timeout: Option<String>,
+
+    /// Print no header line
+    #[arg(long, help_heading = "Output", num_args = 0..=1, default_missing_value = "true",
+        value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub no_headers: Option<bool>,
+
+    /// A column with the value of each of these labels (separated by commas; repeatable)
+    #[arg(
+        short = 'L',
+        long,
+        value_name = "KEY,...",
+        value_delimiter = ',',
+        help_heading = "Output"
+    )]
+    pub label_columns: Vec<String>,
+
+    /// A column with all labels
+    #[arg(long, help_heading = "Output", num_args = 0..=1, default_missing_value = "true",
+        value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub show_labels: Option<bool>,
+
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always or never
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHEN",
+        default_value = "auto",
+        help_heading = "Output"
+    )]
+    pub color: ColorChoice,
+
+    /// Append plain lines even on a terminal, instead of the live table
+    #[arg(long, help_heading = "Output")]
+    pub plain: bool,
+
+    /// Start the live view in the timeline (one row per change) instead of the table (one row per object)
+    #[arg(long, help_heading = "Output")]
+    pub timeline: bool,
 
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
@@ -113,5 +172,22 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    Wide,
+    Name,
     Json,
+    Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }

@@ -1,7 +1,8 @@
 //! kubectl-watchnew: a kubectl plugin that shows only the changes that happen after it starts.
 //!
 //! The layers, each using only those before it: `cli` (the flags) → `settings` (what they mean) → `cluster`
-//! (connection and discovery) → `engine` (list, watch and the "only new changes" semantics) → `output`.
+//! (connection and discovery) → `engine` (list, watch and the "only new changes" semantics) → `view` (rows,
+//! summaries, counters; no terminal) → `render` (lines, JSON, YAML, the live table). `app` runs them.
 
 pub mod app;
 pub mod cli;
@@ -9,8 +10,9 @@ pub mod cluster;
 pub mod engine;
 pub mod error;
 pub mod exit_code;
-pub mod output;
+pub mod render;
 pub mod settings;
+pub mod view;
 
 use std::ffi::OsString;
 
@@ -39,7 +41,7 @@ where
             return code.into();
         }
     };
-    let outcome = Settings::from_cli(cli).and_then(|settings| {
+    let outcome = Settings::from_cli(cli, settings::Environment::detect()).and_then(|settings| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()

@@ -5,8 +5,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{Cli, OutputFormat};
+use crate::cli::{Cli, ColorChoice, EventType, OutputFormat};
+use crate::engine::tracker::ChangeType;
 use crate::error::{Error, Result};
+use crate::render::columns::TableOptions;
+use crate::render::lines::LineFormat;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -16,6 +19,31 @@ pub struct Settings {
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
     pub output: OutputMode,
+    pub table: TableOptions,
+    /// The events to report; the others are tracked but not shown.
+    pub event_types: Vec<ChangeType>,
+    /// Exit after this many reported changes.
+    pub count: Option<u64>,
+    /// Exit when this much time has passed.
+    pub timeout: Option<Duration>,
+}
+
+/// What the process finds around it, decided once: where stdout goes, and whether colour is unwanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Environment {
+    pub stdout_is_terminal: bool,
+    /// `NO_COLOR` is set and not empty.
+    pub no_color: bool,
+}
+
+impl Environment {
+    pub fn detect() -> Environment {
+        use std::io::IsTerminal;
+        Environment {
+            stdout_is_terminal: std::io::stdout().is_terminal(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()),
+        }
+    }
 }
 
 /// One resource type as the user typed it, and the names asked for (empty: every object).
@@ -35,10 +63,10 @@ pub enum NamespaceScope {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputMode {
-    /// One aligned line per change.
-    Lines,
-    /// One WatchEvent JSON object per line.
-    Json,
+    /// The live view on the terminal, starting in the timeline or the table.
+    Live { timeline: bool },
+    /// Appended lines in this format.
+    Lines(LineFormat),
 }
 
 /// How to reach and authenticate to the API server: the kubeconfig and kubectl's overriding flags.
@@ -62,7 +90,7 @@ pub struct ConnectionSettings {
 }
 
 impl Settings {
-    pub fn from_cli(cli: Cli) -> Result<Settings> {
+    pub fn from_cli(cli: Cli, environment: Environment) -> Result<Settings> {
         let has_selector = cli.selector.is_some() || cli.field_selector.is_some();
         let targets = parse_targets(&cli.targets)?;
         if has_selector && targets.iter().any(|target| !target.names.is_empty()) {
@@ -99,16 +127,67 @@ impl Settings {
             impersonate_uid: cli.as_uid,
             request_timeout: parse_request_timeout(&cli.request_timeout)?,
         };
+        let output = match cli.output {
+            Some(OutputFormat::Json) => OutputMode::Lines(LineFormat::Json),
+            Some(OutputFormat::Yaml) => OutputMode::Lines(LineFormat::Yaml),
+            Some(OutputFormat::Name) => OutputMode::Lines(LineFormat::Name),
+            None | Some(OutputFormat::Wide) if environment.stdout_is_terminal && !cli.plain => {
+                OutputMode::Live { timeline: cli.timeline }
+            }
+            None | Some(OutputFormat::Wide) => OutputMode::Lines(LineFormat::Table),
+        };
+        let color = match cli.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => environment.stdout_is_terminal && !environment.no_color,
+        };
+        let timeout = match cli.timeout.as_deref() {
+            None => None,
+            Some(text) => match parse_duration(text) {
+                Some(duration) if !duration.is_zero() => Some(duration),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "--timeout {text:?} is not a duration above zero: use a value like 30s, 5m or 1h"
+                    )));
+                }
+            },
+        };
+        let mut event_types: Vec<ChangeType> = cli
+            .types
+            .iter()
+            .map(|event| match event {
+                EventType::Added => ChangeType::Added,
+                EventType::Modified => ChangeType::Modified,
+                EventType::Deleted => ChangeType::Deleted,
+            })
+            .collect();
+        if event_types.is_empty() {
+            event_types = vec![ChangeType::Added, ChangeType::Modified, ChangeType::Deleted];
+        }
+        if cli.label_columns.iter().any(|key| key.trim().is_empty()) {
+            return Err(Error::Usage(
+                "--label-columns needs label keys, e.g. -L app,tier".into(),
+            ));
+        }
+        let table = TableOptions {
+            wide: cli.output == Some(OutputFormat::Wide),
+            all_namespaces: scope == NamespaceScope::All,
+            no_headers: cli.no_headers.unwrap_or(false),
+            label_columns: cli.label_columns,
+            show_labels: cli.show_labels.unwrap_or(false),
+            color,
+        };
         Ok(Settings {
             connection,
             targets,
             scope,
             label_selector: cli.selector.filter(|selector| !selector.is_empty()),
             field_selector: cli.field_selector.filter(|selector| !selector.is_empty()),
-            output: match cli.output {
-                None => OutputMode::Lines,
-                Some(OutputFormat::Json) => OutputMode::Json,
-            },
+            output,
+            table,
+            event_types,
+            count: cli.count,
+            timeout,
         })
     }
 }
@@ -198,10 +277,100 @@ mod tests {
 
     use super::*;
 
-    fn settings(args: &[&str]) -> Result<Settings> {
+    const PIPED: Environment = Environment {
+        stdout_is_terminal: false,
+        no_color: false,
+    };
+    const TERMINAL: Environment = Environment {
+        stdout_is_terminal: true,
+        no_color: false,
+    };
+
+    fn settings_in(environment: Environment, args: &[&str]) -> Result<Settings> {
         let cli = Cli::try_parse_from(std::iter::once("kubectl-watchnew").chain(args.iter().copied()))
             .map_err(|error| Error::Usage(error.to_string()))?;
-        Settings::from_cli(cli)
+        Settings::from_cli(cli, environment)
+    }
+
+    fn settings(args: &[&str]) -> Result<Settings> {
+        settings_in(PIPED, args)
+    }
+
+    #[test]
+    fn the_output_follows_the_terminal_and_the_flags() {
+        let output = |environment, args: &[&str]| settings_in(environment, args).expect("valid").output;
+        assert_eq!(output(TERMINAL, &["pods"]), OutputMode::Live { timeline: false });
+        assert_eq!(
+            output(TERMINAL, &["pods", "--timeline", "-o", "wide"]),
+            OutputMode::Live { timeline: true }
+        );
+        assert_eq!(
+            output(TERMINAL, &["pods", "--plain"]),
+            OutputMode::Lines(LineFormat::Table)
+        );
+        assert_eq!(
+            output(TERMINAL, &["pods", "-o", "json"]),
+            OutputMode::Lines(LineFormat::Json)
+        );
+        assert_eq!(output(PIPED, &["pods"]), OutputMode::Lines(LineFormat::Table));
+        assert_eq!(
+            output(PIPED, &["pods", "-o", "yaml"]),
+            OutputMode::Lines(LineFormat::Yaml)
+        );
+        assert_eq!(output(PIPED, &["pods", "-oname"]), OutputMode::Lines(LineFormat::Name));
+        assert!(
+            settings_in(TERMINAL, &["pods", "-o", "wide"])
+                .expect("valid")
+                .table
+                .wide
+        );
+    }
+
+    #[test]
+    fn colour_needs_a_terminal_and_no_no_color() {
+        let color = |environment, args: &[&str]| settings_in(environment, args).expect("valid").table.color;
+        assert!(color(TERMINAL, &["pods"]));
+        assert!(!color(PIPED, &["pods"]));
+        assert!(!color(
+            Environment {
+                stdout_is_terminal: true,
+                no_color: true
+            },
+            &["pods"]
+        ));
+        assert!(color(PIPED, &["pods", "--color", "always"]));
+        assert!(!color(TERMINAL, &["pods", "--color=never"]));
+    }
+
+    #[test]
+    fn event_types_count_and_timeout() {
+        let settings =
+            settings(&["pods", "--types", "added,deleted", "--count", "3", "--timeout", "5m"]).expect("valid");
+        assert_eq!(settings.event_types, [ChangeType::Added, ChangeType::Deleted]);
+        assert_eq!(settings.count, Some(3));
+        assert_eq!(settings.timeout, Some(Duration::from_secs(300)));
+        assert_eq!(self::settings(&["pods"]).expect("valid").event_types.len(), 3);
+        for bad in [
+            &["pods", "--types", "created"][..],
+            &["pods", "--count", "0"],
+            &["pods", "--count", "x"],
+            &["pods", "--timeout", "0s"],
+            &["pods", "--timeout", "soon"],
+            &["pods", "-o", "table"],
+        ] {
+            assert!(settings_usage(bad).is_some(), "{bad:?} should be refused");
+        }
+        let labels =
+            self::settings(&["pods", "-L", "app,tier", "-L", "zone", "--show-labels", "--no-headers"]).expect("valid");
+        assert_eq!(labels.table.label_columns, ["app", "tier", "zone"]);
+        assert!(labels.table.show_labels && labels.table.no_headers);
+    }
+
+    fn settings_usage(args: &[&str]) -> Option<String> {
+        match settings(args) {
+            Err(Error::Usage(message)) => Some(message),
+            _ => None,
+        }
     }
 
     fn targets(args: &[&str]) -> Vec<(String, Vec<String>)> {

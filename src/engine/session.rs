@@ -1,11 +1,11 @@
 //! Several streams (one per resource type) as one session: nothing is reported until every stream has its
 //! first snapshot, and changes that arrive before that wait rather than being lost. Pure, like the tracker.
 
-use super::tracker::{Change, StreamEvent, Tracker};
+use super::tracker::{Change, Remember, StreamEvent, Tracker};
 
 /// What the session has to say.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Report<P> {
+pub enum Report<P: Remember> {
     /// Every stream has its first snapshot; `existing[i]` objects of stream `i` existed and stay hidden.
     Synced {
         existing: Vec<usize>,
@@ -21,7 +21,7 @@ pub enum Report<P> {
     },
 }
 
-pub struct Session<P> {
+pub struct Session<P: Remember> {
     trackers: Vec<Tracker<P>>,
     /// Changes of streams that synced early, waiting for the others.
     held: Vec<(usize, Change<P>)>,
@@ -29,7 +29,7 @@ pub struct Session<P> {
     scratch: Vec<Change<P>>,
 }
 
-impl<P> Session<P> {
+impl<P: Remember> Session<P> {
     pub fn new(streams: usize) -> Self {
         Session {
             trackers: (0..streams).map(|_| Tracker::new()).collect(),

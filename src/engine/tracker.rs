@@ -14,6 +14,18 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+/// What is kept of an object between its versions, so that a change can be compared with the version before.
+pub trait Remember {
+    type Memo: std::fmt::Debug + Clone + PartialEq;
+    fn remember(&self) -> Self::Memo;
+}
+
+/// Nothing is kept: identity and version are all the semantics need.
+impl Remember for () {
+    type Memo = ();
+    fn remember(&self) {}
+}
+
 /// One version of one object, as the server sent it, with whatever the output needs in `payload`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observed<P> {
@@ -70,7 +82,7 @@ pub enum Origin {
 
 /// A change to report.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change<P> {
+pub struct Change<P: Remember> {
     pub change_type: ChangeType,
     pub key: ObjectKey,
     pub uid: String,
@@ -80,17 +92,20 @@ pub struct Change<P> {
     pub origin: Origin,
     /// The object as the server sent it; `None` only for an object that vanished during a gap.
     pub payload: Option<P>,
+    /// What was kept of the version before this change; `None` for an object new to the tracker.
+    pub previous: Option<P::Memo>,
 }
 
 #[derive(Debug, Clone)]
-struct Known {
+struct Known<M> {
     uid: String,
     resource_version: String,
     /// The relist that last listed this object; the ones a relist did not list are gone.
     listed_in: u64,
+    memo: M,
 }
 
-enum Phase<P> {
+enum Phase<P: Remember> {
     /// No snapshot has finished yet; listed objects go straight into `known`, silently.
     FirstList,
     /// A relist is under way: the changes it found wait for its end, since it may be abandoned.
@@ -101,15 +116,15 @@ enum Phase<P> {
 }
 
 /// The state of one stream: what is known of each object, and where the stream stands.
-pub struct Tracker<P> {
-    known: HashMap<ObjectKey, Known>,
+pub struct Tracker<P: Remember> {
+    known: HashMap<ObjectKey, Known<P::Memo>>,
     phase: Phase<P>,
     relist_generation: u64,
     synced: bool,
     resume_version: Option<String>,
 }
 
-impl<P> Default for Tracker<P> {
+impl<P: Remember> Default for Tracker<P> {
     fn default() -> Self {
         Tracker {
             known: HashMap::new(),
@@ -121,7 +136,7 @@ impl<P> Default for Tracker<P> {
     }
 }
 
-impl<P> Tracker<P> {
+impl<P: Remember> Tracker<P> {
     pub fn new() -> Self {
         Self::default()
     }
@@ -168,27 +183,27 @@ impl<P> Tracker<P> {
         let generation = self.relist_generation;
         match &mut self.phase {
             Phase::FirstList => {
-                self.known.insert(
-                    object.key,
-                    Known {
-                        uid: object.uid,
-                        resource_version: object.resource_version,
-                        listed_in: generation,
-                    },
-                );
+                let memo = object.payload.remember();
+                let known = Known {
+                    uid: object.uid,
+                    resource_version: object.resource_version,
+                    listed_in: generation,
+                    memo,
+                };
+                self.known.insert(object.key, known);
             }
             Phase::Relist { pending } => {
                 let Some(known) = self.known.get_mut(&object.key) else {
-                    pending.push(change(ChangeType::Added, Origin::Relist, object));
+                    pending.push(change(ChangeType::Added, Origin::Relist, object, None));
                     return;
                 };
                 // Marking is safe before the relist ends: an abandoned relist's marks are older than the next one's.
                 known.listed_in = generation;
                 if known.uid != object.uid {
-                    pending.push(vanished(&object.key, known, &object.resource_version));
-                    pending.push(change(ChangeType::Added, Origin::Relist, object));
+                    pending.push(vanished(&object.key, &known.uid, &object.resource_version, None));
+                    pending.push(change(ChangeType::Added, Origin::Relist, object, None));
                 } else if known.resource_version != object.resource_version {
-                    pending.push(change(ChangeType::Modified, Origin::Relist, object));
+                    pending.push(change(ChangeType::Modified, Origin::Relist, object, None));
                 }
             }
             Phase::Watching => debug_assert!(false, "a list item arrived outside a list"),
@@ -204,19 +219,27 @@ impl<P> Tracker<P> {
                     .known
                     .iter()
                     .filter(|(_, known)| known.listed_in != generation)
-                    .map(|(key, known)| vanished(key, known, &resource_version))
+                    .map(|(key, known)| vanished(key, &known.uid, &resource_version, None))
                     .collect();
                 gone.sort_by(|a, b| a.key.cmp(&b.key));
                 pending.extend(gone);
-                for found in &pending {
-                    match found.change_type {
-                        ChangeType::Deleted => {
-                            self.known.remove(&found.key);
-                        }
+                // What was known is updated only now, since the relist could have been abandoned.
+                for found in &mut pending {
+                    found.previous = match found.change_type {
+                        ChangeType::Deleted => self.known.remove(&found.key).map(|known| known.memo),
                         ChangeType::Added | ChangeType::Modified => {
-                            self.known.insert(found.key.clone(), remember(found, generation));
+                            let memo = found.payload.as_ref().map(Remember::remember);
+                            let known = memo.map(|memo| Known {
+                                uid: found.uid.clone(),
+                                resource_version: found.resource_version.clone(),
+                                listed_in: generation,
+                                memo,
+                            });
+                            known
+                                .and_then(|known| self.known.insert(found.key.clone(), known))
+                                .map(|old| old.memo)
                         }
-                    }
+                    };
                 }
                 changes.extend(pending);
             }
@@ -228,29 +251,32 @@ impl<P> Tracker<P> {
     fn observe(&mut self, object: Observed<P>, changes: &mut Vec<Change<P>>) {
         self.resume_version = Some(object.resource_version.clone());
         let generation = self.relist_generation;
+        let fresh = |object: &Observed<P>| Known {
+            uid: object.uid.clone(),
+            resource_version: object.resource_version.clone(),
+            listed_in: generation,
+            memo: object.payload.remember(),
+        };
         match self.known.entry(object.key.clone()) {
             Entry::Vacant(entry) => {
-                entry.insert(Known {
-                    uid: object.uid.clone(),
-                    resource_version: object.resource_version.clone(),
-                    listed_in: generation,
-                });
-                changes.push(change(ChangeType::Added, Origin::Watch, object));
+                entry.insert(fresh(&object));
+                changes.push(change(ChangeType::Added, Origin::Watch, object, None));
             }
             Entry::Occupied(mut entry) => {
                 let known = entry.get_mut();
                 if known.uid != object.uid {
                     // The old object's deletion was never seen; report it before its successor.
-                    changes.push(vanished(&object.key, known, &object.resource_version));
-                    *known = Known {
-                        uid: object.uid.clone(),
-                        resource_version: object.resource_version.clone(),
-                        listed_in: generation,
-                    };
-                    changes.push(change(ChangeType::Added, Origin::Watch, object));
+                    let old = std::mem::replace(known, fresh(&object));
+                    changes.push(vanished(
+                        &object.key,
+                        &old.uid,
+                        &object.resource_version,
+                        Some(old.memo),
+                    ));
+                    changes.push(change(ChangeType::Added, Origin::Watch, object, None));
                 } else if known.resource_version != object.resource_version {
-                    known.resource_version = object.resource_version.clone();
-                    changes.push(change(ChangeType::Modified, Origin::Watch, object));
+                    let old = std::mem::replace(known, fresh(&object));
+                    changes.push(change(ChangeType::Modified, Origin::Watch, object, Some(old.memo)));
                 }
                 // The same version again (a replayed event) is not a change.
             }
@@ -260,13 +286,18 @@ impl<P> Tracker<P> {
     fn observe_deletion(&mut self, object: Observed<P>, changes: &mut Vec<Change<P>>) {
         self.resume_version = Some(object.resource_version.clone());
         // An object never known was never shown, and a relist may already have reported it gone.
-        if self.known.remove(&object.key).is_some() {
-            changes.push(change(ChangeType::Deleted, Origin::Watch, object));
+        if let Some(known) = self.known.remove(&object.key) {
+            changes.push(change(ChangeType::Deleted, Origin::Watch, object, Some(known.memo)));
         }
     }
 }
 
-fn change<P>(change_type: ChangeType, origin: Origin, object: Observed<P>) -> Change<P> {
+fn change<P: Remember>(
+    change_type: ChangeType,
+    origin: Origin,
+    object: Observed<P>,
+    previous: Option<P::Memo>,
+) -> Change<P> {
     Change {
         change_type,
         key: object.key,
@@ -274,25 +305,19 @@ fn change<P>(change_type: ChangeType, origin: Origin, object: Observed<P>) -> Ch
         resource_version: object.resource_version,
         origin,
         payload: Some(object.payload),
+        previous,
     }
 }
 
-fn vanished<P>(key: &ObjectKey, known: &Known, as_of: &str) -> Change<P> {
+fn vanished<P: Remember>(key: &ObjectKey, uid: &str, as_of: &str, previous: Option<P::Memo>) -> Change<P> {
     Change {
         change_type: ChangeType::Deleted,
         key: key.clone(),
-        uid: known.uid.clone(),
+        uid: uid.to_string(),
         resource_version: as_of.to_string(),
         origin: Origin::Relist,
         payload: None,
-    }
-}
-
-fn remember<P>(change: &Change<P>, generation: u64) -> Known {
-    Known {
-        uid: change.uid.clone(),
-        resource_version: change.resource_version.clone(),
-        listed_in: generation,
+        previous,
     }
 }
 
@@ -484,6 +509,70 @@ mod tests {
         let mut tracker = synced_with(&[], 9);
         assert!(feed(&mut tracker, vec![StreamEvent::Deleted(object("a", "ua", 12))]).is_empty());
         assert_eq!(tracker.resume_version(), Some("12"));
+    }
+
+    /// A payload that remembers which content it had, to check what each change says came before it.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Content(&'static str);
+
+    impl Remember for Content {
+        type Memo = &'static str;
+        fn remember(&self) -> &'static str {
+            self.0
+        }
+    }
+
+    fn content(name: &str, uid: &str, rv: u64, text: &'static str) -> Observed<Content> {
+        Observed {
+            key: key(name),
+            uid: uid.into(),
+            resource_version: rv.to_string(),
+            payload: Content(text),
+        }
+    }
+
+    #[test]
+    fn each_change_carries_what_was_kept_of_the_version_before() {
+        let mut tracker: Tracker<Content> = Tracker::new();
+        let mut changes = Vec::new();
+        for event in [
+            StreamEvent::ListBegin,
+            StreamEvent::ListItem(content("a", "ua", 1, "a1")),
+            StreamEvent::ListItem(content("b", "ub", 2, "b1")),
+            StreamEvent::ListItem(content("c", "uc", 3, "c1")),
+            StreamEvent::ListEnd {
+                resource_version: "3".into(),
+            },
+            StreamEvent::Modified(content("a", "ua", 4, "a2")),
+            StreamEvent::Deleted(content("b", "ub", 5, "b-final")),
+            StreamEvent::Added(content("n", "un", 6, "n1")),
+            StreamEvent::ListBegin,
+            StreamEvent::ListItem(content("a", "ua", 7, "a3")),
+            StreamEvent::ListItem(content("n", "un2", 8, "n-new")),
+            StreamEvent::ListEnd {
+                resource_version: "9".into(),
+            },
+            StreamEvent::Modified(content("n", "un2", 10, "n-newer")),
+        ] {
+            tracker.apply(event, &mut changes);
+        }
+        let seen: Vec<(ChangeType, &str, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.change_type, c.key.name.as_str(), c.previous))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Modified, "a", Some("a1")),
+                (Deleted, "b", Some("b1")),
+                (Added, "n", None),
+                (Modified, "a", Some("a2")),
+                (Deleted, "n", Some("n1")),
+                (Added, "n", None),
+                (Deleted, "c", Some("c1")),
+                (Modified, "n", Some("n-new")),
+            ]
+        );
     }
 
     mod against_a_simulated_server {

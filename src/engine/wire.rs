@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::tracker::{ObjectKey, Observed};
+use super::tracker::{ObjectKey, Observed, Remember};
 
 /// The annotation on the BOOKMARK that ends a streamed initial list.
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
@@ -33,6 +33,31 @@ pub struct Payload {
     pub raw: Box<RawValue>,
     /// The Table row's cells, when the server rendered one.
     pub cells: Option<Vec<serde_json::Value>>,
+}
+
+/// The last version of an object, compressed: what a later version is compared with to say what changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed(Box<[u8]>);
+
+impl Packed {
+    pub fn pack(json: &str) -> Packed {
+        Packed(lz4_flex::compress_prepend_size(json.as_bytes()).into_boxed_slice())
+    }
+
+    pub fn unpack(&self) -> Option<String> {
+        lz4_flex::decompress_size_prepended(&self.0)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+    }
+}
+
+/// Only the human outputs, which come from Tables, say what changed; JSON and YAML pass objects on unchanged
+/// and keep nothing of them.
+impl Remember for Payload {
+    type Memo = Option<Packed>;
+    fn remember(&self) -> Self::Memo {
+        self.cells.is_some().then(|| Packed::pack(self.raw.get()))
+    }
 }
 
 impl PartialEq for Payload {

@@ -4,6 +4,8 @@ mod cluster_script;
 mod connection;
 mod errors;
 mod ground;
+mod live;
+mod output;
 mod plugin;
 mod support;
 mod watch;

@@ -128,18 +128,21 @@ async fn piped_output_is_one_aligned_line_per_change_after_one_header() {
     let first = watcher.next_line(support::watcher::PATIENCE).await.expect("a line");
     let second = watcher.next_line(support::watcher::PATIENCE).await.expect("a line");
     let words = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-    assert_eq!(words(&header), ["EVENT", "TIME", "KIND", "NAME"]);
+    assert_eq!(
+        words(&header),
+        ["EVENT", "TIME", "NAME", "DATA", "AGE", "WHAT", "CHANGED"]
+    );
     let first = words(&first);
     assert_eq!(
         (first[0].as_str(), first[2].as_str(), first[3].as_str()),
-        ("ADDED", "ConfigMap", "first")
+        ("ADDED", "first", "1")
     );
     assert!(
         first[1].parse::<jiff::Timestamp>().is_ok(),
         "an RFC 3339 time: {}",
         first[1]
     );
-    assert_eq!(words(&second)[3], "second-with-a-longer-name");
+    assert_eq!(words(&second)[2], "second-with-a-longer-name");
     watcher.assert_quiet(QUIET).await;
 }
 

@@ -1,0 +1,650 @@
+//! The live view, drawn with ratatui from the view model: a status line, the table (one section per type, one
+//! row per object that changed) or the timeline (one row per change), a line of key hints, and the details of
+//! a change on request. A pure function of the state, the current time and the frame's size.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout as Split, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row as TableRow, Table, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::columns::{Layout, TableOptions, human_duration, what_changed};
+use crate::engine::tracker::ChangeType;
+use crate::view::summary::{describe_in_full, one_line};
+use crate::view::{ChangeRecord, Row, ViewModel};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One row per object, in the order objects first changed.
+    Table,
+    /// One row per change, newest last.
+    Timeline,
+}
+
+/// What the person at the terminal has chosen, apart from the data.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub mode: Mode,
+    /// The selected entry (row or change) in the current mode.
+    pub selected: usize,
+    /// Keep the selection on the newest entry as entries arrive (timeline) or stay (table).
+    pub follow: bool,
+    /// Paused: the screen stands still; this many changes wait to be shown.
+    pub paused: Option<usize>,
+    /// The details of the selected change are open.
+    pub details: bool,
+    pub options: TableOptions,
+    /// Where and what is watched, for the status line: `context watchnew-admin · pods in team-a`.
+    pub header: String,
+    pub time_zone: TimeZone,
+}
+
+/// How long a changed row stays highlighted.
+const HIGHLIGHT_SECONDS: i64 = 3;
+/// Space between columns.
+const GAP: u16 = 2;
+
+/// The number of entries the current mode shows: rows (table) or changes (timeline).
+pub fn entry_count(view: &ViewModel, ui: &Ui) -> usize {
+    match ui.mode {
+        Mode::Table => view.rows().len(),
+        Mode::Timeline => view.timeline().len(),
+    }
+}
+
+/// The change the selection points at.
+pub fn selected_record<'a>(view: &'a ViewModel, ui: &Ui) -> Option<&'a ChangeRecord> {
+    match ui.mode {
+        Mode::Table => ordered_rows(view).get(ui.selected).map(|row| &row.latest),
+        Mode::Timeline => view.timeline().get(ui.selected),
+    }
+}
+
+/// Rows grouped by type (in the order the types were given), each group in the order its objects first changed.
+fn ordered_rows(view: &ViewModel) -> Vec<&Row> {
+    let mut rows: Vec<&Row> = view.rows().iter().collect();
+    rows.sort_by_key(|row| row.latest.stream);
+    rows
+}
+
+pub fn draw(frame: &mut Frame, view: &ViewModel, ui: &Ui, now: Timestamp) {
+    let [status, body, hints] =
+        Split::vertical([Constraint::Length(2), Constraint::Min(1), Constraint::Length(1)]).areas(frame.area());
+    frame.render_widget(Paragraph::new(status_lines(view, ui, now)), status);
+    match ui.mode {
+        Mode::Table => draw_table(frame, body, view, ui, now),
+        Mode::Timeline => draw_timeline(frame, body, view, ui, now),
+    }
+    let keys = "q quit · space pause · c clear · t timeline/table · ↑↓ PgUp PgDn Home End move · enter details";
+    frame.render_widget(
+        Paragraph::new(one_line(keys, hints.width as usize)).style(Style::new().dim()),
+        hints,
+    );
+    if ui.details {
+        draw_details(frame, body, view, ui);
+    }
+}
+
+fn status_lines(view: &ViewModel, ui: &Ui, now: Timestamp) -> Vec<Line<'static>> {
+    let activity = &view.activity;
+    let mut first = ui.header.clone();
+    match activity.synced {
+        Some((at, took)) => {
+            let hidden: usize = view.streams.iter().map(|stream| stream.existing).sum();
+            first.push_str(&format!(
+                " · {hidden} existing hidden · watching since {} ({}, synced in {:.2}s)",
+                clock(at, &ui.time_zone),
+                human_duration(now.duration_since(at)),
+                took.as_secs_f64()
+            ));
+        }
+        None => first.push_str(" · listing what exists (hidden)…"),
+    }
+    let mut second = vec![Span::raw(format!(
+        "{} changes ({:.1}/s) · reconnects {} · relists {}",
+        activity.changes,
+        activity.rate(now),
+        activity.reconnects,
+        activity.relists
+    ))];
+    if let Some((at, notice)) = &activity.notice {
+        second.push(Span::raw(format!(" · {} {notice}", clock(*at, &ui.time_zone))));
+    }
+    if let Some(waiting) = ui.paused {
+        second.insert(
+            0,
+            Span::styled(format!("PAUSED ({waiting} waiting) "), Style::new().reversed().bold()),
+        );
+    }
+    vec![Line::raw(first), Line::from(second)]
+}
+
+fn clock(at: Timestamp, time_zone: &TimeZone) -> String {
+    at.to_zoned(time_zone.clone()).strftime("%H:%M:%S").to_string()
+}
+
+fn last_change(record: &ChangeRecord, now: Timestamp, time_zone: &TimeZone) -> String {
+    format!(
+        "{} ({})",
+        clock(record.at, time_zone),
+        human_duration(now.duration_since(record.at))
+    )
+}
+
+/// One line of a table section: a title, a header or an entry.
+enum Item<'a> {
+    Title(String),
+    Header(usize),
+    Entry {
+        index: usize,
+        record: &'a ChangeRecord,
+        changes: u32,
+    },
+}
+
+fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Timestamp) {
+    let rows = ordered_rows(view);
+    if rows.is_empty() {
+        let waiting = if view.activity.synced.is_some() {
+            "No changes yet."
+        } else {
+            "Listing what exists…"
+        };
+        frame.render_widget(Paragraph::new(waiting).style(Style::new().dim()), area);
+        return;
+    }
+    let several = view.streams.len() > 1;
+    let mut items: Vec<Item> = Vec::new();
+    let mut current = None;
+    for (index, row) in rows.iter().enumerate() {
+        if current != Some(row.latest.stream) {
+            current = Some(row.latest.stream);
+            let stream = &view.streams[row.latest.stream];
+            if several {
+                items.push(Item::Title(format!(
+                    "{} ({})",
+                    stream.label.name, stream.label.api_version
+                )));
+            }
+            items.push(Item::Header(row.latest.stream));
+        }
+        items.push(Item::Entry {
+            index,
+            record: &row.latest,
+            changes: row.changes,
+        });
+    }
+    let layouts: Vec<Layout> = view
+        .streams
+        .iter()
+        .map(|stream| Layout::for_live_section(stream, &ui.options))
+        .collect();
+    let visible = window(&items, ui.selected, area.height as usize);
+
+    // Column widths per section, from what is on screen.
+    let cells_of = |record: &ChangeRecord, changes: u32| {
+        layouts[record.stream].cells(
+            &view.streams,
+            record,
+            &last_change(record, now, &ui.time_zone),
+            Some((now, changes)),
+        )
+    };
+    let mut widths: Vec<Vec<usize>> = layouts
+        .iter()
+        .map(|layout| layout.headers().iter().map(|h| h.width()).collect())
+        .collect();
+    for item in &items[visible.clone()] {
+        if let Item::Entry { record, changes, .. } = item {
+            for (width, cell) in widths[record.stream].iter_mut().zip(cells_of(record, *changes)) {
+                *width = (*width).max(cell.width());
+            }
+        }
+    }
+    for (stream, layout) in layouts.iter().enumerate() {
+        fit(&mut widths[stream], area.width as usize, layout.what_changed_column());
+    }
+
+    let mut lines: Vec<TableRow> = Vec::new();
+    let mut line_stream: Vec<usize> = Vec::new();
+    for item in &items[visible] {
+        let (row, stream) = match item {
+            Item::Title(title) => (
+                TableRow::new(vec![title.clone()]).style(Style::new().bold().underlined()),
+                usize::MAX,
+            ),
+            Item::Header(stream) => {
+                let cells = cut_all(&layouts[*stream].headers(), &widths[*stream]);
+                (TableRow::new(cells).style(Style::new().bold()), *stream)
+            }
+            Item::Entry { index, record, changes } => {
+                let cells = cut_all(&cells_of(record, *changes), &widths[record.stream]);
+                (
+                    entry_row(cells, record, *index == ui.selected, now, &ui.options),
+                    record.stream,
+                )
+            }
+        };
+        lines.push(row);
+        line_stream.push(stream);
+    }
+    // Each line is laid out with its own section's widths: draw the lines one by one.
+    for (offset, (row, stream)) in lines.into_iter().zip(line_stream).enumerate() {
+        let line_area = Rect {
+            y: area.y + offset as u16,
+            height: 1,
+            ..area
+        };
+        let constraints: Vec<Constraint> = match widths.get(stream) {
+            Some(widths) => widths.iter().map(|w| Constraint::Length(*w as u16)).collect(),
+            None => vec![Constraint::Fill(1)],
+        };
+        frame.render_widget(Table::new([row], constraints).column_spacing(GAP), line_area);
+    }
+}
+
+fn entry_row<'a>(
+    cells: Vec<String>,
+    record: &ChangeRecord,
+    selected: bool,
+    now: Timestamp,
+    options: &TableOptions,
+) -> TableRow<'a> {
+    let mut style = Style::new();
+    if record.event == ChangeType::Deleted {
+        style = style.add_modifier(Modifier::DIM);
+    } else if now.duration_since(record.at).as_secs() < HIGHLIGHT_SECONDS {
+        style = style.add_modifier(Modifier::BOLD);
+    }
+    if selected {
+        style = style.add_modifier(Modifier::REVERSED);
+    }
+    let event_style = if options.color {
+        Style::new().fg(event_color(record.event))
+    } else {
+        Style::new()
+    };
+    let mut cells = cells.into_iter();
+    let event = cells.next().unwrap_or_default();
+    let mut styled = vec![ratatui::widgets::Cell::from(Span::styled(event, event_style))];
+    styled.extend(cells.map(ratatui::widgets::Cell::from));
+    TableRow::new(styled).style(style)
+}
+
+fn event_color(event: ChangeType) -> Color {
+    match event {
+        ChangeType::Added => Color::Green,
+        ChangeType::Modified => Color::Yellow,
+        ChangeType::Deleted => Color::Red,
+    }
+}
+
+fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Timestamp) {
+    let timeline = view.timeline();
+    if timeline.is_empty() {
+        frame.render_widget(Paragraph::new("No changes yet.").style(Style::new().dim()), area);
+        return;
+    }
+    let several = view.streams.len() > 1;
+    let mut headers = vec!["TIME".to_string(), "EVENT".to_string()];
+    if several {
+        headers.push("KIND".into());
+    }
+    if ui.options.all_namespaces {
+        headers.push("NAMESPACE".into());
+    }
+    headers.extend(["NAME".to_string(), "WHAT CHANGED".to_string()]);
+    let what_changed_column = headers.len() - 1;
+    let visible = window_of(timeline.len(), ui.selected, area.height.saturating_sub(1) as usize);
+    let cells_of = |record: &ChangeRecord| {
+        let mut cells = vec![clock(record.at, &ui.time_zone), record.event.as_str().to_string()];
+        if several {
+            cells.push(view.streams[record.stream].label.kind.clone());
+        }
+        if ui.options.all_namespaces {
+            cells.push(record.key.namespace.clone().unwrap_or_default());
+        }
+        cells.extend([record.key.name.clone(), what_changed(record)]);
+        cells
+    };
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
+    for record in timeline.range(visible.clone()) {
+        for (width, cell) in widths.iter_mut().zip(cells_of(record)) {
+            *width = (*width).max(cell.width());
+        }
+    }
+    fit(&mut widths, area.width as usize, what_changed_column);
+    let rows: Vec<TableRow> = timeline
+        .range(visible.clone())
+        .zip(visible)
+        .map(|(record, index)| {
+            entry_row(
+                cut_all(&cells_of(record), &widths),
+                record,
+                index == ui.selected,
+                now,
+                &ui.options,
+            )
+        })
+        .collect();
+    let constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w as u16)).collect();
+    let header = TableRow::new(cut_all(&headers, &widths)).style(Style::new().bold());
+    frame.render_widget(Table::new(rows, constraints).header(header).column_spacing(GAP), area);
+}
+
+fn draw_details(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui) {
+    let Some(record) = selected_record(view, ui) else {
+        return;
+    };
+    let stream = &view.streams[record.stream];
+    let title = format!(
+        " {}/{} · {} at {} ",
+        stream.label.object_prefix,
+        record.key.name,
+        record.event.as_str(),
+        clock(record.at, &ui.time_zone)
+    );
+    let mut lines: Vec<Line> = record
+        .field_changes
+        .iter()
+        .map(|change| Line::raw(describe_in_full(change)))
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::raw(match record.event {
+            ChangeType::Modified => "No field changes were recorded for this modification.",
+            ChangeType::Added => "The object was added; there is no earlier version to compare with.",
+            ChangeType::Deleted => "The object was deleted.",
+        }));
+    }
+    if let Some(namespace) = &record.key.namespace {
+        lines.insert(0, Line::styled(format!("namespace {namespace}"), Style::new().dim()));
+    }
+    lines.push(Line::styled("enter or esc closes", Style::new().dim()));
+    let popup = centered(area, 90, 80);
+    frame.render_widget(Clear, popup);
+    let block = Block::default().borders(Borders::ALL).title(title);
+    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+}
+
+fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
+    let width = (area.width as u32 * percent_x as u32 / 100) as u16;
+    let height = (area.height as u32 * percent_y as u32 / 100).max(3) as u16;
+    Rect {
+        x: area.x + (area.width.saturating_sub(width)) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height: height.min(area.height),
+    }
+}
+
+/// The items to show so that the selected entry is on screen, with as many entries above it as fit.
+fn window(items: &[Item], selected: usize, height: usize) -> std::ops::Range<usize> {
+    let position = items
+        .iter()
+        .position(|item| matches!(item, Item::Entry { index, .. } if *index == selected))
+        .unwrap_or(items.len().saturating_sub(1));
+    let start = (position + 1).saturating_sub(height.max(1));
+    start..items.len().min(start + height)
+}
+
+fn window_of(len: usize, selected: usize, height: usize) -> std::ops::Range<usize> {
+    let selected = selected.min(len.saturating_sub(1));
+    let start = (selected + 1).saturating_sub(height.max(1));
+    start..len.min(start + height)
+}
+
+/// Narrows columns until the table fits `available` cells: WHAT CHANGED first (down to 12), then always the
+/// widest other column, keeping EVENT whole and no column below 3.
+fn fit(widths: &mut [usize], available: usize, what_changed: usize) {
+    let total = |widths: &[usize]| widths.iter().sum::<usize>() + widths.len().saturating_sub(1) * GAP as usize;
+    let floor = |index: usize| if index == 0 { "MODIFIED".len() } else { 3 };
+    while total(widths) > available {
+        let shrinkable = if widths.get(what_changed).is_some_and(|w| *w > 12) {
+            Some(what_changed)
+        } else {
+            widths
+                .iter()
+                .enumerate()
+                .filter(|(i, w)| **w > floor(*i))
+                .max_by_key(|(_, w)| **w)
+                .map(|(i, _)| i)
+        };
+        match shrinkable {
+            Some(index) => widths[index] -= 1,
+            None => break,
+        }
+    }
+}
+
+fn cut_all(cells: &[String], widths: &[usize]) -> Vec<String> {
+    cells
+        .iter()
+        .zip(widths)
+        .map(|(cell, width)| cut(cell, *width))
+        .collect()
+}
+
+/// Text cut to `width` columns, ending in "…" when cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut cut = String::new();
+    for c in text.chars() {
+        if cut.width() + c.to_string().width() + 1 > width {
+            break;
+        }
+        cut.push(c);
+    }
+    if width > 0 {
+        cut.push('…');
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use serde_json::json;
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::engine::tracker::{Change, ObjectKey, Origin};
+    use crate::engine::wire::{Column, Packed, Payload};
+    use crate::view::{StreamInfo, StreamLabel};
+
+    fn stream(kind: &str, plural: &str, columns: &[&str]) -> StreamInfo {
+        let mut info = StreamInfo::new(StreamLabel {
+            kind: kind.into(),
+            api_version: "v1".into(),
+            name: plural.into(),
+            object_prefix: kind.to_lowercase(),
+            secret: false,
+        });
+        info.columns = columns
+            .iter()
+            .map(|name| Column {
+                name: name.to_string(),
+                column_type: "string".into(),
+                format: if *name == "Name" { "name".into() } else { String::new() },
+                priority: 0,
+            })
+            .collect();
+        info.existing = 7;
+        info
+    }
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_795_000_000 + second).expect("valid")
+    }
+
+    /// A change as a Table watch brings it, with the version before for a modification.
+    fn change(stream: &StreamInfo, event: ChangeType, name: &str, cells: &[&str], phase: &str) -> ChangeRecord {
+        let object = |phase: &str| {
+            format!(
+                r#"{{"metadata":{{"name":"{name}","creationTimestamp":"2026-11-18T10:40:00Z"}},"status":{{"phase":"{phase}"}}}}"#
+            )
+        };
+        let change = Change {
+            change_type: event,
+            key: ObjectKey {
+                namespace: Some("shop".into()),
+                name: name.into(),
+            },
+            uid: format!("uid-{name}"),
+            resource_version: "9".into(),
+            origin: Origin::Watch,
+            payload: Some(Payload {
+                raw: RawValue::from_string(object(phase)).expect("JSON"),
+                cells: Some(cells.iter().map(|cell| json!(cell)).collect()),
+            }),
+            previous: (event == ChangeType::Modified).then(|| Some(Packed::pack(&object("Pending")))),
+        };
+        ChangeRecord::new(0, &stream.label, &change, at(0))
+    }
+
+    fn ui() -> Ui {
+        Ui {
+            mode: Mode::Table,
+            selected: 0,
+            follow: false,
+            paused: None,
+            details: false,
+            options: TableOptions::default(),
+            header: "context test · pods in namespace shop".into(),
+            time_zone: TimeZone::UTC,
+        }
+    }
+
+    fn pods_view() -> ViewModel {
+        let pods = stream("Pod", "pods", &["Name", "Ready", "Status", "Age"]);
+        let mut view = ViewModel::new(vec![pods.clone()], at(-60));
+        view.synced(at(-50), std::time::Duration::from_millis(120));
+        view.record(change(
+            &pods,
+            ChangeType::Added,
+            "web-1",
+            &["web-1", "0/1", "Pending", "0s"],
+            "Pending",
+        ));
+        view.record(change(
+            &pods,
+            ChangeType::Modified,
+            "web-1",
+            &["web-1", "1/1", "Running", "5s"],
+            "Running",
+        ));
+        view.record(change(
+            &pods,
+            ChangeType::Deleted,
+            "db-0",
+            &["db-0", "1/1", "Terminating", "3d"],
+            "Running",
+        ));
+        view
+    }
+
+    fn render(view: &ViewModel, ui: &Ui, width: u16, height: u16) -> Vec<String> {
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+        terminal.draw(|frame| draw(frame, view, ui, at(10))).expect("drawn");
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+                    .trim_end()
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_table_shows_kubectl_columns_counts_and_what_changed() {
+        let lines = render(&pods_view(), &ui(), 110, 8);
+        assert_eq!(
+            lines,
+            [
+                "context test · pods in namespace shop · 7 existing hidden · watching since 11:05:50 (60s, synced in 0.12s)",
+                "3 changes (0.3/s) · reconnects 0 · relists 0",
+                "EVENT     LAST CHANGE     CHANGES  NAME   READY  STATUS       AGE  WHAT CHANGED",
+                "MODIFIED  11:06:40 (10s)  2        web-1  1/1    Running      26m  status.phase Pending→Running",
+                "DELETED   11:06:40 (10s)  1        db-0   1/1    Terminating  26m",
+                "",
+                "",
+                "q quit · space pause · c clear · t timeline/table · ↑↓ PgUp PgDn Home End move · enter details",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_narrow_terminal_cuts_cells_with_an_ellipsis_and_keeps_the_event() {
+        let lines = render(&pods_view(), &ui(), 48, 6);
+        assert!(lines[3].starts_with("MODIFIED  "), "{lines:#?}");
+        assert!(lines[3].contains('…'), "{lines:#?}");
+        assert!(lines.iter().all(|line| line.chars().count() <= 48));
+        for width in [1, 5, 20] {
+            render(&pods_view(), &ui(), width, 4);
+        }
+    }
+
+    #[test]
+    fn several_types_get_a_section_each() {
+        let pods = stream("Pod", "pods", &["Name", "Status"]);
+        let services = stream("Service", "services", &["Name", "Type"]);
+        let mut view = ViewModel::new(vec![pods.clone(), services.clone()], at(0));
+        let mut service = change(&services, ChangeType::Added, "api", &["api", "ClusterIP"], "x");
+        service.stream = 1;
+        view.record(service);
+        view.record(change(
+            &pods,
+            ChangeType::Added,
+            "web-1",
+            &["web-1", "Pending"],
+            "Pending",
+        ));
+        let lines = render(&view, &ui(), 80, 9);
+        assert_eq!(lines[2], "pods (v1)");
+        assert!(
+            lines[3].starts_with("EVENT  LAST CHANGE") && lines[3].contains("STATUS"),
+            "{lines:#?}"
+        );
+        assert!(lines[4].contains("web-1"), "{lines:#?}");
+        assert_eq!(lines[5], "services (v1)");
+        assert!(
+            lines[6].contains("TYPE") && lines[7].contains("ClusterIP"),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn the_timeline_has_one_row_per_change_newest_last() {
+        let ui = Ui {
+            mode: Mode::Timeline,
+            selected: 2,
+            ..ui()
+        };
+        let lines = render(&pods_view(), &ui, 80, 7);
+        assert_eq!(lines[2], "TIME      EVENT     NAME   WHAT CHANGED");
+        assert_eq!(lines[3], "11:06:40  ADDED     web-1");
+        assert_eq!(lines[4], "11:06:40  MODIFIED  web-1  status.phase Pending→Running");
+        assert_eq!(lines[5], "11:06:40  DELETED   db-0");
+    }
+
+    #[test]
+    fn details_show_the_whole_change_and_pause_is_visible() {
+        let ui = Ui {
+            details: true,
+            paused: Some(4),
+            ..ui()
+        };
+        let text = render(&pods_view(), &ui, 90, 14).join("\n");
+        assert!(text.contains("pod/web-1 · MODIFIED at 11:06:40"), "{text}");
+        assert!(text.contains("status.phase Pending→Running"), "{text}");
+        assert!(text.contains("PAUSED (4 waiting)"), "{text}");
+    }
+}

@@ -1,0 +1,514 @@
+//! What the user sees, independent of any terminal: each change made presentable (its kubectl cells, labels and
+//! what it changed), the rows of the live table, the timeline, and the counters of the status line.
+//! Pure: the time of each change comes in as an argument.
+
+pub mod summary;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use crate::cluster::discovery::ResourceInfo;
+use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
+use crate::engine::wire::{Column, Payload};
+use summary::FieldChange;
+
+/// What the output says about one watched resource type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamLabel {
+    pub kind: String,
+    pub api_version: String,
+    /// The name kubectl prints for the type: `pods`, `deployments.apps`.
+    pub name: String,
+    /// kubectl's prefix of an object's name with several types or `-o name`: `pod`, `deployment.apps`.
+    pub object_prefix: String,
+    /// A Secret: the values of its data are never shown.
+    pub secret: bool,
+}
+
+impl From<&ResourceInfo> for StreamLabel {
+    fn from(resource: &ResourceInfo) -> Self {
+        let singular = if resource.singular.is_empty() {
+            resource.kind.to_lowercase()
+        } else {
+            resource.singular.clone()
+        };
+        StreamLabel {
+            kind: resource.kind.clone(),
+            api_version: resource.api_version(),
+            name: resource.qualified_name(),
+            object_prefix: if resource.group.is_empty() {
+                singular
+            } else {
+                format!("{singular}.{}", resource.group)
+            },
+            secret: resource.group.is_empty() && resource.plural == "secrets",
+        }
+    }
+}
+
+/// One change, ready to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeRecord {
+    pub stream: usize,
+    pub key: ObjectKey,
+    pub event: ChangeType,
+    pub origin: Origin,
+    pub at: Timestamp,
+    /// The Table cells, as text; empty when the server sent none (an object that vanished during a gap).
+    pub cells: Vec<String>,
+    pub created: Option<Timestamp>,
+    pub labels: BTreeMap<String, String>,
+    /// For a modification: the fields it changed.
+    pub field_changes: Vec<FieldChange>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct ObjectHead {
+    #[serde(default)]
+    metadata: MetadataHead,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct MetadataHead {
+    creation_timestamp: Option<Timestamp>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+}
+
+impl ChangeRecord {
+    pub fn new(stream: usize, label: &StreamLabel, change: &Change<Payload>, at: Timestamp) -> ChangeRecord {
+        let head: ObjectHead = change
+            .payload
+            .as_ref()
+            .and_then(|payload| serde_json::from_str(payload.raw.get()).ok())
+            .unwrap_or_default();
+        let cells = change
+            .payload
+            .as_ref()
+            .and_then(|payload| payload.cells.as_ref())
+            .map(|cells| cells.iter().map(cell_text).collect())
+            .unwrap_or_default();
+        let field_changes = match (change.change_type, &change.payload, &change.previous) {
+            (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
+                .unpack()
+                .and_then(|before| {
+                    let before: serde_json::Value = serde_json::from_str(&before).ok()?;
+                    let after: serde_json::Value = serde_json::from_str(payload.raw.get()).ok()?;
+                    Some(summary::field_changes(&before, &after, label.secret))
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        ChangeRecord {
+            stream,
+            key: change.key.clone(),
+            event: change.change_type,
+            origin: change.origin,
+            at,
+            cells,
+            created: head.metadata.creation_timestamp,
+            labels: head.metadata.labels,
+            field_changes,
+        }
+    }
+}
+
+/// A Table cell as `kubectl get` prints it.
+pub fn cell_text(cell: &serde_json::Value) -> String {
+    match cell {
+        serde_json::Value::Null => "<none>".to_string(),
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One watched type, as the view knows it.
+#[derive(Debug, Clone)]
+pub struct StreamInfo {
+    pub label: StreamLabel,
+    /// The server's Table columns, once known.
+    pub columns: Vec<Column>,
+    /// How many objects existed at the start (hidden).
+    pub existing: usize,
+    /// The widest cell of each Table column among the objects that existed at the start.
+    pub cell_widths: Vec<usize>,
+}
+
+impl StreamInfo {
+    pub fn new(label: StreamLabel) -> StreamInfo {
+        StreamInfo {
+            label,
+            columns: Vec::new(),
+            existing: 0,
+            cell_widths: Vec::new(),
+        }
+    }
+
+    /// Takes the widths of one listed object's cells into account.
+    pub fn measure(&mut self, cells: &[serde_json::Value]) {
+        if self.cell_widths.len() < cells.len() {
+            self.cell_widths.resize(cells.len(), 0);
+        }
+        for (width, cell) in self.cell_widths.iter_mut().zip(cells) {
+            *width = (*width).max(unicode_width::UnicodeWidthStr::width(cell_text(cell).as_str()));
+        }
+    }
+}
+
+/// A row of the live table: the latest change of one object, and how many it had.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub latest: ChangeRecord,
+    pub changes: u32,
+}
+
+/// Counters for the status line.
+#[derive(Debug, Clone, Default)]
+pub struct Activity {
+    pub started: Option<Timestamp>,
+    /// When every type had synced, and how long that took.
+    pub synced: Option<(Timestamp, Duration)>,
+    pub changes: u64,
+    pub reconnects: u32,
+    pub relists: u32,
+    /// The latest notice (a reconnect, a relist), with its time.
+    pub notice: Option<(Timestamp, String)>,
+    recent: VecDeque<Timestamp>,
+}
+
+/// The window the change rate is measured over.
+const RATE_WINDOW: Duration = Duration::from_secs(10);
+/// The timeline keeps this many changes; older ones drop off its top.
+pub const TIMELINE_LIMIT: usize = 10_000;
+/// Deleted objects stay in the table, dimmed, but no more than this many; the oldest deletions go first.
+pub const DELETED_ROWS_LIMIT: usize = 1_000;
+
+impl Activity {
+    /// Changes per second over the last ten seconds.
+    pub fn rate(&self, now: Timestamp) -> f64 {
+        let window = jiff::SignedDuration::try_from(RATE_WINDOW).unwrap_or_default();
+        let recent = self
+            .recent
+            .iter()
+            .filter(|at| now.duration_since(**at) <= window)
+            .count();
+        recent as f64 / RATE_WINDOW.as_secs_f64()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeKind {
+    Reconnect,
+    Relist,
+    Other,
+}
+
+/// The state of the live view.
+#[derive(Debug, Clone)]
+pub struct ViewModel {
+    pub streams: Vec<StreamInfo>,
+    rows: Vec<Row>,
+    positions: HashMap<(usize, ObjectKey), usize>,
+    timeline: VecDeque<ChangeRecord>,
+    deleted_rows: usize,
+    pub activity: Activity,
+}
+
+/// Old deletions are dropped in batches, so that each costs one pass over the rows per this many deletions.
+const DELETED_ROWS_BATCH: usize = 100;
+
+impl ViewModel {
+    pub fn new(streams: Vec<StreamInfo>, started: Timestamp) -> ViewModel {
+        ViewModel {
+            streams,
+            rows: Vec::new(),
+            positions: HashMap::new(),
+            timeline: VecDeque::new(),
+            deleted_rows: 0,
+            activity: Activity {
+                started: Some(started),
+                ..Activity::default()
+            },
+        }
+    }
+
+    pub fn synced(&mut self, at: Timestamp, took: Duration) {
+        self.activity.synced = Some((at, took));
+    }
+
+    pub fn notice(&mut self, kind: NoticeKind, text: String, at: Timestamp) {
+        match kind {
+            NoticeKind::Reconnect => self.activity.reconnects += 1,
+            NoticeKind::Relist => self.activity.relists += 1,
+            NoticeKind::Other => {}
+        }
+        self.activity.notice = Some((at, text));
+    }
+
+    /// Rows in the order their objects first changed: a row keeps its place while it changes again.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// Every change, oldest first, up to the last `TIMELINE_LIMIT`.
+    pub fn timeline(&self) -> &VecDeque<ChangeRecord> {
+        &self.timeline
+    }
+
+    pub fn record(&mut self, mut record: ChangeRecord) {
+        self.activity.changes += 1;
+        self.activity.recent.push_back(record.at);
+        while self.activity.recent.len() > 100_000
+            || self
+                .activity
+                .recent
+                .front()
+                .is_some_and(|at| record.at.duration_since(*at).as_secs() > 60)
+        {
+            self.activity.recent.pop_front();
+        }
+        if self.timeline.len() == TIMELINE_LIMIT {
+            self.timeline.pop_front();
+        }
+        self.timeline.push_back(record.clone());
+
+        let position = (record.stream, record.key.clone());
+        let deleted = record.event == ChangeType::Deleted;
+        match self.positions.get(&position) {
+            Some(&index) => {
+                let row = &mut self.rows[index];
+                let was_deleted = row.latest.event == ChangeType::Deleted;
+                self.deleted_rows = self.deleted_rows + usize::from(deleted) - usize::from(was_deleted);
+                if record.cells.is_empty() {
+                    // A deletion found by a relist carries no cells; the last ones known stay.
+                    record.cells = std::mem::take(&mut row.latest.cells);
+                    record.labels = std::mem::take(&mut row.latest.labels);
+                    record.created = row.latest.created;
+                }
+                row.latest = record;
+                row.changes += 1;
+            }
+            None => {
+                self.deleted_rows += usize::from(deleted);
+                self.positions.insert(position, self.rows.len());
+                self.rows.push(Row {
+                    latest: record,
+                    changes: 1,
+                });
+            }
+        }
+        if self.deleted_rows > DELETED_ROWS_LIMIT + DELETED_ROWS_BATCH {
+            self.forget_old_deletions();
+        }
+    }
+
+    /// Empties the table and the timeline; objects appear again when they change again.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.positions.clear();
+        self.timeline.clear();
+        self.deleted_rows = 0;
+    }
+
+    /// Drops the oldest deleted rows down to `DELETED_ROWS_LIMIT`.
+    fn forget_old_deletions(&mut self) {
+        let mut deletions: Vec<(Timestamp, usize)> = self
+            .rows
+            .iter()
+            .enumerate()
+            .filter(|(_, row)| row.latest.event == ChangeType::Deleted)
+            .map(|(index, row)| (row.latest.at, index))
+            .collect();
+        deletions.sort_unstable();
+        let excess = deletions.len().saturating_sub(DELETED_ROWS_LIMIT);
+        let mut forget = vec![false; self.rows.len()];
+        for (_, index) in &deletions[..excess] {
+            forget[*index] = true;
+        }
+        let mut index = 0;
+        self.rows.retain(|_| {
+            index += 1;
+            !forget[index - 1]
+        });
+        self.deleted_rows -= excess;
+        self.positions = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| ((row.latest.stream, row.latest.key.clone()), i))
+            .collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::value::RawValue;
+
+    use super::*;
+    use crate::engine::wire::Packed;
+
+    fn label(secret: bool) -> StreamLabel {
+        StreamLabel {
+            kind: if secret { "Secret" } else { "Pod" }.into(),
+            api_version: "v1".into(),
+            name: if secret { "secrets" } else { "pods" }.into(),
+            object_prefix: if secret { "secret" } else { "pod" }.into(),
+            secret,
+        }
+    }
+
+    fn stream() -> StreamInfo {
+        StreamInfo::new(label(false))
+    }
+
+    fn change(event: ChangeType, name: &str, raw: Option<&str>, previous: Option<&str>) -> Change<Payload> {
+        Change {
+            change_type: event,
+            key: ObjectKey {
+                namespace: Some("ns".into()),
+                name: name.into(),
+            },
+            uid: format!("uid-{name}"),
+            resource_version: "2".into(),
+            origin: Origin::Watch,
+            payload: raw.map(|raw| Payload {
+                raw: RawValue::from_string(raw.to_string()).expect("JSON"),
+                cells: Some(vec![
+                    serde_json::json!(name),
+                    serde_json::json!(1),
+                    serde_json::Value::Null,
+                ]),
+            }),
+            previous: previous.map(|text| Some(Packed::pack(text))),
+        }
+    }
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + second).expect("valid")
+    }
+
+    #[test]
+    fn a_modification_says_what_it_changed_and_a_record_has_cells_labels_and_age() {
+        let before = r#"{"metadata":{"name":"web","labels":{"app":"web"},"creationTimestamp":"2026-11-22T10:00:00Z"},"status":{"phase":"Pending"}}"#;
+        let after = r#"{"metadata":{"name":"web","labels":{"app":"web"},"creationTimestamp":"2026-11-22T10:00:00Z"},"status":{"phase":"Running"}}"#;
+        let record = ChangeRecord::new(
+            0,
+            &label(false),
+            &change(ChangeType::Modified, "web", Some(after), Some(before)),
+            at(0),
+        );
+        assert_eq!(
+            summary::summarize(&record.field_changes, 3, 20),
+            "status.phase Pending→Running"
+        );
+        assert_eq!(record.cells, ["web", "1", "<none>"]);
+        assert_eq!(record.labels.get("app").map(String::as_str), Some("web"));
+        assert_eq!(record.created, Some("2026-11-22T10:00:00Z".parse().expect("time")));
+    }
+
+    #[test]
+    fn secret_changes_are_named_without_values() {
+        let before = r#"{"data":{"password":"b2xk"}}"#;
+        let after = r#"{"data":{"password":"bmV3"}}"#;
+        let record = ChangeRecord::new(
+            0,
+            &label(true),
+            &change(ChangeType::Modified, "db", Some(after), Some(before)),
+            at(0),
+        );
+        assert_eq!(
+            summary::summarize(&record.field_changes, 3, 20),
+            "data.password changed"
+        );
+    }
+
+    #[test]
+    fn rows_keep_their_place_and_count_changes() {
+        let mut view = ViewModel::new(vec![stream()], at(0));
+        for (second, name, event) in [
+            (1, "a", ChangeType::Added),
+            (2, "b", ChangeType::Added),
+            (3, "a", ChangeType::Modified),
+        ] {
+            let record = ChangeRecord::new(0, &label(false), &change(event, name, Some("{}"), None), at(second));
+            view.record(record);
+        }
+        let rows: Vec<(&str, ChangeType, u32)> = view
+            .rows()
+            .iter()
+            .map(|row| (row.latest.key.name.as_str(), row.latest.event, row.changes))
+            .collect();
+        assert_eq!(rows, [("a", ChangeType::Modified, 2), ("b", ChangeType::Added, 1)]);
+        assert_eq!(view.timeline().len(), 3);
+        assert_eq!(view.activity.changes, 3);
+        assert!((view.activity.rate(at(4)) - 0.3).abs() < 1e-9);
+        view.clear();
+        assert!(view.rows().is_empty() && view.timeline().is_empty());
+    }
+
+    #[test]
+    fn a_deletion_found_by_a_relist_keeps_the_last_cells() {
+        let mut view = ViewModel::new(vec![stream()], at(0));
+        view.record(ChangeRecord::new(
+            0,
+            &label(false),
+            &change(ChangeType::Added, "a", Some("{}"), None),
+            at(1),
+        ));
+        let mut vanished = change(ChangeType::Deleted, "a", None, None);
+        vanished.origin = Origin::Relist;
+        view.record(ChangeRecord::new(0, &label(false), &vanished, at(2)));
+        assert_eq!(view.rows()[0].latest.cells, ["a", "1", "<none>"]);
+        assert_eq!(view.rows()[0].latest.event, ChangeType::Deleted);
+    }
+
+    #[test]
+    fn deleted_rows_are_bounded() {
+        let mut view = ViewModel::new(vec![stream()], at(0));
+        for index in 0..(DELETED_ROWS_LIMIT + 5) {
+            let name = format!("p{index}");
+            view.record(ChangeRecord::new(
+                0,
+                &label(false),
+                &change(ChangeType::Deleted, &name, Some("{}"), None),
+                at(index as i64),
+            ));
+        }
+        assert_eq!(
+            view.rows().len(),
+            DELETED_ROWS_LIMIT + 5,
+            "nothing is dropped before a batch is due"
+        );
+        for index in (DELETED_ROWS_LIMIT + 5)..(DELETED_ROWS_LIMIT + DELETED_ROWS_BATCH + 1) {
+            let name = format!("p{index}");
+            view.record(ChangeRecord::new(
+                0,
+                &label(false),
+                &change(ChangeType::Deleted, &name, Some("{}"), None),
+                at(index as i64),
+            ));
+        }
+        assert_eq!(view.rows().len(), DELETED_ROWS_LIMIT);
+        assert_eq!(
+            view.rows()[0].latest.key.name,
+            "p101",
+            "the oldest deletions went first"
+        );
+        view.record(ChangeRecord::new(
+            0,
+            &label(false),
+            &change(ChangeType::Added, "p101", Some("{}"), None),
+            at(5000),
+        ));
+        assert_eq!(
+            view.rows()[0].latest.event,
+            ChangeType::Added,
+            "positions follow the rows that stayed"
+        );
+    }
+}

@@ -1,0 +1,377 @@
+//! What a modification changed: the fields whose values differ between two versions of an object, leaving out
+//! the bookkeeping every update touches (resourceVersion, managedFields, generation, ...). Pure and bounded:
+//! any JSON, however large or deep, gives a bounded answer.
+
+use serde_json::Value;
+
+/// One field that changed. `None` means the field was absent on that side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub path: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// The values are withheld (Secret data): only that the field changed may be shown.
+    pub hidden: bool,
+    /// A whole object or list came or went: its value is for the detailed view, not for the summary.
+    pub composite: bool,
+}
+
+/// Fields that change on every update, or never, and say nothing about what the update did.
+const BOOKKEEPING: &[&str] = &[
+    "metadata.resourceVersion",
+    "metadata.managedFields",
+    "metadata.generation",
+    "metadata.uid",
+    "metadata.creationTimestamp",
+    "metadata.selfLink",
+    "metadata.annotations[kubectl.kubernetes.io/last-applied-configuration]",
+    "status.observedGeneration",
+];
+
+/// Timestamps that move along with the real change (a condition's status) or on their own (heartbeats).
+/// They are shown only when nothing else changed.
+const TIMESTAMP_KEYS: &[&str] = &[
+    "lastHeartbeatTime",
+    "lastProbeTime",
+    "lastTransitionTime",
+    "lastUpdateTime",
+];
+
+/// Deeper than this, subtrees are compared as wholes.
+const MAX_DEPTH: usize = 32;
+/// More changed fields than this are not listed one by one.
+const MAX_CHANGES: usize = 200;
+
+/// The changed fields between two versions, in document order. `secret` withholds the values under `data` and
+/// `stringData`, as for a Secret.
+pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldChange> {
+    let mut walk = Walk {
+        secret,
+        real: Vec::new(),
+        timestamps: Vec::new(),
+    };
+    walk.compare(&mut String::new(), Some(before), Some(after), 0, false);
+    if walk.real.is_empty() {
+        walk.timestamps
+    } else {
+        walk.real
+    }
+}
+
+struct Walk {
+    secret: bool,
+    real: Vec<FieldChange>,
+    timestamps: Vec<FieldChange>,
+}
+
+impl Walk {
+    fn compare(
+        &mut self,
+        path: &mut String,
+        before: Option<&Value>,
+        after: Option<&Value>,
+        depth: usize,
+        hidden: bool,
+    ) {
+        if before == after || self.real.len() >= MAX_CHANGES || BOOKKEEPING.contains(&path.as_str()) {
+            return;
+        }
+        // A map that came or went is compared with an empty one, so that its fields are listed one by one.
+        let empty_map = Value::Object(serde_json::Map::new());
+        let empty_list = Value::Array(Vec::new());
+        let (before, after) = match (before, after) {
+            (None, Some(Value::Object(_))) => (Some(&empty_map), after),
+            (Some(Value::Object(_)), None) => (before, Some(&empty_map)),
+            (None, Some(Value::Array(items))) if element_keys(items).is_some() => (Some(&empty_list), after),
+            (Some(Value::Array(items)), None) if element_keys(items).is_some() => (before, Some(&empty_list)),
+            sides => sides,
+        };
+        match (before, after) {
+            (Some(Value::Object(old)), Some(Value::Object(new))) if depth < MAX_DEPTH => {
+                let keys: Vec<&String> = old
+                    .keys()
+                    .chain(new.keys().filter(|key| !old.contains_key(*key)))
+                    .collect();
+                for key in keys {
+                    let length = path.len();
+                    push_key(path, key);
+                    let hide = hidden || (self.secret && depth == 0 && (key == "data" || key == "stringData"));
+                    self.compare(path, old.get(key), new.get(key), depth + 1, hide);
+                    path.truncate(length);
+                }
+            }
+            (Some(Value::Array(old)), Some(Value::Array(new))) if depth < MAX_DEPTH => {
+                match (keyed(old), keyed(new)) {
+                    (Some(old_keys), Some(new_keys)) if !(old_keys.is_empty() && new_keys.is_empty()) => {
+                        let mut keys: Vec<&str> = old_keys.clone();
+                        keys.extend(new_keys.iter().filter(|key| !old_keys.contains(key)));
+                        for key in keys {
+                            let old_item = old_keys.iter().position(|k| *k == key).map(|i| &old[i]);
+                            let new_item = new_keys.iter().position(|k| *k == key).map(|i| &new[i]);
+                            let length = path.len();
+                            path.push('[');
+                            path.push_str(key);
+                            path.push(']');
+                            // An item that came or went is one change, not one per field.
+                            if old_item.is_some() && new_item.is_some() {
+                                self.compare(path, old_item, new_item, depth + 1, hidden);
+                            } else {
+                                self.record(path, old_item, new_item, hidden);
+                            }
+                            path.truncate(length);
+                        }
+                    }
+                    _ => {
+                        for index in 0..old.len().max(new.len()) {
+                            let length = path.len();
+                            path.push_str(&format!("[{index}]"));
+                            self.compare(path, old.get(index), new.get(index), depth + 1, hidden);
+                            path.truncate(length);
+                        }
+                    }
+                }
+            }
+            _ => self.record(path, before, after, hidden),
+        }
+    }
+
+    fn record(&mut self, path: &str, before: Option<&Value>, after: Option<&Value>, hidden: bool) {
+        let composite = |side: Option<&Value>| matches!(side, Some(Value::Object(_) | Value::Array(_)));
+        let change = FieldChange {
+            path: path.to_string(),
+            before: before.map(display_value),
+            after: after.map(display_value),
+            hidden,
+            composite: (before.is_none() || after.is_none()) && (composite(before) || composite(after)),
+        };
+        let last_key = path.rsplit(['.', '[']).next().unwrap_or_default();
+        if TIMESTAMP_KEYS.contains(&last_key) {
+            self.timestamps.push(change);
+        } else {
+            self.real.push(change);
+        }
+    }
+}
+
+/// Map keys with dots or slashes (labels, annotations) go in brackets, so that the path stays readable.
+fn push_key(path: &mut String, key: &str) {
+    if key.contains(['.', '/']) || key.is_empty() {
+        path.push('[');
+        path.push_str(key);
+        path.push(']');
+    } else {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    }
+}
+
+/// The keys of a list's items, an empty list counting as keyed, so that one can be compared with a keyed one.
+fn keyed(items: &[Value]) -> Option<Vec<&str>> {
+    if items.is_empty() {
+        Some(Vec::new())
+    } else {
+        element_keys(items)
+    }
+}
+
+/// Lists of named things (containers, conditions, ports) are matched by name or type rather than position,
+/// so that an insertion does not read as every later element changing.
+fn element_keys(items: &[Value]) -> Option<Vec<&str>> {
+    ["name", "type"].into_iter().find_map(|field| {
+        let keys: Vec<&str> = items
+            .iter()
+            .map(|item| item.get(field).and_then(Value::as_str))
+            .collect::<Option<_>>()?;
+        let mut unique = keys.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        (unique.len() == keys.len() && !keys.is_empty()).then_some(keys)
+    })
+}
+
+/// Values are kept for the detailed view, but no longer than this.
+const MAX_KEPT_VALUE: usize = 4096;
+
+fn display_value(value: &Value) -> String {
+    let text = match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    if text.len() > MAX_KEPT_VALUE {
+        one_line(&text, MAX_KEPT_VALUE)
+    } else {
+        text
+    }
+}
+
+/// `status.phase Pending→Running, spec.replicas 2→3, +metadata.labels.tier=web (+2 more)`, at most
+/// `max_fields` fields, each value cut to `max_value` characters, all on one line.
+pub fn summarize(changes: &[FieldChange], max_fields: usize, max_value: usize) -> String {
+    let shown: Vec<String> = changes
+        .iter()
+        .take(max_fields)
+        .map(|change| describe(change, max_value))
+        .collect();
+    let mut summary = shown.join(", ");
+    if changes.len() > max_fields {
+        summary.push_str(&format!(" (+{} more)", changes.len() - max_fields));
+    }
+    summary
+}
+
+/// One change in full, for the detailed view: `path: before → after`.
+pub fn describe_in_full(change: &FieldChange) -> String {
+    describe(change, usize::MAX)
+}
+
+fn describe(change: &FieldChange, max_value: usize) -> String {
+    let value = |text: &str| one_line(text, max_value);
+    let brief = change.hidden || (change.composite && max_value != usize::MAX);
+    match (&change.before, &change.after, brief) {
+        (Some(_), Some(_), true) => format!("{} changed", change.path),
+        (None, Some(_), true) => format!("+{}", change.path),
+        (None, Some(after), false) => format!("+{}={}", change.path, value(after)),
+        (Some(_), None, _) => format!("-{}", change.path),
+        (Some(before), Some(after), false) => format!("{} {}→{}", change.path, value(before), value(after)),
+        (None, None, _) => change.path.clone(),
+    }
+}
+
+/// Control characters become spaces, and text longer than `max` characters is cut with "…".
+pub fn one_line(text: &str, max: usize) -> String {
+    let mut line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if line.chars().count() > max {
+        line = line.chars().take(max.saturating_sub(1)).collect();
+        line.push('…');
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn summary(before: Value, after: Value) -> String {
+        summarize(&field_changes(&before, &after, false), 5, 30)
+    }
+
+    #[test]
+    fn scalar_changes_read_as_path_old_new() {
+        let before = json!({"metadata": {"name": "web", "resourceVersion": "1"}, "spec": {"replicas": 2}, "status": {"phase": "Pending"}});
+        let after = json!({"metadata": {"name": "web", "resourceVersion": "2"}, "spec": {"replicas": 3}, "status": {"phase": "Running"}});
+        assert_eq!(
+            summary(before, after),
+            "spec.replicas 2→3, status.phase Pending→Running"
+        );
+    }
+
+    #[test]
+    fn bookkeeping_is_left_out() {
+        let before = json!({"metadata": {"resourceVersion": "1", "generation": 1, "managedFields": [{"manager": "a"}],
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}}, "status": {"observedGeneration": 1}});
+        let after = json!({"metadata": {"resourceVersion": "2", "generation": 2, "managedFields": [{"manager": "b"}],
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{\"x\":1}"}}, "status": {"observedGeneration": 2}});
+        assert_eq!(summary(before, after), "");
+    }
+
+    #[test]
+    fn named_list_items_are_matched_by_name_and_labels_keep_their_dots() {
+        let before = json!({"spec": {"containers": [{"name": "web", "image": "nginx:1"}, {"name": "log", "image": "fluent:1"}]},
+            "metadata": {"labels": {"app.kubernetes.io/name": "shop"}}});
+        let after = json!({"spec": {"containers": [{"name": "sidecar", "image": "envoy"}, {"name": "web", "image": "nginx:2"}, {"name": "log", "image": "fluent:1"}]},
+            "metadata": {"labels": {"app.kubernetes.io/name": "store", "tier": "web"}}});
+        let changes = field_changes(&before, &after, false);
+        assert_eq!(
+            summarize(&changes, 5, 60),
+            "metadata.labels[app.kubernetes.io/name] shop→store, +metadata.labels.tier=web, \
+             spec.containers[web].image nginx:1→nginx:2, +spec.containers[sidecar]"
+        );
+        let sidecar = changes
+            .iter()
+            .find(|change| change.path == "spec.containers[sidecar]")
+            .expect("listed");
+        assert_eq!(
+            describe_in_full(sidecar),
+            "+spec.containers[sidecar]={\"image\":\"envoy\",\"name\":\"sidecar\"}"
+        );
+    }
+
+    #[test]
+    fn maps_and_named_lists_that_appear_are_listed_by_their_parts() {
+        let before = json!({"metadata": {"name": "web"}, "status": {}});
+        let after = json!({"metadata": {"name": "web", "annotations": {"deployment.kubernetes.io/revision": "1"}},
+            "status": {"conditions": [{"type": "Available", "status": "False"}, {"type": "Progressing", "status": "True"}]}});
+        assert_eq!(
+            summary(before, after),
+            "+metadata.annotations[deployment.kubernetes.io/revision]=1, +status.conditions[Available], \
+             +status.conditions[Progressing]"
+        );
+    }
+
+    #[test]
+    fn timestamps_count_only_when_nothing_else_changed() {
+        let condition = |status: &str, time: &str| json!({"status": {"conditions": [{"type": "Ready", "status": status, "lastTransitionTime": time}]}});
+        assert_eq!(
+            summary(condition("False", "t1"), condition("True", "t2")),
+            "status.conditions[Ready].status False→True"
+        );
+        assert_eq!(
+            summary(condition("True", "t1"), condition("True", "t2")),
+            "status.conditions[Ready].lastTransitionTime t1→t2"
+        );
+    }
+
+    #[test]
+    fn secret_values_are_never_shown() {
+        let before = json!({"data": {"password": "aHVudGVyMg==", "user": "YWRtaW4="}, "type": "Opaque"});
+        let after = json!({"data": {"password": "c2VjcmV0", "token": "dG9rZW4="}, "type": "Opaque"});
+        let changes = field_changes(&before, &after, true);
+        let text = summarize(&changes, 5, 30) + &changes.iter().map(describe_in_full).collect::<String>();
+        assert_eq!(
+            summarize(&changes, 5, 30),
+            "data.password changed, -data.user, +data.token"
+        );
+        for secret in ["aHVudGVyMg==", "c2VjcmV0", "YWRtaW4=", "dG9rZW4="] {
+            assert!(!text.contains(secret), "{secret} leaked: {text}");
+        }
+    }
+
+    #[test]
+    fn long_and_multi_line_values_stay_on_one_short_line() {
+        let before = json!({"data": {"script": "#!/bin/sh\necho one\necho two\necho three and more"}});
+        let after = json!({"data": {"script": "short"}});
+        assert_eq!(
+            summary(before, after),
+            "data.script #!/bin/sh echo one echo two e…→short"
+        );
+        let many: Vec<FieldChange> = (0..8)
+            .map(|i| FieldChange {
+                path: format!("f{i}"),
+                before: Some("a".into()),
+                after: Some("b".into()),
+                hidden: false,
+                composite: false,
+            })
+            .collect();
+        assert_eq!(summarize(&many, 2, 10), "f0 a→b, f1 a→b (+6 more)");
+    }
+
+    #[test]
+    fn deep_and_wide_documents_give_bounded_answers() {
+        // Deeper than the server's JSON decoder would ever hand over is not needed; deeper than the walk goes is.
+        let mut deep = json!(1);
+        for _ in 0..120 {
+            deep = json!({ "a": deep });
+        }
+        let changes = field_changes(&deep, &json!({"a": 2}), false);
+        assert_eq!(changes.len(), 1);
+        let wide_before: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("k{i}"), json!(i))).collect();
+        let wide_after: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("k{i}"), json!(i + 1))).collect();
+        let changes = field_changes(&Value::Object(wide_before), &Value::Object(wide_after), false);
+        assert_eq!(changes.len(), MAX_CHANGES);
+    }
+}

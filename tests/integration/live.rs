@@ -1,0 +1,203 @@
+//! The live view in a real terminal: tmux runs the binary against the real control plane, and the test reads
+//! the screen as a person would.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::json;
+
+use crate::support::watcher::{BINARY, PATIENCE};
+use crate::support::{self, TestNamespace};
+
+/// A tmux server of the test's own, killed at the end.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new() -> Tmux {
+        Tmux {
+            socket: support::unique_name("wn-tmux"),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let output = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        assert!(
+            output.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "live"])
+    }
+
+    /// Waits until the screen satisfies `check`, and returns it.
+    fn wait_for(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(Instant::now() < deadline, "the screen never showed {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen
+        .lines()
+        .find(|line| line.split_whitespace().any(|word| word == name))
+}
+
+#[tokio::test]
+async fn the_live_view_shows_kubectl_columns_updates_rows_reflows_and_restores_the_terminal() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "live").await;
+    let tmux = Tmux::new();
+    let command = format!(
+        "echo BEFORE-THE-VIEW; {BINARY} --kubeconfig {} pods -n {}; echo EXIT=$?; sleep 600",
+        cluster.kubeconfig.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "140", "-y", "30", &command]);
+    tmux.wait_for("the synced status line", |screen| screen.contains("existing hidden"));
+
+    let pods: Api<Pod> = Api::namespaced(client, &namespace.name);
+    let pod: Pod = serde_json::from_value(json!({
+        "metadata": { "name": "web-1", "labels": { "app": "web" } },
+        "spec": { "containers": [{ "name": "web", "image": "registry.k8s.io/pause:3.10" }] }
+    }))
+    .expect("a pod");
+    pods.create(&PostParams::default(), &pod).await.expect("create");
+    let screen = tmux.wait_for("the new pod", |screen| row(screen, "web-1").is_some());
+    let header = screen.lines().find(|line| line.starts_with("EVENT")).expect("a header");
+    let columns: Vec<&str> = header.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    assert_eq!(
+        columns,
+        [
+            "EVENT",
+            "LAST CHANGE",
+            "CHANGES",
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "WHAT CHANGED"
+        ],
+        "{screen}"
+    );
+    assert!(
+        row(&screen, "web-1").is_some_and(|row| row.starts_with("ADDED")),
+        "{screen}"
+    );
+
+    let patch = json!({ "metadata": { "labels": { "tier": "frontend" } } });
+    pods.patch("web-1", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch");
+    let screen = tmux.wait_for("the modification", |screen| {
+        row(screen, "web-1")
+            .is_some_and(|row| row.starts_with("MODIFIED") && row.contains("+metadata.labels.tier=frontend"))
+    });
+    assert!(
+        row(&screen, "web-1").is_some_and(|row| row.contains(" 2 ")),
+        "two changes: {screen}"
+    );
+
+    tmux.run(&["resize-window", "-t", "live", "-x", "60", "-y", "20"]);
+    let screen = tmux.wait_for("a reflowed table", |screen| {
+        screen.lines().all(|line| line.chars().count() <= 60)
+            && row(screen, "web-1").is_some_and(|row| row.contains('…'))
+    });
+    assert!(
+        row(&screen, "web-1").is_some_and(|row| row.starts_with("MODIFIED")),
+        "{screen}"
+    );
+
+    tmux.run(&["send-keys", "-t", "live", "q"]);
+    let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "q exits with 0: {screen}");
+    assert!(
+        screen.contains("BEFORE-THE-VIEW"),
+        "the screen from before is back: {screen}"
+    );
+    assert!(
+        !screen.contains("WHAT CHANGED"),
+        "the view is gone from the screen: {screen}"
+    );
+    assert!(screen.contains("changes in"), "a summary is left behind: {screen}");
+}
+
+#[tokio::test]
+async fn keys_switch_to_the_timeline_pause_and_quit_with_ctrl_c() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "keys").await;
+    let tmux = Tmux::new();
+    let command = format!(
+        "{BINARY} --kubeconfig {} cm -n {} --timeline; echo EXIT=$?; sleep 600",
+        cluster.kubeconfig.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "120", "-y", "20", &command]);
+    tmux.wait_for("the synced status line", |screen| screen.contains("existing hidden"));
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, &namespace.name);
+    let make = |name: &str| serde_json::from_value(json!({ "metadata": { "name": name } })).expect("a configmap");
+    config_maps
+        .create(&PostParams::default(), &make("first"))
+        .await
+        .expect("create");
+    let screen = tmux.wait_for("the timeline", |screen| row(screen, "first").is_some());
+    assert!(
+        screen.lines().any(|line| line.starts_with("TIME ")),
+        "the timeline starts with TIME: {screen}"
+    );
+
+    tmux.run(&["send-keys", "-t", "live", "Space"]);
+    tmux.wait_for("the pause", |screen| screen.contains("PAUSED"));
+    config_maps
+        .create(&PostParams::default(), &make("second"))
+        .await
+        .expect("create");
+    let screen = tmux.wait_for("a waiting change", |screen| screen.contains("PAUSED (1 waiting)"));
+    assert!(
+        row(&screen, "second").is_none(),
+        "paused: the screen stands still: {screen}"
+    );
+    tmux.run(&["send-keys", "-t", "live", "Space"]);
+    tmux.wait_for("the kept change", |screen| row(screen, "second").is_some());
+
+    tmux.run(&["send-keys", "-t", "live", "t"]);
+    tmux.wait_for("the table", |screen| {
+        screen.lines().any(|line| line.starts_with("EVENT "))
+    });
+    tmux.run(&["send-keys", "-t", "live", "C-c"]);
+    let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=130"), "Ctrl-C exits with 130: {screen}");
+}
