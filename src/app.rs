@@ -71,10 +71,11 @@ impl Engine {
         let mut resources: Vec<ResourceInfo> = Vec::new();
         let mut names = Vec::new();
         for target in &settings.targets {
-            let resource = catalog.resolve(&target.type_name)?;
-            if !resources.contains(resource) {
-                resources.push(resource.clone());
-                names.push(target.names.clone());
+            for resource in catalog.resolve_targets(&target.type_name)? {
+                if !resources.contains(resource) {
+                    resources.push(resource.clone());
+                    names.push(target.names.clone());
+                }
             }
         }
         let namespace = match &settings.scope {

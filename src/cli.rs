@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
+use clap_complete::engine::ArgValueCompleter;
+
+use crate::completion;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -21,18 +24,41 @@ Examples:
   kubectl watchnew pods -l app=web -o json | jq .
 
   # Wait for the next deletion of a pod in namespace shop, then exit
-  kubectl watchnew pods -n shop --types deleted --count 1";
+  kubectl watchnew pods -n shop --types deleted --count 1
+
+  # Everything that changes in a custom resource and its pods, as one timeline
+  kubectl watchnew certificates.cert-manager.io,pods -A --timeline";
+
+/// `v0.1.0 (commit 1a2b3c4d5e6f)`
+pub const VERSION: &str = concat!(
+    "v",
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("WATCHNEW_GIT_COMMIT"),
+    ")"
+);
+
+/// kubectl's order: what it does, examples, options, then how to call it.
+const HELP_TEMPLATE: &str = "{about}{after-help}\n\n{all-args}\n\nUsage:\n  {usage}\n";
 
 /// Watch Kubernetes resources and show only what changes from now on.
 ///
 /// The objects that exist when it starts are never shown; every object created, modified or deleted
-/// afterwards is, exactly once, across reconnects and expired watches.
+/// afterwards is, exactly once, across reconnects and expired watches. On a terminal it is a live table
+/// with the columns of `kubectl get`; piped, one line per change.
 #[derive(Debug, Parser)]
-#[command(name = "kubectl-watchnew", bin_name = "kubectl watchnew", version, after_help = EXAMPLES)]
+#[command(
+    name = "kubectl-watchnew",
+    bin_name = "kubectl watchnew",
+    version = VERSION,
+    after_help = EXAMPLES,
+    help_template = HELP_TEMPLATE,
+    override_usage = "kubectl watchnew TYPE[,TYPE...] [NAME...] [options]\n  kubectl watchnew TYPE/NAME [TYPE/NAME...] [options]\n  kubectl watchnew completion bash|zsh|fish|powershell"
+)]
 pub struct Cli {
     /// What to watch: TYPE[,TYPE...] [NAME...], or TYPE/NAME ... (pods, deploy, svc, a CRD's names,
     /// deployments.apps, deployments.v1.apps)
-    #[arg(value_name = "TYPE[,TYPE...] [NAME...]")]
+    #[arg(value_name = "TYPE[,TYPE...] [NAME...]", add = ArgValueCompleter::new(completion::TargetCompleter))]
     pub targets: Vec<String>,
 
     /// Only objects whose labels match this selector (e.g. app=web,tier!=cache)
@@ -44,7 +70,8 @@ pub struct Cli {
     pub field_selector: Option<String>,
 
     /// The namespace to watch (default: the context's namespace, else "default")
-    #[arg(short = 'n', long, value_name = "NAMESPACE", help_heading = "Selection")]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", help_heading = "Selection",
+        add = ArgValueCompleter::new(completion::complete_namespaces))]
     pub namespace: Option<String>,
 
     /// Watch every namespace
@@ -117,15 +144,18 @@ pub struct Cli {
     pub kubeconfig: Option<PathBuf>,
 
     /// The kubeconfig context to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    #[arg(long, value_name = "NAME", help_heading = "Connection",
+        add = ArgValueCompleter::new(completion::complete_contexts))]
     pub context: Option<String>,
 
     /// The kubeconfig cluster to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    #[arg(long, value_name = "NAME", help_heading = "Connection",
+        add = ArgValueCompleter::new(completion::complete_clusters))]
     pub cluster: Option<String>,
 
     /// The kubeconfig user to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    #[arg(long, value_name = "NAME", help_heading = "Connection",
+        add = ArgValueCompleter::new(completion::complete_users))]
     pub user: Option<String>,
 
     /// The address of the API server

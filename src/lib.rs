@@ -7,6 +7,7 @@
 pub mod app;
 pub mod cli;
 pub mod cluster;
+pub mod completion;
 pub mod engine;
 pub mod error;
 pub mod exit_code;
@@ -28,6 +29,13 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    completion::complete_from_environment(&args);
+    match args.get(1).and_then(|word| word.to_str()) {
+        Some("__complete") => return completion::cobra_complete(args[2..].to_vec()),
+        Some("completion") => return completion::print_script(args.get(2).map(OsString::as_os_str)),
+        _ => {}
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {

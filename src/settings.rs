@@ -89,6 +89,33 @@ pub struct ConnectionSettings {
     pub request_timeout: Option<Duration>,
 }
 
+impl ConnectionSettings {
+    /// kubectl's connection flags, checked.
+    pub fn from_cli(cli: &Cli) -> Result<ConnectionSettings> {
+        if cli.as_user.is_none() && (!cli.as_group.is_empty() || cli.as_uid.is_some()) {
+            return Err(Error::Usage(
+                "--as-group and --as-uid need --as (the user to impersonate)".into(),
+            ));
+        }
+        Ok(ConnectionSettings {
+            kubeconfig: cli.kubeconfig.clone(),
+            context: cli.context.clone(),
+            cluster: cli.cluster.clone(),
+            user: cli.user.clone(),
+            server: cli.server.clone(),
+            token: cli.token.clone(),
+            client_certificate: cli.client_certificate.clone(),
+            client_key: cli.client_key.clone(),
+            certificate_authority: cli.certificate_authority.clone(),
+            insecure_skip_tls_verify: cli.insecure_skip_tls_verify.unwrap_or(false),
+            impersonate_user: cli.as_user.clone(),
+            impersonate_groups: cli.as_group.clone(),
+            impersonate_uid: cli.as_uid.clone(),
+            request_timeout: parse_request_timeout(&cli.request_timeout)?,
+        })
+    }
+}
+
 impl Settings {
     pub fn from_cli(cli: Cli, environment: Environment) -> Result<Settings> {
         let has_selector = cli.selector.is_some() || cli.field_selector.is_some();
@@ -98,7 +125,7 @@ impl Settings {
                 "a NAME cannot be combined with --selector or --field-selector: name the objects or select them".into(),
             ));
         }
-        let scope = match (cli.all_namespaces.unwrap_or(false), cli.namespace) {
+        let scope = match (cli.all_namespaces.unwrap_or(false), cli.namespace.clone()) {
             (true, _) => NamespaceScope::All,
             (false, Some(namespace)) if namespace.trim().is_empty() => {
                 return Err(Error::Usage("--namespace needs a namespace name".into()));
@@ -106,27 +133,7 @@ impl Settings {
             (false, Some(namespace)) => NamespaceScope::Named(namespace),
             (false, None) => NamespaceScope::ContextDefault,
         };
-        if cli.as_user.is_none() && (!cli.as_group.is_empty() || cli.as_uid.is_some()) {
-            return Err(Error::Usage(
-                "--as-group and --as-uid need --as (the user to impersonate)".into(),
-            ));
-        }
-        let connection = ConnectionSettings {
-            kubeconfig: cli.kubeconfig,
-            context: cli.context,
-            cluster: cli.cluster,
-            user: cli.user,
-            server: cli.server,
-            token: cli.token,
-            client_certificate: cli.client_certificate,
-            client_key: cli.client_key,
-            certificate_authority: cli.certificate_authority,
-            insecure_skip_tls_verify: cli.insecure_skip_tls_verify.unwrap_or(false),
-            impersonate_user: cli.as_user,
-            impersonate_groups: cli.as_group,
-            impersonate_uid: cli.as_uid,
-            request_timeout: parse_request_timeout(&cli.request_timeout)?,
-        };
+        let connection = ConnectionSettings::from_cli(&cli)?;
         let output = match cli.output {
             Some(OutputFormat::Json) => OutputMode::Lines(LineFormat::Json),
             Some(OutputFormat::Yaml) => OutputMode::Lines(LineFormat::Yaml),

@@ -58,7 +58,7 @@ pub async fn connect(settings: &ConnectionSettings) -> Result<Connection> {
 }
 
 /// The kubeconfig kubectl would read, or `None` when there is none at all.
-fn load_kubeconfig(settings: &ConnectionSettings) -> Result<Option<Kubeconfig>> {
+pub fn load_kubeconfig(settings: &ConnectionSettings) -> Result<Option<Kubeconfig>> {
     if let Some(path) = &settings.kubeconfig {
         return read_kubeconfig(path).map(Some);
     }

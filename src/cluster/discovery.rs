@@ -21,6 +21,8 @@ pub struct ResourceInfo {
     pub short_names: Vec<String>,
     pub namespaced: bool,
     pub verbs: Vec<String>,
+    /// kubectl's categories, such as `all`.
+    pub categories: Vec<String>,
 }
 
 impl ResourceInfo {
@@ -127,6 +129,7 @@ pub async fn discover_per_group(client: &Client) -> Result<Catalog> {
                     plural: resource.name,
                     kind: resource.kind,
                     short_names: resource.short_names.unwrap_or_default(),
+                    categories: resource.categories.unwrap_or_default(),
                     namespaced: resource.namespaced,
                     verbs: resource.verbs,
                 })
@@ -156,6 +159,7 @@ impl Catalog {
                         plural,
                         kind,
                         short_names: resource.short_names,
+                        categories: resource.categories,
                         namespaced: resource.scope.as_deref() == Some("Namespaced"),
                         verbs: resource.verbs,
                     });
@@ -167,6 +171,28 @@ impl Catalog {
 
     pub fn resources(&self) -> &[ResourceInfo] {
         &self.resources
+    }
+
+    /// Resolves a word of the command line to the resources to watch: one type, or every watchable type of a
+    /// category such as `all` (each in its preferred version), as `kubectl get all` does.
+    pub fn resolve_targets(&self, typed: &str) -> Result<Vec<&ResourceInfo>> {
+        let wanted = typed.to_lowercase();
+        if self.lookup(&wanted).is_none() {
+            let mut members: Vec<&ResourceInfo> = Vec::new();
+            for resource in &self.resources {
+                let member = resource.categories.contains(&wanted);
+                let known = members
+                    .iter()
+                    .any(|m| m.group == resource.group && m.plural == resource.plural);
+                if member && !known && resource.can("list") && resource.can("watch") {
+                    members.push(resource);
+                }
+            }
+            if !members.is_empty() {
+                return Ok(members);
+            }
+        }
+        self.resolve(typed).map(|resource| vec![resource])
     }
 
     /// Resolves a type as typed on the command line to the resource to watch.
@@ -296,6 +322,11 @@ mod tests {
             short_names: short.iter().map(|s| s.to_string()).collect(),
             namespaced,
             verbs: ["get", "list", "watch", "create"].map(String::from).to_vec(),
+            categories: if ["pods", "deployments"].contains(&plural) {
+                vec!["all".into()]
+            } else {
+                vec![]
+            },
         }
     }
 
@@ -387,6 +418,26 @@ mod tests {
             resolved("bindings"),
             "bindings cannot be watched: the server allows only create on it"
         );
+    }
+
+    #[test]
+    fn a_category_stands_for_its_members_once_each() {
+        let catalog = catalog();
+        let all: Vec<String> = catalog
+            .resolve_targets("all")
+            .expect("a category")
+            .iter()
+            .map(|r| r.qualified_name())
+            .collect();
+        assert_eq!(all, ["pods", "deployments.apps"]);
+        let pods: Vec<String> = catalog
+            .resolve_targets("po")
+            .expect("a type")
+            .iter()
+            .map(|r| r.qualified_name())
+            .collect();
+        assert_eq!(pods, ["pods"]);
+        assert!(catalog.resolve_targets("nothing").is_err());
     }
 
     #[test]

@@ -532,9 +532,10 @@ async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster) {
     );
     assert_eq!(replace_events[0]["object"]["metadata"]["uid"], json!(replaced_uid));
     assert_eq!(replace_events[1]["object"]["metadata"]["uid"], json!(replacement_uid));
+    // The relist's summary goes to stderr after its changes went to stdout, so it may arrive a moment later.
+    watcher.wait_for_stderr("5 changes found").await;
     let stderr = watcher.stderr();
     assert!(stderr.contains("watch expired (410 Gone); relisting"), "{stderr}");
-    assert!(stderr.contains("5 changes found"), "{stderr}");
 
     // The watch goes on from the relist.
     create(&config_maps, "after-the-gap").await;
