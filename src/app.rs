@@ -1,7 +1,7 @@
 //! One run, start to end: connect, resolve the types, start a stream per type, then either append lines or run
 //! the live view, until a signal, `q`, `--count`, `--timeout`, a closed pipe or a fatal error ends it.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -12,7 +12,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cluster::connection::{self, Connection};
-use crate::cluster::discovery::{self, ResourceInfo, request_error};
+use crate::cluster::discovery::{self, Catalog, DiscoveryCache, ResourceInfo, request_error};
 use crate::engine::session::{Report, Session};
 use crate::engine::stream::{ListStrategy, Notice, Representation, StreamDriver, StreamMessage, StreamSpec};
 use crate::engine::tracker::{Change, ChangeType, StreamEvent};
@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::render::lines::{LineFormat, LinePrinter};
 use crate::render::live::{self, Mode, Ui};
-use crate::settings::{NamespaceScope, OutputMode, Settings};
+use crate::settings::{NamespaceScope, OutputMode, Settings, TypeTarget};
 use crate::view::{ChangeRecord, NoticeKind, StreamInfo, StreamLabel, ViewModel};
 
 /// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
@@ -34,10 +34,16 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
     let ran = async {
         let engine = Engine::start(&settings).await?;
-        match settings.output {
+        let cache = DiscoveryCache::for_server(&engine.connection.server);
+        let watched = match settings.output {
             OutputMode::Lines(format) => append_lines(engine, &settings, format).await,
             OutputMode::Live { timeline } => run_live(engine, &settings, timeline).await,
+        };
+        if let Err(Error::ResourceType(_)) = watched {
+            // The server no longer serves a type the cache named: the next start asks it again.
+            cache.forget();
         }
+        watched
     };
     tokio::select! {
         biased;
@@ -67,23 +73,25 @@ impl Engine {
     async fn start(settings: &Settings) -> Result<Engine> {
         let started = Instant::now();
         let connection = connection::connect(&settings.connection).await?;
-        let catalog = bounded(&connection, discovery::discover(&connection.client)).await??;
-        let mut resources: Vec<ResourceInfo> = Vec::new();
-        let mut names = Vec::new();
-        for target in &settings.targets {
-            for resource in catalog.resolve_targets(&target.type_name)? {
-                if !resources.contains(resource) {
-                    resources.push(resource.clone());
-                    names.push(target.names.clone());
-                }
+        let cache = DiscoveryCache::for_server(&connection.server);
+        let (catalog, cached) = bounded(&connection, discovery::discover_cached(&connection.client, &cache)).await??;
+        let (resources, names) = match resolve_all(&catalog, &settings.targets) {
+            // A type newer than the cache (a CRD just installed): ask the server, as kubectl does.
+            Err(Error::ResourceType(_)) if cached => {
+                let catalog = bounded(&connection, discovery::discover(&connection.client)).await??;
+                cache.store(&catalog);
+                resolve_all(&catalog, &settings.targets)?
             }
-        }
+            resolved => resolved?,
+        };
         let namespace = match &settings.scope {
             NamespaceScope::All => None,
             NamespaceScope::Named(namespace) => Some(namespace.clone()),
             NamespaceScope::ContextDefault => Some(connection.default_namespace.clone()),
         };
-        let strategy = ListStrategy::new(server_streams_lists(&connection).await?);
+        // LIST pages by default: kube-apiserver 1.37 sends them in half the time of a streamed list
+        // (BENCHMARKS.md), and they need no version check.
+        let strategy = ListStrategy::new(settings.streaming_lists && server_streams_lists(&connection).await?);
         let representation = match settings.output {
             OutputMode::Lines(LineFormat::Json | LineFormat::Yaml) => Representation::Objects,
             // The human outputs show kubectl's columns, and what changed, which needs the whole object.
@@ -120,6 +128,21 @@ impl Engine {
             started,
         })
     }
+}
+
+/// The resources the command line names, each once, with the object names asked for.
+fn resolve_all(catalog: &Catalog, targets: &[TypeTarget]) -> Result<(Vec<ResourceInfo>, Vec<BTreeSet<String>>)> {
+    let mut resources: Vec<ResourceInfo> = Vec::new();
+    let mut names = Vec::new();
+    for target in targets {
+        for resource in catalog.resolve_targets(&target.type_name)? {
+            if !resources.contains(resource) {
+                resources.push(resource.clone());
+                names.push(target.names.clone());
+            }
+        }
+    }
+    Ok((resources, names))
 }
 
 /// What a message from the streams amounts to, for either output.

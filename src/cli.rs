@@ -139,6 +139,11 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub timeline: bool,
 
+    /// Stream the initial state in one watch (WatchList, Kubernetes 1.27+) instead of LIST pages: lighter on
+    /// the API server's memory, slower to be ready (see BENCHMARKS.md)
+    #[arg(long, help_heading = "Connection")]
+    pub streaming_lists: bool,
+
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
     pub kubeconfig: Option<PathBuf>,

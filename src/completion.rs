@@ -183,7 +183,8 @@ impl ValueCompleter for TargetCompleter {
 /// plain name belongs to more than one group.
 fn resource_types() -> Vec<String> {
     with_cluster(|connection| async move {
-        let catalog = discovery::discover(&connection.client).await.ok()?;
+        let cache = discovery::DiscoveryCache::for_server(&connection.server);
+        let (catalog, _) = discovery::discover_cached(&connection.client, &cache).await.ok()?;
         let watchable: Vec<_> = catalog
             .resources()
             .iter()
@@ -208,7 +209,8 @@ fn resource_types() -> Vec<String> {
 fn object_names(type_name: &str) -> Vec<String> {
     let type_name = type_name.to_string();
     with_cluster(|connection| async move {
-        let catalog = discovery::discover(&connection.client).await.ok()?;
+        let cache = discovery::DiscoveryCache::for_server(&connection.server);
+        let (catalog, _) = discovery::discover_cached(&connection.client, &cache).await.ok()?;
         let resource = catalog.resolve(&type_name).ok()?;
         let namespace = match (typed().all_namespaces, &typed().namespace) {
             (true, _) => None,
@@ -223,7 +225,7 @@ fn object_names(type_name: &str) -> Vec<String> {
             .list(&params)
             .ok()?;
         let body = connection.client.request_text(request).await.ok()?;
-        let page = wire::decode_list_page(body.as_bytes()).ok()?;
+        let page = wire::decode_list_page(body.as_bytes(), false).ok()?;
         Some(page.items.into_iter().map(|item| item.key.name).collect())
     })
     .unwrap_or_default()

@@ -38,15 +38,14 @@ where
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
+        Err(err) if err.use_stderr() => {
+            eprintln!("error: {}", usage_error_line(&err));
+            return ExitCode::Usage.into();
+        }
         Err(err) => {
-            // --help and --version end here too, on stdout and with success.
+            // --help and --version end here, on stdout and with success.
             let _ = err.print();
-            let code = if err.use_stderr() {
-                ExitCode::Usage
-            } else {
-                ExitCode::Success
-            };
-            return code.into();
+            return ExitCode::Success.into();
         }
     };
     let outcome = Settings::from_cli(cli, settings::Environment::detect()).and_then(|settings| {
@@ -63,4 +62,16 @@ where
             error.exit_code().into()
         }
     }
+}
+
+/// clap's message in one line, as every other error: its first line, and where to read more.
+fn usage_error_line(err: &clap::Error) -> String {
+    let rendered = err.render().to_string();
+    let first = rendered
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or("invalid command line");
+    let message = first.strip_prefix("error: ").unwrap_or(first);
+    format!("{message} (see 'kubectl watchnew --help')")
 }

@@ -26,6 +26,8 @@ pub struct Settings {
     pub count: Option<u64>,
     /// Exit when this much time has passed.
     pub timeout: Option<Duration>,
+    /// Sync with a streamed initial list where the server can, instead of LIST pages.
+    pub streaming_lists: bool,
 }
 
 /// What the process finds around it, decided once: where stdout goes, and whether colour is unwanted.
@@ -195,6 +197,7 @@ impl Settings {
             event_types,
             count: cli.count,
             timeout,
+            streaming_lists: cli.streaming_lists,
         })
     }
 }

@@ -2,15 +2,19 @@
 //! optionally qualified by group (`deployments.apps`) or version and group (`deployments.v1.apps`).
 //! Aggregated discovery gives everything in two requests; servers older than 1.26 get the per-group walk.
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use futures::future::try_join_all;
 use kube::Client;
 use kube::core::discovery::v2::APIGroupDiscoveryList;
+use serde::{Deserialize, Serialize};
 
 use super::connection::causes;
 use crate::error::{Error, Result};
 
 /// One resource of one group version, as discovery describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceInfo {
     /// "" for the core group.
     pub group: String,
@@ -66,7 +70,7 @@ impl ResourceInfo {
 
 /// Every resource the server offers, groups in the server's order of preference and, within a group, the
 /// preferred version first; that order settles ambiguous names the way kubectl does.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Catalog {
     resources: Vec<ResourceInfo>,
 }
@@ -82,6 +86,104 @@ pub async fn discover(client: &Client) -> Result<Catalog> {
         Err(kube::Error::SerdeError(_)) | Err(kube::Error::Api(_)) => discover_per_group(client).await,
         Err(error) => Err(request_error(error, "discovering the server's resource types")),
     }
+}
+
+/// How long discovery is trusted on disk: kubectl's own cache lifetime.
+const CACHE_LIFETIME: Duration = Duration::from_secs(6 * 60 * 60);
+/// Changes when the file's layout does, so that an older file is ignored rather than misread.
+const CACHE_FORMAT: u32 = 1;
+
+/// Discovery kept on disk for one API server, as kubectl keeps its own (under `$KUBECACHEDIR`, else
+/// `~/.kube/cache`), so that a start costs the server no discovery requests. A name it does not know, or a
+/// resource the server no longer has, sends the next start back to the server.
+pub struct DiscoveryCache {
+    path: Option<PathBuf>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    format: u32,
+    catalog: Catalog,
+}
+
+impl DiscoveryCache {
+    pub fn for_server(server: &str) -> DiscoveryCache {
+        let base = std::env::var_os("KUBECACHEDIR")
+            .filter(|dir| !dir.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".kube").join("cache")));
+        DiscoveryCache {
+            path: base.map(|base| base.join("watchnew").join(cache_key(server)).join("discovery.json")),
+        }
+    }
+
+    /// A cache in this file.
+    pub fn at(path: PathBuf) -> DiscoveryCache {
+        DiscoveryCache { path: Some(path) }
+    }
+
+    /// The catalog on disk, if it is there, readable and young enough.
+    pub fn load(&self) -> Option<Catalog> {
+        let path = self.path.as_ref()?;
+        let age = std::fs::metadata(path).ok()?.modified().ok()?.elapsed().ok()?;
+        if age > CACHE_LIFETIME {
+            return None;
+        }
+        let file: CacheFile = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+        (file.format == CACHE_FORMAT).then_some(file.catalog)
+    }
+
+    /// Keeps the catalog for the next start. A cache that cannot be written only costs requests later.
+    pub fn store(&self, catalog: &Catalog) {
+        let Some(path) = &self.path else { return };
+        let Some(dir) = path.parent() else { return };
+        let file = CacheFile {
+            format: CACHE_FORMAT,
+            catalog: catalog.clone(),
+        };
+        let Ok(json) = serde_json::to_vec(&file) else { return };
+        // Written aside and renamed, so that a concurrent start never reads half a file.
+        let partial = dir.join(format!(".discovery.{}.json", std::process::id()));
+        let stored = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(&partial, json))
+            .and_then(|()| std::fs::rename(&partial, path));
+        if stored.is_err() {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+
+    /// Makes the next start ask the server again.
+    pub fn forget(&self) {
+        if let Some(path) = &self.path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// The server's address as a folder name: `https://10.0.0.1:6443/k8s` gives `10.0.0.1_6443_k8s`.
+fn cache_key(server: &str) -> String {
+    let address = server.split_once("://").map_or(server, |(_, rest)| rest);
+    address
+        .trim_end_matches('/')
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The catalog from the cache, else from the server (and then cached). Says whether it came from the cache.
+pub async fn discover_cached(client: &Client, cache: &DiscoveryCache) -> Result<(Catalog, bool)> {
+    if let Some(catalog) = cache.load() {
+        return Ok((catalog, true));
+    }
+    let catalog = discover(client).await?;
+    cache.store(&catalog);
+    Ok((catalog, false))
 }
 
 /// Discovery the way servers before aggregated discovery need it: /api, /apis, then one request per group version.
@@ -282,6 +384,10 @@ pub fn request_error(error: kube::Error, doing: &str) -> Error {
                      check the kubeconfig user, token or client certificate"
                 )),
                 403 => Error::Forbidden(message),
+                404 => Error::ResourceType(format!(
+                    "the API server does not serve this resource type (404 Not Found) while {doing}: \
+                     it may have been removed; run again to rediscover the server's types"
+                )),
                 _ => Error::Rejected(format!("the API server refused {doing}: {message}")),
             }
         }
@@ -289,7 +395,9 @@ pub fn request_error(error: kube::Error, doing: &str) -> Error {
         kube::Error::HyperError(_) | kube::Error::Service(_) => {
             let description = causes(&error);
             let lowered = description.to_lowercase();
-            if lowered.contains("certificate") || lowered.contains("tls") || lowered.contains("handshake") {
+            // Only a certificate the client refused is a verification failure; a handshake cut short (a proxy
+            // or load balancer that drops the connection) is the server not being reachable.
+            if lowered.contains("certificate") {
                 Error::Connection(format!(
                     "TLS verification of the API server failed while {doing}: {description}"
                 ))
@@ -304,6 +412,44 @@ pub fn request_error(error: kube::Error, doing: &str) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cache_folder_is_named_after_the_server() {
+        assert_eq!(cache_key("https://10.0.0.1:6443"), "10.0.0.1_6443");
+        assert_eq!(
+            cache_key("https://rancher.example.com/k8s/clusters/c-1/"),
+            "rancher.example.com_k8s_clusters_c-1"
+        );
+    }
+
+    #[test]
+    fn a_cached_catalog_is_used_until_it_is_old_or_of_another_format() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let path = dir.path().join("server").join("discovery.json");
+        let cache = DiscoveryCache::at(path.clone());
+        assert_eq!(cache.load(), None, "nothing cached yet");
+        let catalog = Catalog {
+            resources: vec![resource("", "v1", "pods", "Pod", &["po"], true)],
+        };
+        cache.store(&catalog);
+        assert_eq!(cache.load(), Some(catalog.clone()));
+
+        let file = std::fs::File::options().write(true).open(&path).expect("cached");
+        let seven_hours_ago = std::time::SystemTime::now() - Duration::from_secs(7 * 60 * 60);
+        file.set_modified(seven_hours_ago).expect("settable");
+        assert_eq!(cache.load(), None, "older than kubectl's six hours");
+
+        cache.store(&catalog);
+        let other_format = std::fs::read_to_string(&path)
+            .expect("readable")
+            .replace("\"format\":1", "\"format\":99");
+        std::fs::write(&path, other_format).expect("writable");
+        assert_eq!(cache.load(), None, "another layout is not misread");
+
+        cache.store(&catalog);
+        cache.forget();
+        assert_eq!(cache.load(), None);
+    }
 
     fn resource(
         group: &str,

@@ -123,6 +123,10 @@ pub struct StreamDriver {
     resume: Option<String>,
     /// When the stream last broke off, for the length of the gap.
     interrupted_at: Option<Instant>,
+    /// Whether a first list has completed: only relists show what they find.
+    synced: bool,
+    /// Whether a watch has been opened since the last failure: the next failure starts the backoff afresh.
+    recovered: bool,
 }
 
 impl StreamDriver {
@@ -143,6 +147,8 @@ impl StreamDriver {
             request_timeout,
             resume: None,
             interrupted_at: None,
+            synced: false,
+            recovered: false,
         }
     }
 
@@ -174,6 +180,9 @@ impl StreamDriver {
                     }
                 }
                 Ok(End::Broken(cause)) => {
+                    if std::mem::take(&mut self.recovered) {
+                        backoff.reset();
+                    }
                     self.interrupted_at.get_or_insert_with(Instant::now);
                     let retry_in = backoff.next().unwrap_or(Duration::from_secs(30));
                     if self.notify(Notice::Interrupted { cause, retry_in }).await.is_err() {
@@ -225,6 +234,11 @@ impl StreamDriver {
         }
     }
 
+    /// Whether objects are kept to say what changed in their next version (the human outputs).
+    fn summarised(&self) -> bool {
+        matches!(self.spec.representation, Representation::Table { whole_objects: true })
+    }
+
     fn prepare(&self, mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
         if let Representation::Table { whole_objects } = self.spec.representation {
             request
@@ -240,57 +254,88 @@ impl StreamDriver {
     }
 
     /// A paginated LIST; restarted from the first page when the continue token expires.
+    ///
+    /// What a first list finds is never shown, so only its first page is asked as a Table, for the columns;
+    /// the rest come as plain objects, which the server sends in about half the time (BENCHMARKS.md).
+    /// A relist shows what changed, so every page of it is a Table.
     async fn list(&mut self) -> Result<End, Stop> {
         self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
         let mut continue_token: Option<String> = None;
+        let mut response = self.fetch_page(None).await?;
         loop {
-            let params = ListParams {
-                label_selector: self.spec.label_selector.clone(),
-                field_selector: self.field_selector(),
-                limit: Some(PAGE_SIZE),
-                continue_token: continue_token.clone(),
-                ..ListParams::default()
-            };
-            let request = Request::new(&self.spec.path).list(&params).map_err(internal)?;
-            let response = self.bounded(self.client.request_text(self.prepare(request))).await;
             let body = match response {
                 Ok(Ok(body)) => body,
                 Ok(Err(kube::Error::Api(status))) if status.code == 410 && continue_token.is_some() => {
                     // The snapshot the pages came from is gone; start over with a fresh one.
                     continue_token = None;
                     self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
+                    response = self.fetch_page(None).await?;
                     continue;
                 }
                 Ok(Err(error)) => return self.failure(error, "listing"),
                 Err(waited) => {
-                    return Ok(End::Broken(format!("no answer to a list request within {waited:?}")));
+                    return self.unanswered("list", waited);
                 }
             };
-            let page = match wire::decode_list_page(body.as_bytes()) {
+            let page = match wire::decode_list_page(body.as_bytes(), self.summarised()) {
                 Ok(page) => page,
                 Err(error) => return Ok(End::Broken(error.to_string())),
             };
+            drop(body);
             if let Some(columns) = page.columns {
                 self.send(StreamMessage::Columns(columns)).await?;
             }
-            for item in page.items {
-                if self.wanted(&item) {
-                    self.send(StreamMessage::Event(StreamEvent::ListItem(item))).await?;
+            let forward = async {
+                for item in page.items {
+                    if self.wanted(&item) {
+                        self.send(StreamMessage::Event(StreamEvent::ListItem(item))).await?;
+                    }
                 }
-            }
+                Ok::<(), Stop>(())
+            };
             match page.continue_token {
-                Some(token) => continue_token = Some(token),
+                Some(token) => {
+                    // The server prepares the next page while this one is taken in.
+                    let (forwarded, next) = tokio::join!(forward, self.fetch_page(Some(token.clone())));
+                    forwarded?;
+                    response = next?;
+                    continue_token = Some(token);
+                }
                 None => {
+                    forward.await?;
                     self.resume = Some(page.resource_version.clone());
                     self.send(StreamMessage::Event(StreamEvent::ListEnd {
                         resource_version: page.resource_version,
                     }))
                     .await?;
+                    self.synced = true;
                     self.report_resumed().await?;
                     return Ok(End::Closed);
                 }
             }
         }
+    }
+
+    /// Asks for one LIST page: the first one, or the one a continue token points to.
+    async fn fetch_page(
+        &self,
+        continue_token: Option<String>,
+    ) -> Result<Result<Result<String, kube::Error>, Duration>, Stop> {
+        let first = continue_token.is_none();
+        let params = ListParams {
+            label_selector: self.spec.label_selector.clone(),
+            field_selector: self.field_selector(),
+            limit: Some(PAGE_SIZE),
+            continue_token,
+            ..ListParams::default()
+        };
+        let request = Request::new(&self.spec.path).list(&params).map_err(internal)?;
+        let request = if self.synced || first {
+            self.prepare(request)
+        } else {
+            request
+        };
+        Ok(self.bounded(self.client.request_text(request)).await)
     }
 
     /// A watch from the resume point; without one, a streamed initial list followed by the watch.
@@ -311,9 +356,10 @@ impl StreamDriver {
             Ok(Ok(reader)) => Box::pin(reader),
             Ok(Err(error)) => return self.failure(error, "watching"),
             Err(waited) => {
-                return Ok(End::Broken(format!("no answer to a watch request within {waited:?}")));
+                return self.unanswered("watch", waited);
             }
         };
+        self.recovered = true;
         let deadline = Instant::now() + Duration::from_secs(timeout_seconds.into()) + IDLE_MARGIN;
         if initial {
             self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
@@ -340,7 +386,7 @@ impl StreamDriver {
                     return Ok(End::Broken(format!("reading the watch failed: {}", causes(&error))));
                 }
             }
-            let decoded = match wire::decode_watch_event(line.trim_ascii_end()) {
+            let decoded = match wire::decode_watch_event(line.trim_ascii_end(), self.summarised()) {
                 Ok(decoded) => decoded,
                 Err(error) => return Ok(End::Broken(error.to_string())),
             };
@@ -364,6 +410,7 @@ impl StreamDriver {
                     }
                     let event = if listing {
                         listing = false;
+                        self.synced = true;
                         StreamEvent::ListEnd {
                             resource_version: resource_version.clone(),
                         }
@@ -408,6 +455,18 @@ impl StreamDriver {
         }
     }
 
+    /// A request that `--request-timeout` gave up on: fatal before the first sync, as any connection failure.
+    fn unanswered(&self, request: &str, waited: Duration) -> Result<End, Stop> {
+        let message = format!("no answer to a {request} request within {:.1}s", waited.as_secs_f64());
+        if self.synced {
+            Ok(End::Broken(message))
+        } else {
+            Err(Stop::Failed(Error::Connection(format!(
+                "the API server gave {message}"
+            ))))
+        }
+    }
+
     fn failure(&self, error: kube::Error, doing: &str) -> Result<End, Stop> {
         if let kube::Error::Api(status) = &error {
             match status.code {
@@ -428,6 +487,9 @@ impl StreamDriver {
         }
         match error {
             kube::Error::Auth(_) => Err(Stop::Failed(request_error(error, doing))),
+            // Before the first sync nothing has been seen that waiting would save: an unreachable or untrusted
+            // server is the user's to fix, said at once (with discovery cached, this is the first request).
+            other if !self.synced => Err(Stop::Failed(request_error(other, doing))),
             other => Ok(End::Broken(causes(&other))),
         }
     }

@@ -33,6 +33,8 @@ pub struct Payload {
     pub raw: Box<RawValue>,
     /// The Table row's cells, when the server rendered one.
     pub cells: Option<Vec<serde_json::Value>>,
+    /// Whether a later version will be compared with this one to say what changed, so a copy is kept.
+    pub summarised: bool,
 }
 
 /// The last version of an object, compressed: what a later version is compared with to say what changed.
@@ -51,12 +53,11 @@ impl Packed {
     }
 }
 
-/// Only the human outputs, which come from Tables, say what changed; JSON and YAML pass objects on unchanged
-/// and keep nothing of them.
+/// Only the human outputs say what changed; JSON and YAML pass objects on unchanged and keep nothing of them.
 impl Remember for Payload {
     type Memo = Option<Packed>;
     fn remember(&self) -> Self::Memo {
-        self.cells.is_some().then(|| Packed::pack(self.raw.get()))
+        self.summarised.then(|| Packed::pack(self.raw.get()))
     }
 }
 
@@ -148,19 +149,8 @@ struct Metadata {
 
 #[derive(Deserialize)]
 struct Head {
-    kind: Option<String>,
     #[serde(default)]
     metadata: Metadata,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Table<'a> {
-    #[serde(default)]
-    metadata: Metadata,
-    column_definitions: Option<Vec<Column>>,
-    #[serde(borrow, default)]
-    rows: Vec<Row<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -171,18 +161,35 @@ struct Row<'a> {
     object: Option<&'a RawValue>,
 }
 
+/// A LIST page in either form, decoded in one pass: a Table has rows, a plain list has items.
 #[derive(Deserialize)]
-struct List<'a> {
+#[serde(rename_all = "camelCase")]
+struct Page<'a> {
     #[serde(default)]
     metadata: Metadata,
-    #[serde(borrow, default)]
-    items: Vec<&'a RawValue>,
+    column_definitions: Option<Vec<Column>>,
+    #[serde(borrow)]
+    rows: Option<Vec<Row<'a>>>,
+    #[serde(borrow)]
+    items: Option<Vec<&'a RawValue>>,
 }
 
-/// Decodes one line of a watch stream.
-pub fn decode_watch_event(line: &[u8]) -> Result<DecodedEvent, DecodeError> {
+/// The object of a watch event in either form, decoded in one pass: a Table has rows, a plain object only
+/// its metadata is needed of.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventObject<'a> {
+    kind: Option<String>,
+    #[serde(default)]
+    metadata: Metadata,
+    column_definitions: Option<Vec<Column>>,
+    #[serde(borrow, default)]
+    rows: Vec<Row<'a>>,
+}
+
+/// Decodes one line of a watch stream. `summarised` says whether its object is kept to say later what changed.
+pub fn decode_watch_event(line: &[u8], summarised: bool) -> Result<DecodedEvent, DecodeError> {
     let raw: RawEvent = serde_json::from_slice(line)?;
-    let head: Head = serde_json::from_str(raw.object.get())?;
     if raw.event_type == "ERROR" {
         let status: ErrorStatus = serde_json::from_str(raw.object.get())?;
         return Ok(DecodedEvent {
@@ -190,26 +197,27 @@ pub fn decode_watch_event(line: &[u8]) -> Result<DecodedEvent, DecodeError> {
             columns: None,
         });
     }
-    let (row_object, cells, columns) = if head.kind.as_deref() == Some("Table") {
-        let table: Table = serde_json::from_str(raw.object.get())?;
-        let mut rows = table.rows.into_iter();
-        let row = rows.next().ok_or(DecodeError::MissingField("a row in the Table"))?;
+    let outer: EventObject = serde_json::from_str(raw.object.get())?;
+    let (object, metadata, cells, columns) = if outer.kind.as_deref() == Some("Table") {
+        let row = outer
+            .rows
+            .into_iter()
+            .next()
+            .ok_or(DecodeError::MissingField("a row in the Table"))?;
         let object = row
             .object
             .ok_or(DecodeError::MissingField("the object of a Table row"))?;
-        (object, Some(row.cells), table.column_definitions)
+        let head: Head = serde_json::from_str(object.get())?;
+        (object, head.metadata, Some(row.cells), outer.column_definitions)
     } else {
-        (raw.object, None, None)
+        (raw.object, outer.metadata, None, None)
     };
     let event = match raw.event_type {
         "BOOKMARK" => {
-            let head: Head = serde_json::from_str(row_object.get())?;
-            let resource_version = head
-                .metadata
+            let resource_version = metadata
                 .resource_version
                 .ok_or(DecodeError::MissingField("metadata.resourceVersion"))?;
-            let initial_events_end = head
-                .metadata
+            let initial_events_end = metadata
                 .annotations
                 .is_some_and(|annotations| annotations.get(INITIAL_EVENTS_END).is_some_and(|v| v == "true"));
             WatchEvent::Bookmark {
@@ -217,38 +225,35 @@ pub fn decode_watch_event(line: &[u8]) -> Result<DecodedEvent, DecodeError> {
                 initial_events_end,
             }
         }
-        "ADDED" => WatchEvent::Added(wire_object(row_object, cells)?),
-        "MODIFIED" => WatchEvent::Modified(wire_object(row_object, cells)?),
-        "DELETED" => WatchEvent::Deleted(wire_object(row_object, cells)?),
+        "ADDED" => WatchEvent::Added(observed(object, metadata, cells, summarised)?),
+        "MODIFIED" => WatchEvent::Modified(observed(object, metadata, cells, summarised)?),
+        "DELETED" => WatchEvent::Deleted(observed(object, metadata, cells, summarised)?),
         other => return Err(DecodeError::UnknownEventType(other.to_string())),
     };
     Ok(DecodedEvent { event, columns })
 }
 
-/// Decodes one page of a LIST, whether the server answered with a Table or with a plain list.
-pub fn decode_list_page(body: &[u8]) -> Result<ListPage, DecodeError> {
-    let head: Head = serde_json::from_slice(body)?;
-    if head.kind.as_deref() == Some("Table") {
-        let table: Table = serde_json::from_slice(body)?;
-        let items = table
-            .rows
+/// Decodes one page of a LIST, whether the server answered with a Table or with a plain list. `summarised`
+/// says whether its objects are kept to say later what changed.
+pub fn decode_list_page(body: &[u8], summarised: bool) -> Result<ListPage, DecodeError> {
+    let page: Page = serde_json::from_slice(body)?;
+    let items = match (page.rows, page.items) {
+        (Some(rows), _) => rows
             .into_iter()
             .map(|row| {
                 let object = row
                     .object
                     .ok_or(DecodeError::MissingField("the object of a Table row"))?;
-                wire_object(object, Some(row.cells))
+                wire_object(object, Some(row.cells), summarised)
             })
-            .collect::<Result<_, _>>()?;
-        return page(table.metadata, items, table.column_definitions);
-    }
-    let list: List = serde_json::from_slice(body)?;
-    let items = list
-        .items
-        .into_iter()
-        .map(|item| wire_object(item, None))
-        .collect::<Result<_, _>>()?;
-    page(list.metadata, items, None)
+            .collect::<Result<_, _>>()?,
+        (None, Some(items)) => items
+            .into_iter()
+            .map(|item| wire_object(item, None, summarised))
+            .collect::<Result<_, _>>()?,
+        (None, None) => return Err(DecodeError::MissingField("items")),
+    };
+    page_of(page.metadata, items, page.column_definitions)
 }
 
 /// Decodes the body of an error response, if it is a `Status`.
@@ -258,7 +263,7 @@ pub fn decode_status(body: &[u8]) -> Option<ErrorStatus> {
         .filter(|status| status.code != 0)
 }
 
-fn page(metadata: Metadata, items: Vec<WireObject>, columns: Option<Vec<Column>>) -> Result<ListPage, DecodeError> {
+fn page_of(metadata: Metadata, items: Vec<WireObject>, columns: Option<Vec<Column>>) -> Result<ListPage, DecodeError> {
     Ok(ListPage {
         resource_version: metadata
             .resource_version
@@ -269,9 +274,21 @@ fn page(metadata: Metadata, items: Vec<WireObject>, columns: Option<Vec<Column>>
     })
 }
 
-fn wire_object(object: &RawValue, cells: Option<Vec<serde_json::Value>>) -> Result<WireObject, DecodeError> {
+fn wire_object(
+    object: &RawValue,
+    cells: Option<Vec<serde_json::Value>>,
+    summarised: bool,
+) -> Result<WireObject, DecodeError> {
     let head: Head = serde_json::from_str(object.get())?;
-    let metadata = head.metadata;
+    observed(object, head.metadata, cells, summarised)
+}
+
+fn observed(
+    object: &RawValue,
+    metadata: Metadata,
+    cells: Option<Vec<serde_json::Value>>,
+    summarised: bool,
+) -> Result<WireObject, DecodeError> {
     Ok(Observed {
         key: ObjectKey {
             namespace: metadata.namespace.filter(|namespace| !namespace.is_empty()),
@@ -284,6 +301,7 @@ fn wire_object(object: &RawValue, cells: Option<Vec<serde_json::Value>>) -> Resu
         payload: Payload {
             raw: object.to_owned(),
             cells,
+            summarised,
         },
     })
 }
@@ -295,7 +313,7 @@ mod tests {
     #[test]
     fn a_plain_watch_event_keeps_the_object_as_sent() {
         let line = br#"{"type":"MODIFIED","object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","namespace":"ns","uid":"u1","resourceVersion":"42"},"data":{"k":"v"}}}"#;
-        let decoded = decode_watch_event(line).expect("decodes");
+        let decoded = decode_watch_event(line, true).expect("decodes");
         let WatchEvent::Modified(object) = decoded.event else {
             panic!("expected MODIFIED, got {decoded:?}")
         };
@@ -318,7 +336,7 @@ mod tests {
     #[test]
     fn a_table_watch_event_gives_cells_columns_and_the_row_object() {
         let line = br#"{"type":"ADDED","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"271"},"columnDefinitions":[{"name":"Name","type":"string","format":"name","description":"d","priority":0},{"name":"Data","type":"string","format":"","description":"d","priority":0}],"rows":[{"cells":["exp1",1],"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"exp1","namespace":"default","uid":"5ef3","resourceVersion":"271"}}}]}}"#;
-        let decoded = decode_watch_event(line).expect("decodes");
+        let decoded = decode_watch_event(line, true).expect("decodes");
         let columns = decoded.columns.expect("the first event has columns");
         assert_eq!(
             columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -340,7 +358,7 @@ mod tests {
         let table = br#"{"type":"BOOKMARK","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"275"},"columnDefinitions":null,"rows":[{"cells":["",0,"\u003cunknown\u003e"],"object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"resourceVersion":"275","annotations":{"k8s.io/initial-events-end":"true"}}}}]}}"#;
         let ordinary =
             br#"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"300"}}}"#;
-        let bookmark = |line: &[u8]| decode_watch_event(line).expect("decodes").event;
+        let bookmark = |line: &[u8]| decode_watch_event(line, true).expect("decodes").event;
         assert_eq!(
             bookmark(plain),
             WatchEvent::Bookmark {
@@ -367,7 +385,7 @@ mod tests {
     #[test]
     fn an_error_event_carries_the_status() {
         let line = br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 5 (200)","reason":"Expired","code":410}}"#;
-        let event = decode_watch_event(line).expect("decodes").event;
+        let event = decode_watch_event(line, true).expect("decodes").event;
         assert_eq!(
             event,
             WatchEvent::Error(ErrorStatus {
@@ -381,14 +399,15 @@ mod tests {
     #[test]
     fn list_pages_decode_from_tables_and_plain_lists() {
         let plain = br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"90","continue":"abc","remainingItemCount":3},"items":[{"metadata":{"name":"p","namespace":"n","uid":"u","resourceVersion":"80"}}]}"#;
-        let page = decode_list_page(plain).expect("decodes");
+        let page = decode_list_page(plain, false).expect("decodes");
         assert_eq!(page.resource_version, "90");
         assert_eq!(page.continue_token.as_deref(), Some("abc"));
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.columns, None);
+        assert_eq!(page.items[0].payload.remember(), None, "JSON output keeps no copies");
 
         let table = br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"91","continue":""},"columnDefinitions":[{"name":"Name","type":"string","format":"name","priority":0}],"rows":[{"cells":["node-1"],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"node-1","uid":"u2","resourceVersion":"70"}}}]}"#;
-        let page = decode_list_page(table).expect("decodes");
+        let page = decode_list_page(table, true).expect("decodes");
         assert_eq!(page.resource_version, "91");
         assert_eq!(page.continue_token, None, "an empty continue token means the last page");
         assert_eq!(
@@ -399,6 +418,11 @@ mod tests {
             }
         );
         assert_eq!(page.items[0].payload.cells, Some(vec![serde_json::json!("node-1")]));
+        let kept = page.items[0]
+            .payload
+            .remember()
+            .expect("kept to summarise the next change");
+        assert!(kept.unpack().is_some_and(|json| json.contains("\"uid\":\"u2\"")));
     }
 
     #[test]
@@ -413,14 +437,112 @@ mod tests {
             b"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Table\",\"rows\":[]}}",
         ] {
             assert!(
-                decode_watch_event(line).is_err(),
+                decode_watch_event(line, true).is_err(),
                 "{:?} should not decode",
                 String::from_utf8_lossy(line)
             );
         }
         assert!(
-            decode_list_page(b"{\"items\":[]}").is_err(),
+            decode_list_page(b"{\"items\":[]}", false).is_err(),
             "a list without a resourceVersion"
         );
+    }
+
+    /// Hostile input: whatever bytes arrive, decoding answers with an event or an error, never a panic, and
+    /// in time proportional to the input.
+    mod hostile {
+        use proptest::prelude::*;
+        use serde_json::{Value, json};
+
+        use super::super::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                "\\PC{0,10}".prop_map(Value::from),
+                Just(Value::from("Table")),
+                Just(Value::from("BOOKMARK")),
+                Just(Value::from("ERROR")),
+            ];
+            let key = prop_oneof![
+                Just("type".to_string()),
+                Just("object".to_string()),
+                Just("kind".to_string()),
+                Just("metadata".to_string()),
+                Just("name".to_string()),
+                Just("uid".to_string()),
+                Just("resourceVersion".to_string()),
+                Just("rows".to_string()),
+                Just("cells".to_string()),
+                Just("items".to_string()),
+                Just("columnDefinitions".to_string()),
+                Just("continue".to_string()),
+                Just("annotations".to_string()),
+                "\\PC{0,6}",
+            ];
+            leaf.prop_recursive(8, 256, 8, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                    prop::collection::vec((key.clone(), inner), 0..8)
+                        .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+            #[test]
+            fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+                let _ = decode_watch_event(&bytes, true);
+                let _ = decode_list_page(&bytes, true);
+                let _ = decode_status(&bytes);
+            }
+
+            #[test]
+            fn arbitrary_json_never_panics(value in json_value(), event_type in prop_oneof![
+                Just("ADDED"), Just("MODIFIED"), Just("DELETED"), Just("BOOKMARK"), Just("ERROR")
+            ]) {
+                let bare = serde_json::to_vec(&value).expect("serialisable");
+                let _ = decode_watch_event(&bare, true);
+                let _ = decode_list_page(&bare, true);
+                let event = serde_json::to_vec(&json!({"type": event_type, "object": value})).expect("serialisable");
+                if let Ok(decoded) = decode_watch_event(&event, true) {
+                    // What decodes as an object is kept to say what changes next.
+                    if let WatchEvent::Added(object) | WatchEvent::Modified(object) | WatchEvent::Deleted(object) = decoded.event {
+                        prop_assert!(object.payload.remember().is_some());
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn deep_nesting_is_an_answer_not_a_crash() {
+            let depth = 200_000;
+            let deep = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let line = format!(
+                r#"{{"type":"ADDED","object":{{"metadata":{{"name":"a","uid":"u","resourceVersion":"1"}},"spec":{deep}}}}}"#
+            );
+            // Kept as raw JSON, never built as a tree: it decodes, and the summariser later refuses it.
+            let _ = decode_watch_event(line.as_bytes(), true);
+            let page = format!(r#"{{"metadata":{{"resourceVersion":"1"}},"items":[{deep}]}}"#);
+            assert!(
+                decode_list_page(page.as_bytes(), true).is_err(),
+                "an item without metadata"
+            );
+        }
+
+        #[test]
+        fn huge_objects_decode_in_bounded_time() {
+            let blob = "x".repeat(50_000_000);
+            let line = format!(
+                r#"{{"type":"MODIFIED","object":{{"metadata":{{"name":"a","uid":"u","resourceVersion":"1"}},"data":{{"blob":"{blob}"}}}}}}"#
+            );
+            let started = std::time::Instant::now();
+            let decoded = decode_watch_event(line.as_bytes(), false).expect("decodes");
+            assert!(matches!(decoded.event, WatchEvent::Modified(_)));
+            assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        }
     }
 }

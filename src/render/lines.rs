@@ -201,6 +201,7 @@ mod tests {
             payload: raw.map(|raw| Payload {
                 raw: RawValue::from_string(raw.into()).expect("JSON"),
                 cells: None,
+                summarised: false,
             }),
             previous: None,
         }

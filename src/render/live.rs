@@ -501,6 +501,7 @@ mod tests {
             payload: Some(Payload {
                 raw: RawValue::from_string(object(phase)).expect("JSON"),
                 cells: Some(cells.iter().map(|cell| json!(cell)).collect()),
+                summarised: true,
             }),
             previous: (event == ChangeType::Modified).then(|| Some(Packed::pack(&object("Pending")))),
         };

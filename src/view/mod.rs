@@ -383,6 +383,7 @@ mod tests {
                     serde_json::json!(1),
                     serde_json::Value::Null,
                 ]),
+                summarised: true,
             }),
             previous: previous.map(|text| Some(Packed::pack(text))),
         }

@@ -18,6 +18,9 @@ pub struct FieldChange {
 
 /// Fields that change on every update, or never, and say nothing about what the update did.
 const BOOKKEEPING: &[&str] = &[
+    // Items of a plain LIST page carry neither; they never change for one object.
+    "apiVersion",
+    "kind",
     "metadata.resourceVersion",
     "metadata.managedFields",
     "metadata.generation",
@@ -228,14 +231,16 @@ pub fn describe_in_full(change: &FieldChange) -> String {
 
 fn describe(change: &FieldChange, max_value: usize) -> String {
     let value = |text: &str| one_line(text, max_value);
+    // Keys come from the object too, and may hold anything: a line break in one must not break the line.
+    let path = one_line(&change.path, usize::MAX);
     let brief = change.hidden || (change.composite && max_value != usize::MAX);
     match (&change.before, &change.after, brief) {
-        (Some(_), Some(_), true) => format!("{} changed", change.path),
-        (None, Some(_), true) => format!("+{}", change.path),
-        (None, Some(after), false) => format!("+{}={}", change.path, value(after)),
-        (Some(_), None, _) => format!("-{}", change.path),
-        (Some(before), Some(after), false) => format!("{} {}→{}", change.path, value(before), value(after)),
-        (None, None, _) => change.path.clone(),
+        (Some(_), Some(_), true) => format!("{path} changed"),
+        (None, Some(_), true) => format!("+{path}"),
+        (None, Some(after), false) => format!("+{path}={}", value(after)),
+        (Some(_), None, _) => format!("-{path}"),
+        (Some(before), Some(after), false) => format!("{path} {}→{}", value(before), value(after)),
+        (None, None, _) => path,
     }
 }
 
@@ -267,6 +272,13 @@ mod tests {
             summary(before, after),
             "spec.replicas 2→3, status.phase Pending→Running"
         );
+    }
+
+    #[test]
+    fn a_listed_item_without_kind_compares_equal_to_its_watched_self() {
+        let listed = json!({"metadata": {"name": "a"}, "data": {"k": "v"}});
+        let watched = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
+        assert_eq!(summary(listed, watched), "data.k v→w");
     }
 
     #[test]
@@ -373,5 +385,83 @@ mod tests {
         let wide_after: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("k{i}"), json!(i + 1))).collect();
         let changes = field_changes(&Value::Object(wide_before), &Value::Object(wide_after), false);
         assert_eq!(changes.len(), MAX_CHANGES);
+    }
+
+    /// Hostile input: whatever two objects the server sends, the summary is computed without panicking, stays
+    /// on one line, and never shows a Secret's values.
+    mod hostile {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value};
+
+        use super::super::*;
+
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::from),
+                any::<i64>().prop_map(Value::from),
+                any::<f64>().prop_map(Value::from),
+                "\\PC{0,12}".prop_map(Value::from),
+                "[\n\t\r a-z]{0,12}".prop_map(Value::from),
+            ];
+            let key = prop_oneof![
+                Just("metadata".to_string()),
+                Just("data".to_string()),
+                Just("status".to_string()),
+                Just("name".to_string()),
+                Just("conditions".to_string()),
+                Just("type".to_string()),
+                "\\PC{0,6}",
+            ];
+            leaf.prop_recursive(8, 256, 8, move |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                    prop::collection::vec((key.clone(), inner), 0..8)
+                        .prop_map(|entries| Value::Object(entries.into_iter().collect::<Map<_, _>>())),
+                ]
+            })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+            #[test]
+            fn any_two_objects_summarise_on_one_line(before in json_value(), after in json_value(), secret in any::<bool>()) {
+                let changes = field_changes(&before, &after, secret);
+                let summary = summarize(&changes, 3, 40);
+                prop_assert!(!summary.contains('\n') && !summary.contains('\r'), "{}", summary);
+                for change in &changes {
+                    prop_assert!(!describe_in_full(change).contains('\n'));
+                }
+            }
+
+            #[test]
+            fn secret_values_never_show(key in "[a-z]{1,8}", old in "[a-z]{12,20}", new in "[a-z]{12,20}") {
+                prop_assume!(old != new);
+                let before = serde_json::json!({"data": {key.clone(): old.clone()}});
+                let after = serde_json::json!({"data": {key: new.clone()}});
+                let changes = field_changes(&before, &after, true);
+                let summary = summarize(&changes, 3, 200);
+                prop_assert!(!summary.contains(&old) && !summary.contains(&new), "{}", summary);
+                for change in &changes {
+                    let full = describe_in_full(change);
+                    prop_assert!(!full.contains(&old) && !full.contains(&new), "{}", full);
+                }
+            }
+        }
+
+        #[test]
+        fn huge_objects_summarise_in_bounded_time_and_length() {
+            let big = "x".repeat(20_000_000);
+            let before = serde_json::json!({"data": {"blob": big}});
+            let after = serde_json::json!({"data": {"blob": "small"}});
+            let started = std::time::Instant::now();
+            let summary = summarize(&field_changes(&before, &after, false), 3, 40);
+            assert!(summary.chars().count() < 200, "{summary}");
+            assert!(started.elapsed() < std::time::Duration::from_secs(5));
+            let wide: serde_json::Map<String, Value> =
+                (0..100_000).map(|i| (format!("k{i}"), Value::from(i))).collect();
+            let summary = summarize(&field_changes(&Value::Object(wide), &Value::Null, false), 3, 40);
+            assert!(summary.chars().count() < 200, "{summary}");
+        }
     }
 }

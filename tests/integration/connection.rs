@@ -208,3 +208,38 @@ async fn a_reader_that_goes_away_ends_the_run_quietly() {
     assert_eq!(status.code(), Some(0), "a closed pipe is a normal end: {rest}");
     assert_eq!(rest, "", "and a quiet one");
 }
+
+/// Discovery is cached on disk, so the first request of a later start can be the list itself: a server that
+/// cannot be reached by then must still be a connection error at once, not a retry loop.
+#[tokio::test]
+async fn with_discovery_cached_an_unreachable_server_is_still_an_error_at_once() {
+    let cluster = support::cluster();
+    let cache = tempfile::tempdir().expect("a temporary folder");
+    let proxy = crate::support::proxy::Proxy::start(cluster.apiserver_address()).await;
+    let server = format!("https://{}", proxy.address);
+    let kubeconfig = cluster.kubeconfig.to_str().expect("UTF-8").to_string();
+    let args = ["--kubeconfig", &kubeconfig, "--server", &server, "pods"];
+    let env = [("KUBECACHEDIR", cache.path().as_os_str())];
+    syncs_with(&args, &env).await.expect("syncs through the proxy");
+    let cached = std::fs::read_dir(cache.path().join("watchnew"))
+        .expect("the discovery cache was written")
+        .count();
+    assert_eq!(cached, 1, "one folder for the one server");
+
+    proxy.cut_and_block();
+    let started = std::time::Instant::now();
+    let output = tokio::process::Command::new(BINARY)
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env("KUBECACHEDIR", cache.path())
+        .output();
+    let output = tokio::time::timeout(support::watcher::PATIENCE, output)
+        .await
+        .expect("ends by itself")
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(4), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot reach the API server"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "{stderr}");
+}

@@ -121,3 +121,43 @@ fn a_rejected_token_is_an_authentication_error_and_is_never_printed() {
         "the token leaked: {stderr}"
     );
 }
+
+#[test]
+fn a_kubeconfig_without_a_current_context_asks_for_one() {
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    let kubeconfig = std::fs::read_to_string(&support::cluster().kubeconfig).expect("readable");
+    let without: String = kubeconfig
+        .lines()
+        .filter(|line| !line.starts_with("current-context:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    std::fs::write(file.path(), without).expect("written");
+    let output = run(&["--kubeconfig", file.path().to_str().expect("UTF-8"), "pods"]);
+    assert_error(
+        &output,
+        3,
+        "the kubeconfig has no current context; choose one with --context",
+    );
+}
+
+#[test]
+fn a_name_with_a_selector_is_a_usage_error() {
+    let output = run(&["pods", "web", "-l", "app=web"]);
+    assert_error(&output, 2, "a NAME cannot be combined with --selector");
+}
+
+#[test]
+fn invalid_types_count_and_timeout_are_usage_errors() {
+    for (args, says) in [
+        (
+            &["pods", "--types", "created"][..],
+            "invalid value 'created' for '--types",
+        ),
+        (&["pods", "--count", "0"], "invalid value '0' for '--count <N>'"),
+        (&["pods", "--count", "many"], "invalid value 'many' for '--count <N>'"),
+        (&["pods", "--timeout", "soon"], "--timeout \"soon\" is not a duration"),
+        (&["pods", "--no-such-flag"], "unexpected argument '--no-such-flag'"),
+    ] {
+        assert_error(&run(args), 2, says);
+    }
+}

@@ -3,6 +3,7 @@
 mod cluster_script;
 mod connection;
 mod errors;
+mod faults;
 mod ground;
 mod live;
 mod output;

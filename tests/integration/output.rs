@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::Api;
 use kube::api::{DeleteParams, ObjectMeta, Patch, PatchParams, PostParams};
@@ -67,6 +68,51 @@ async fn lines_carry_kubectl_columns_and_what_changed() {
     // Lines stay aligned under the header: NAME starts in the same column everywhere.
     let name_column = header.find("NAME").expect("NAME");
     assert_eq!(modified.find("settings"), Some(name_column), "{header}\n{modified}");
+}
+
+/// Only the first page of the initial list comes as a Table (for the columns); the later pages come as plain
+/// objects. Objects of those pages must still have their columns and what changed when they change.
+#[tokio::test]
+async fn objects_beyond_the_first_list_page_show_columns_and_what_changed() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "pages").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    futures::stream::iter(0..600)
+        .map(|index| {
+            let config_maps = config_maps.clone();
+            async move {
+                let name = format!("existing-{index:03}");
+                config_maps
+                    .create(&PostParams::default(), &config_map(&name, &[]))
+                    .await
+            }
+        })
+        .buffer_unordered(16)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("seeding");
+    let existing = config_maps.list(&Default::default()).await.expect("list").items.len();
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name]).await;
+    let synced = format!("Synced {existing} configmaps");
+    assert!(watcher.stderr().contains(&synced), "{}", watcher.stderr());
+    // Names sort, and pages follow name order: the last one is on the second page.
+    let patch = json!({ "data": { "k": "w" } });
+    config_maps
+        .patch("existing-599", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("patch");
+    let header = watcher.next_line(PATIENCE).await.expect("a header");
+    assert_eq!(
+        words(&header),
+        ["EVENT", "TIME", "NAME", "DATA", "AGE", "WHAT", "CHANGED"]
+    );
+    let modified = words(&watcher.next_line(PATIENCE).await.expect("a line"));
+    assert_eq!(
+        (modified[0].as_str(), modified[2].as_str(), modified[3].as_str()),
+        ("MODIFIED", "existing-599", "1")
+    );
+    assert_eq!(modified[5..].join(" "), "data.k v→w");
 }
 
 #[tokio::test]

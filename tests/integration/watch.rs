@@ -57,6 +57,15 @@ fn pair(event_type: &str, name: &str) -> (String, String) {
 
 #[tokio::test]
 async fn existing_objects_stay_hidden_and_each_change_is_reported_once() {
+    existing_objects_stay_hidden(&[]).await;
+}
+
+#[tokio::test]
+async fn existing_objects_stay_hidden_with_a_streamed_initial_list() {
+    existing_objects_stay_hidden(&["--streaming-lists"]).await;
+}
+
+async fn existing_objects_stay_hidden(list_flags: &[&str]) {
     let cluster = support::cluster();
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "once").await;
@@ -66,11 +75,9 @@ async fn existing_objects_stay_hidden_and_each_change_is_reported_once() {
     }
     let existing = config_maps.list(&Default::default()).await.expect("list").items.len();
 
-    let mut watcher = Watcher::start(
-        &cluster.kubeconfig,
-        &["configmaps", "-n", &namespace.name, "-o", "json"],
-    )
-    .await;
+    let mut args = vec!["configmaps", "-n", &namespace.name, "-o", "json"];
+    args.extend(list_flags);
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
     assert!(
         watcher.stderr().contains(&format!("Synced {existing} configmaps in ")),
         "{}",
@@ -78,7 +85,7 @@ async fn existing_objects_stay_hidden_and_each_change_is_reported_once() {
     );
     assert!(
         !watcher.stderr().contains("paginated"),
-        "this server streams initial lists: {}",
+        "this server streams initial lists when asked, and nothing is said by default: {}",
         watcher.stderr()
     );
 
@@ -396,7 +403,7 @@ async fn the_limited_identity_is_refused_cluster_wide_and_watches_its_own_namesp
     assert_eq!(code, Some(6), "forbidden exits with 6: {stderr}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(
-        stderr.contains(r#"User "watchnew-limited" cannot watch resource "pods""#),
+        stderr.contains(r#"User "watchnew-limited" cannot list resource "pods""#),
         "{stderr}"
     );
     assert!(stderr.contains("at the cluster scope"), "{stderr}");
@@ -451,7 +458,11 @@ async fn a_server_without_streamed_lists_gets_paginated_lists() {
         .await
         .expect("seeding");
 
-    let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name, "-o", "json"]).await;
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["cm", "-n", &namespace.name, "-o", "json", "--streaming-lists"],
+    )
+    .await;
     let stderr = watcher.stderr();
     assert!(stderr.contains("does not stream initial lists"), "{stderr}");
     assert!(stderr.contains("Synced 1200 configmaps"), "{stderr}");
@@ -467,20 +478,20 @@ async fn a_server_without_streamed_lists_gets_paginated_lists() {
 #[tokio::test]
 async fn an_expired_watch_relists_and_reports_exactly_the_differences_streamed() {
     if let Some(cluster) = streaming_control_plane_without_watch_cache() {
-        expired_watch_reports_exactly_the_differences(cluster).await;
+        expired_watch_reports_exactly_the_differences(cluster, &["--streaming-lists"]).await;
     }
 }
 
 #[tokio::test]
 async fn an_expired_watch_relists_and_reports_exactly_the_differences_paginated() {
     if let Some(cluster) = paginated_control_plane() {
-        expired_watch_reports_exactly_the_differences(cluster).await;
+        expired_watch_reports_exactly_the_differences(cluster, &[]).await;
     }
 }
 
 /// The watch is cut and kept away while objects change, etcd's history is compacted, and the watch comes back
 /// to a 410 Gone: the relist must report what happened in the gap and nothing else.
-async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster) {
+async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster, list_flags: &[&str]) {
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create_in(cluster, &client, "gone").await;
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace.name);
@@ -491,11 +502,9 @@ async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster) {
 
     let proxy = Proxy::start(cluster.apiserver_address()).await;
     let server = format!("https://{}", proxy.address);
-    let mut watcher = Watcher::start(
-        &cluster.kubeconfig,
-        &["cm", "-n", &namespace.name, "-o", "json", "--server", &server],
-    )
-    .await;
+    let mut args = vec!["cm", "-n", &namespace.name, "-o", "json", "--server", &server];
+    args.extend(list_flags);
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
     create(&config_maps, "before-the-gap").await;
     assert_eq!(
         summaries(&watcher.json_events(1).await),

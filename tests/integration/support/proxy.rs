@@ -25,7 +25,12 @@ impl Proxy {
             let blocked = blocked.clone();
             let connections = connections.clone();
             async move {
-                while let Ok((mut client, _)) = listener.accept().await {
+                loop {
+                    // A connection reset before it was accepted is an error of that connection only.
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        continue;
+                    };
                     if blocked.load(Ordering::SeqCst) {
                         continue; // dropped at once: the connection is refused in effect
                     }
@@ -43,6 +48,13 @@ impl Proxy {
             blocked,
             connections,
             acceptor,
+        }
+    }
+
+    /// Breaks every open connection; new ones are let through.
+    pub fn cut(&self) {
+        for connection in self.connections.lock().expect("not poisoned").drain(..) {
+            connection.abort();
         }
     }
 

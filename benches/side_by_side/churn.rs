@@ -1,0 +1,130 @@
+//! Steady churn: pods go through a lifecycle (created, then running, then deleted), started at an even pace so
+//! that the API server sees a given number of changes a second. Each change is stamped when its request is sent.
+//!
+//! A lifecycle is four changes, as a watch sees them: ADDED at the creation, MODIFIED when the status says it
+//! runs, and for the deletion MODIFIED (the deletion timestamp is set) then DELETED.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Result;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::seed;
+
+/// How long after its creation a pod is reported running, and after that deleted.
+const STEP: Duration = Duration::from_millis(200);
+
+/// Changes per pod lifecycle.
+pub const CHANGES_PER_POD: u64 = 4;
+
+/// One change the generator made, and when it sent the request.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub name: String,
+    /// The watch event it must cause: ADDED, MODIFIED or DELETED.
+    pub event: &'static str,
+    /// Which event of that type it is for this object, from 0.
+    pub nth: u8,
+    pub sent: Instant,
+}
+
+#[derive(Debug, Default)]
+pub struct Record {
+    pub changes: Vec<Change>,
+    pub failures: u64,
+    pub first_failure: Option<String>,
+    /// From the first request sent to the last answer.
+    pub elapsed: Duration,
+}
+
+impl Record {
+    /// Adds the changes of a later run.
+    pub fn absorb(&mut self, later: Record) {
+        self.changes.extend(later.changes);
+        self.failures += later.failures;
+        if self.first_failure.is_none() {
+            self.first_failure = later.first_failure;
+        }
+        self.elapsed += later.elapsed;
+    }
+
+    /// Changes a second, between the first request sent and the last.
+    pub fn achieved_rate(&self) -> f64 {
+        let first = self.changes.iter().map(|change| change.sent).min();
+        let last = self.changes.iter().map(|change| change.sent).max();
+        match (first, last) {
+            (Some(first), Some(last)) if last > first => (self.changes.len() - 1) as f64 / (last - first).as_secs_f64(),
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Makes `total` changes (rounded down to whole lifecycles) at `rate` changes a second. `run` keeps the pod names
+/// of different runs apart.
+pub async fn run(client: &kube::Client, run: &str, rate: u32, total: u64) -> Result<Record> {
+    let record = Arc::new(Mutex::new(Record::default()));
+    let lifecycles = total / CHANGES_PER_POD;
+    let pace_seconds = CHANGES_PER_POD as f64 / f64::from(rate);
+    let mut pace = tokio::time::interval(Duration::from_secs_f64(pace_seconds));
+    pace.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(lifecycles as usize);
+    for index in 0..lifecycles as usize {
+        pace.tick().await;
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &seed::spread_namespace(index));
+        let name = format!("churn-{run}-{index:06}");
+        let record = record.clone();
+        tasks.push(tokio::spawn(async move {
+            if let Err(error) = lifecycle(&pods, &name, index, &record).await {
+                let mut record = record.lock().expect("record");
+                record.failures += 1;
+                record.first_failure.get_or_insert_with(|| format!("{name}: {error:#}"));
+            }
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let mut record = Arc::try_unwrap(record)
+        .map_err(|_| anyhow::anyhow!("a churn task outlived the run"))?
+        .into_inner()
+        .expect("record");
+    record.elapsed = started.elapsed();
+    Ok(record)
+}
+
+async fn lifecycle(pods: &Api<Pod>, name: &str, index: usize, record: &Mutex<Record>) -> Result<()> {
+    let note = |event: &'static str, nth: u8, sent: Instant| {
+        record.lock().expect("record").changes.push(Change {
+            name: name.to_string(),
+            event,
+            nth,
+            sent,
+        });
+    };
+    let sent = Instant::now();
+    pods.create(&PostParams::default(), &seed::pod(name, index)?).await?;
+    note("ADDED", 0, sent);
+
+    tokio::time::sleep(STEP).await;
+    let sent = Instant::now();
+    pods.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(seed::running_status(index)),
+    )
+    .await?;
+    note("MODIFIED", 0, sent);
+
+    tokio::time::sleep(STEP).await;
+    let sent = Instant::now();
+    // No node runs it, so with no grace period it goes at once.
+    pods.delete(name, &DeleteParams::default().grace_period(0)).await?;
+    note("MODIFIED", 1, sent);
+    note("DELETED", 0, sent);
+    Ok(())
+}

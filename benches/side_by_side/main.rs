@@ -1,0 +1,891 @@
+//! kubectl-watchnew side by side with `kubectl get --watch-only --output-watch-events` and a raw paginated LIST,
+//! against a real control plane, on the same data in the same run. `scripts/bench` starts the control plane and
+//! runs this; the figures go to BENCHMARKS.md and BENCHMARKS.json.
+
+mod audit;
+mod churn;
+mod observe;
+mod report;
+mod seed;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Parser;
+use kube::api::ListParams;
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde::Deserialize;
+use tokio::time::Instant;
+
+use audit::AuditLog;
+use observe::{Observed, ReadySignal, StdoutUse};
+use report::{Endurance, FormCost, Latency, Observer, Report, Start, StartRow};
+
+/// The user of the kubeconfig's current context, whose requests the audit log is searched for.
+const ADMIN: &str = "watchnew-admin";
+const READY_LIMIT: Duration = Duration::from_secs(600);
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long)]
+    kubeconfig: PathBuf,
+    /// kube-apiserver's audit log (the control plane must run with scripts/bench/audit-policy.yaml).
+    #[arg(long)]
+    audit_log: PathBuf,
+    /// The folder that holds the kubectl-watchnew binary to measure; put first on PATH.
+    #[arg(long)]
+    plugin_dir: PathBuf,
+    /// Object counts, cumulative: each adds to the one before.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000,50000")]
+    sizes: Vec<usize>,
+    /// Start measurements per tool, scenario and size; the median is reported.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
+    /// Churn rates for the latency runs, in changes a second.
+    #[arg(long, value_delimiter = ',', default_value = "200,1000")]
+    rates: Vec<u32>,
+    /// How long each latency run churns.
+    #[arg(long, default_value_t = 15)]
+    churn_seconds: u32,
+    /// Changes of the long run, at the highest rate.
+    #[arg(long, default_value_t = 100_000)]
+    endurance_changes: u64,
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    markdown: PathBuf,
+    #[arg(long, default_value = "BENCHMARKS.json")]
+    json: PathBuf,
+    /// The command that produced the figures, as the report should show it.
+    #[arg(long, default_value = "scripts/bench")]
+    command: String,
+    /// What `cargo bench` passes to every benchmark; nothing to do here.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("bench: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn with_accept(
+    mut request: http::Request<Vec<u8>>,
+    accept: Option<&str>,
+    table_objects: bool,
+) -> Result<http::Request<Vec<u8>>> {
+    if let Some(accept) = accept {
+        request.headers_mut().insert(http::header::ACCEPT, accept.parse()?);
+        if table_objects {
+            *request.uri_mut() = format!("{}&includeObject=Object", request.uri()).parse()?;
+        }
+    }
+    Ok(request)
+}
+
+/// Reads every LIST page of 500 to the end; gives the bytes read.
+async fn read_list_pages(client: &kube::Client, path: &str, accept: Option<&str>) -> Result<usize> {
+    #[derive(Deserialize)]
+    struct Head {
+        metadata: HeadMetadata,
+    }
+    #[derive(Deserialize)]
+    struct HeadMetadata {
+        #[serde(rename = "continue", default)]
+        continue_token: Option<String>,
+    }
+    let mut continue_token = None;
+    let mut bytes = 0;
+    loop {
+        let params = ListParams {
+            limit: Some(500),
+            continue_token: continue_token.take(),
+            ..ListParams::default()
+        };
+        let request = with_accept(kube::core::Request::new(path).list(&params)?, accept, true)?;
+        let body = client.request_text(request).await?;
+        bytes += body.len();
+        // Only the metadata is decoded, and it comes first: the continue token.
+        let head: Head = serde_json::Deserializer::from_str(&body)
+            .into_iter::<Head>()
+            .next()
+            .context("an empty page")??;
+        match head.metadata.continue_token.filter(|token| !token.is_empty()) {
+            Some(token) => continue_token = Some(token),
+            None => return Ok(bytes),
+        }
+    }
+}
+
+/// Reads a streamed initial list up to the bookmark that ends it; gives the bytes read.
+async fn read_streamed_list(client: &kube::Client, path: &str, accept: Option<&str>) -> Result<usize> {
+    use futures::AsyncBufReadExt;
+    let params = kube::api::WatchParams {
+        bookmarks: true,
+        send_initial_events: true,
+        ..kube::api::WatchParams::default()
+    };
+    let request = with_accept(kube::core::Request::new(path).watch(&params, "")?, accept, true)?;
+    let mut reader = Box::pin(client.request_stream(request).await?);
+    let mut line = Vec::new();
+    let mut bytes = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            bail!("the streamed list of {path} ended before its last bookmark");
+        }
+        bytes += line.len();
+        if line.starts_with(br#"{"type":"BOOKMARK""#) && contains(&line, b"k8s.io/initial-events-end") {
+            return Ok(bytes);
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|window| window == needle)
+}
+
+fn say(text: impl AsRef<str>) {
+    eprintln!("bench: {}", text.as_ref());
+}
+
+/// What one tool is asked to watch, and where the raw LIST of the same objects goes.
+struct Scenario {
+    label: &'static str,
+    target: Vec<String>,
+    list_path: String,
+}
+
+fn scenarios() -> Vec<Scenario> {
+    vec![
+        Scenario {
+            label: "pods, 20 namespaces (-A)",
+            target: vec!["pods".into(), "-A".into()],
+            list_path: "/api/v1/pods".into(),
+        },
+        Scenario {
+            label: "ConfigMaps, one namespace",
+            target: vec!["configmaps".into(), "-n".into(), seed::CONFIG_MAP_NAMESPACE.into()],
+            list_path: format!("/api/v1/namespaces/{}/configmaps", seed::CONFIG_MAP_NAMESPACE),
+        },
+    ]
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    Watchnew,
+    Kubectl,
+}
+
+impl Tool {
+    fn label(self) -> &'static str {
+        match self {
+            Tool::Watchnew => "kubectl watchnew",
+            Tool::Kubectl => "kubectl get -w",
+        }
+    }
+
+    fn args(self, target: &[String], extra: &[&str]) -> Vec<String> {
+        let mut args: Vec<String> = match self {
+            Tool::Watchnew => vec!["watchnew".into()],
+            Tool::Kubectl => vec!["get".into()],
+        };
+        args.extend(target.iter().cloned());
+        if self == Tool::Kubectl {
+            // -v=6 logs the watch request when it opens: kubectl's only sign that it is ready.
+            args.extend(["--watch-only", "--output-watch-events", "-w", "-v=6"].map(String::from));
+        }
+        args.extend(extra.iter().map(|arg| arg.to_string()));
+        args
+    }
+
+    fn signal(self) -> ReadySignal {
+        match self {
+            Tool::Watchnew => ReadySignal::WatchnewSynced,
+            Tool::Kubectl => ReadySignal::KubectlWatchOpened,
+        }
+    }
+}
+
+struct Bench {
+    client: kube::Client,
+    kubeconfig: PathBuf,
+    audit: AuditLog,
+    environment: Vec<(String, String)>,
+    clock_ticks: f64,
+    _kubectl_cache: tempfile::TempDir,
+}
+
+async fn run(args: Args) -> Result<()> {
+    let bench = Bench::new(&args).await?;
+    let mut report = Report::new(args.command.clone(), bench.machine(&args).await?);
+    seed::prepare_namespaces(&bench.client).await?;
+    bench.warm_up().await?;
+
+    let mut seeded = 0;
+    for &size in &args.sizes {
+        if size > seeded {
+            let started = Instant::now();
+            say(format!("seeding up to {size} pods and {size} ConfigMaps"));
+            seed::pods(&bench.client, seeded, size).await?;
+            seed::config_maps(&bench.client, seeded, size).await?;
+            say(format!("seeded in {:.0} s", started.elapsed().as_secs_f64()));
+            seeded = size;
+        }
+        for scenario in scenarios() {
+            report
+                .starts
+                .push(bench.start_row(&scenario, size, args.repeats).await?);
+        }
+        report
+            .forms
+            .extend(bench.form_costs(&scenarios()[0].list_path, size, args.repeats).await?);
+        report.write(&args.markdown, &args.json)?;
+    }
+    report.churn_objects = seeded;
+    let pods = &scenarios()[0];
+    for &rate in &args.rates {
+        report.latencies.push(
+            bench
+                .raw_watch_latency(&pods.list_path, rate, args.churn_seconds)
+                .await?,
+        );
+        for tool in [Tool::Watchnew, Tool::Kubectl] {
+            report
+                .latencies
+                .push(bench.latency(tool, &pods.target, rate, args.churn_seconds).await?);
+        }
+        report.write(&args.markdown, &args.json)?;
+    }
+    let rate = args.rates.iter().copied().max().unwrap_or(1000);
+    report.endurance = Some(bench.endurance(&pods.target, rate, args.endurance_changes).await?);
+    report.write(&args.markdown, &args.json)?;
+    say(format!("wrote {} and {}", args.markdown.display(), args.json.display()));
+    Ok(())
+}
+
+impl Bench {
+    async fn new(args: &Args) -> Result<Bench> {
+        let client = client(&args.kubeconfig).await?;
+        let plugin_dir = std::fs::canonicalize(&args.plugin_dir)
+            .with_context(|| format!("the plugin folder {}", args.plugin_dir.display()))?;
+        if !plugin_dir.join("kubectl-watchnew").is_file() {
+            bail!("no kubectl-watchnew in {}", plugin_dir.display());
+        }
+        let kubectl_cache = tempfile::tempdir()?;
+        let path = format!("{}:{}", plugin_dir.display(), std::env::var("PATH").unwrap_or_default());
+        let environment = vec![
+            ("KUBECONFIG".into(), args.kubeconfig.display().to_string()),
+            ("PATH".into(), path),
+            // kubectl keeps discovery in a cache; a folder of the run's own, warmed once, as it is in daily use.
+            ("KUBECACHEDIR".into(), kubectl_cache.path().display().to_string()),
+        ];
+        Ok(Bench {
+            client,
+            kubeconfig: args.kubeconfig.clone(),
+            audit: AuditLog::new(args.audit_log.clone()),
+            environment,
+            clock_ticks: observe::clock_ticks(),
+            _kubectl_cache: kubectl_cache,
+        })
+    }
+
+    async fn machine(&self, args: &Args) -> Result<report::Machine> {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu = cpuinfo
+            .lines()
+            .find_map(|line| {
+                line.strip_prefix("model name")?
+                    .split_once(':')
+                    .map(|(_, name)| name.trim())
+            })
+            .unwrap_or("unknown")
+            .to_string();
+        let memory_kib: u64 = std::fs::read_to_string("/proc/meminfo")
+            .unwrap_or_default()
+            .lines()
+            .find_map(|line| line.strip_prefix("MemTotal:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0);
+        let command_output = |program: &str, args: &[&str]| -> String {
+            std::process::Command::new(program)
+                .args(args)
+                .envs(self.environment.iter().map(|(key, value)| (key, value)))
+                .output()
+                .ok()
+                .and_then(|output| String::from_utf8(output.stdout).ok())
+                .and_then(|text| text.lines().next().map(str::to_string))
+                .unwrap_or_else(|| "unknown".into())
+        };
+        let server = self.client.apiserver_version().await?;
+        Ok(report::Machine {
+            cpu,
+            cores: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+            memory_gib: memory_kib as f64 / 1024.0 / 1024.0,
+            kernel: std::fs::read_to_string("/proc/sys/kernel/osrelease")
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+            apiserver: server.git_version,
+            kubectl: command_output("kubectl", &["version", "--client"]),
+            watchnew: command_output("kubectl", &["watchnew", "--version"]),
+            date: jiff::Zoned::now().strftime("%Y-%m-%d %H:%M %Z").to_string(),
+            sizes: args.sizes.clone(),
+            repeats: args.repeats,
+        })
+    }
+
+    /// One run of each tool that is not measured: kubectl fills its discovery cache, and both binaries are read
+    /// from disk once.
+    async fn warm_up(&self) -> Result<()> {
+        for tool in [Tool::Kubectl, Tool::Watchnew] {
+            self.start(tool, &scenarios()[1].target).await?;
+        }
+        Ok(())
+    }
+
+    async fn start_row(&self, scenario: &Scenario, objects: usize, repeats: usize) -> Result<StartRow> {
+        say(format!("start: {} at {objects} objects", scenario.label));
+        let mut watchnew = Vec::new();
+        let mut kubectl = Vec::new();
+        let mut list_floor = Vec::new();
+        for repeat in 0..repeats {
+            // Alternate who goes first, so that neither always meets the API server's warmer caches.
+            let order = if repeat % 2 == 0 {
+                [Tool::Watchnew, Tool::Kubectl]
+            } else {
+                [Tool::Kubectl, Tool::Watchnew]
+            };
+            for tool in order {
+                let start = self.start(tool, &scenario.target).await?;
+                match tool {
+                    Tool::Watchnew => watchnew.push(start),
+                    Tool::Kubectl => kubectl.push(start),
+                }
+            }
+            let (took, items) = self.list_floor(&scenario.list_path).await?;
+            if items < objects {
+                bail!(
+                    "the raw LIST of {} found {items} objects, expected {objects}",
+                    scenario.list_path
+                );
+            }
+            list_floor.push(took.as_secs_f64());
+        }
+        Ok(StartRow {
+            scenario: scenario.label.to_string(),
+            objects,
+            watchnew,
+            kubectl,
+            list_floor_seconds: list_floor,
+        })
+    }
+
+    /// Starts a tool, waits until it is ready, and stops it: how long it took, its peak memory, its requests.
+    async fn start(&self, tool: Tool, target: &[String]) -> Result<Start> {
+        let offset = self.audit.end()?;
+        let mut observed = Observed::spawn(
+            "kubectl",
+            &tool.args(target, &[]),
+            &self.environment,
+            tool.signal(),
+            StdoutUse::Count,
+        )?;
+        let ready = observed
+            .wait_ready(READY_LIMIT)
+            .await
+            .with_context(|| format!("{} {}", tool.label(), target.join(" ")))?;
+        // The lists are decoded and dropped by now; a moment more lets any late peak show.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        observed.still_running()?;
+        let peak_kib = observe::memory_kib(observed.pid, "VmHWM")?;
+        observed.stop().await?;
+        // The watch is logged when the server sees it closed.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let requests = self.audit.requests_since(offset, ADMIN)?;
+        Ok(Start {
+            ready_seconds: ready.as_secs_f64(),
+            peak_rss_mib: peak_kib as f64 / 1024.0,
+            requests,
+        })
+    }
+
+    /// The floor: a paginated LIST of the same objects, pages of 500 as kubectl asks for, on a new connection,
+    /// from inside this process (no program start, no discovery, no rendering).
+    async fn list_floor(&self, path: &str) -> Result<(Duration, usize)> {
+        #[derive(Deserialize)]
+        struct Page {
+            metadata: PageMetadata,
+            items: Vec<serde::de::IgnoredAny>,
+        }
+        #[derive(Deserialize)]
+        struct PageMetadata {
+            #[serde(rename = "continue", default)]
+            continue_token: Option<String>,
+        }
+        let client = client(&self.kubeconfig).await?;
+        let started = Instant::now();
+        let mut continue_token = None;
+        let mut items = 0;
+        loop {
+            let params = ListParams {
+                limit: Some(500),
+                continue_token: continue_token.take(),
+                ..ListParams::default()
+            };
+            let request = kube::core::Request::new(path).list(&params)?;
+            let body = client.request_text(request).await?;
+            let page: Page = serde_json::from_str(&body)?;
+            items += page.items.len();
+            match page.metadata.continue_token.filter(|token| !token.is_empty()) {
+                Some(token) => continue_token = Some(token),
+                None => return Ok((started.elapsed(), items)),
+            }
+        }
+    }
+
+    /// What the server takes to send the whole initial state in each form a client can ask for: the bound of
+    /// the time to ready, whatever the client does with it.
+    async fn form_costs(&self, path: &str, objects: usize, repeats: usize) -> Result<Vec<FormCost>> {
+        say(format!("server cost of each initial-state form at {objects} objects"));
+        const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json";
+        let forms: [(&str, Option<&str>, bool); 4] = [
+            ("LIST pages of 500, plain objects", None, false),
+            ("LIST pages of 500, Tables with objects", Some(TABLE), false),
+            ("streamed list (WatchList), plain objects", None, true),
+            ("streamed list (WatchList), Tables with objects", Some(TABLE), true),
+        ];
+        let mut costs = Vec::new();
+        for (form, accept, streamed) in forms {
+            let mut seconds = Vec::new();
+            let mut bytes = 0;
+            for _ in 0..repeats {
+                let client = client(&self.kubeconfig).await?;
+                let started = Instant::now();
+                bytes = if streamed {
+                    read_streamed_list(&client, path, accept).await?
+                } else {
+                    read_list_pages(&client, path, accept).await?
+                };
+                seconds.push(started.elapsed().as_secs_f64());
+            }
+            costs.push(FormCost {
+                objects,
+                form: form.to_string(),
+                seconds,
+                megabytes: bytes as f64 / 1e6,
+            });
+        }
+        Ok(costs)
+    }
+
+    /// Change-to-output latency: the tool prints `-o json` while pods churn at `rate` changes a second.
+    async fn latency(&self, tool: Tool, target: &[String], rate: u32, seconds: u32) -> Result<Latency> {
+        say(format!("latency: {} at {rate} changes/s for {seconds} s", tool.label()));
+        let mut observed = Observed::spawn(
+            "kubectl",
+            &tool.args(target, &["-o", "json"]),
+            &self.environment,
+            tool.signal(),
+            StdoutUse::ChurnEvents,
+        )?;
+        observed.wait_ready(READY_LIMIT).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let cpu_before = observe::cpu_time(observed.pid, self.clock_ticks)?;
+        let run = format!("{}{rate}", if tool == Tool::Watchnew { "w" } else { "k" });
+        let churned = self.churn_and_match(&observed.output, &run, rate, seconds).await?;
+        // A process that has ended stays readable in /proc until it is reaped, which `exited` does.
+        let cpu = observe::cpu_time(observed.pid, self.clock_ticks)? - cpu_before;
+        let ended = observed.exited();
+        observed.stop().await?;
+        Ok(churned.into_latency(tool.label(), rate, Some(cpu), ended))
+    }
+
+    /// The floor of the latency: the API server's own, read by a raw watch inside this process (no tool, no
+    /// rendering), on the same churn.
+    async fn raw_watch_latency(&self, list_path: &str, rate: u32, seconds: u32) -> Result<Latency> {
+        say(format!("latency: raw watch at {rate} changes/s for {seconds} s"));
+        let client = client(&self.kubeconfig).await?;
+        let current = kube::core::Request::new(list_path).list(&ListParams::default().limit(1))?;
+        let page: serde_json::Value = serde_json::from_str(&client.request_text(current).await?)?;
+        let resource_version = page["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let params = kube::api::WatchParams::default().timeout(290);
+        let request = kube::core::Request::new(list_path).watch(&params, &resource_version)?;
+        let mut stream = Box::pin(client.request_stream(request).await?);
+        let output = Arc::new(Mutex::new(observe::Output::default()));
+        let reader = {
+            let output = output.clone();
+            tokio::spawn(async move {
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match futures::AsyncBufReadExt::read_until(&mut stream, b'\n', &mut line).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(_) => {
+                            let mut output = output.lock().expect("output");
+                            observe::decode_events(&line, Instant::now(), &mut output.events);
+                        }
+                    }
+                }
+            })
+        };
+        let churned = self.churn_and_match(&output, &format!("r{rate}"), rate, seconds).await;
+        reader.abort();
+        Ok(churned?.into_latency("raw watch (floor)", rate, None, None))
+    }
+
+    /// Churns, then waits until every change has been seen in `output` (or 20 s have passed) and matches them.
+    async fn churn_and_match(
+        &self,
+        output: &Mutex<observe::Output>,
+        run: &str,
+        rate: u32,
+        seconds: u32,
+    ) -> Result<Churned> {
+        let closed_before = self.closed_watchers().await?;
+        let record = churn::run(&self.client, run, rate, u64::from(rate * seconds)).await?;
+        let expected = expected_events(&record);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let matching = loop {
+            let matching = match_events(&output.lock().expect("output").events, &expected);
+            if matching.latencies_ms.len() >= expected.len() || Instant::now() > deadline {
+                break matching;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        Ok(Churned {
+            closed_watchers: self.closed_watchers().await? - closed_before,
+            record,
+            expected: expected.len(),
+            matching,
+        })
+    }
+
+    /// How many watches the API server has closed because their client fell behind
+    /// (`apiserver_terminated_watchers_total`).
+    async fn closed_watchers(&self) -> Result<u64> {
+        let metrics = self
+            .client
+            .request_text(http::Request::get("/metrics").body(Vec::new())?)
+            .await
+            .context("reading kube-apiserver's metrics")?;
+        Ok(metrics
+            .lines()
+            .filter(|line| line.starts_with("apiserver_terminated_watchers_total"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>() as u64)
+    }
+
+    /// The long run: the live view (in tmux), the piped lines and kubectl side by side through `total` changes.
+    async fn endurance(&self, target: &[String], rate: u32, total: u64) -> Result<Endurance> {
+        say(format!("endurance: {total} changes at {rate} changes/s"));
+        let live = TmuxView::start(&self.environment, &Tool::Watchnew.args(target, &[])).await?;
+        let mut piped = Observed::spawn(
+            "kubectl",
+            &Tool::Watchnew.args(target, &[]),
+            &self.environment,
+            ReadySignal::WatchnewSynced,
+            StdoutUse::Count,
+        )?;
+        let mut kubectl = Observed::spawn(
+            "kubectl",
+            &Tool::Kubectl.args(target, &[]),
+            &self.environment,
+            ReadySignal::KubectlWatchOpened,
+            StdoutUse::Count,
+        )?;
+        piped.wait_ready(READY_LIMIT).await?;
+        kubectl.wait_ready(READY_LIMIT).await?;
+        live.wait_synced().await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+
+        let labels = [
+            "kubectl watchnew, live view in tmux",
+            "kubectl watchnew, piped",
+            "kubectl get -w, piped",
+        ];
+        let pids = [live.pid, piped.pid, kubectl.pid];
+        let ready = self.samples(&pids);
+        let pods_before = self.count_pods().await?;
+        // In quarters, with memory sampled after each: growth that levels off is the allocator settling,
+        // growth that goes on is a leak.
+        let mut record = churn::Record::default();
+        let mut quarters = Vec::new();
+        for quarter in 0..4 {
+            let part = churn::run(&self.client, &format!("e{quarter}"), rate, total / 4).await?;
+            record.absorb(part);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            quarters.push(self.samples(&pids));
+        }
+        let pods_after = self.count_pods().await?;
+        let changes = record.changes.len() as u64;
+        // Piped lines: one header, then one line per change.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while piped.output.lock().expect("output").lines < changes + 1 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let after = self.samples(&pids);
+        let piped_lines = piped.output.lock().expect("output").lines;
+        let kubectl_lines = kubectl.output.lock().expect("output").lines;
+
+        // Idle: nothing changes; the live view only ticks its ages.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let idle_window = Duration::from_secs(10);
+        let idle_start = self.samples(&pids);
+        tokio::time::sleep(idle_window).await;
+        let idle_end = self.samples(&pids);
+        let screen = live.capture()?;
+        if !screen.contains("churn-e") {
+            bail!("the live view shows none of the churned pods:\n{screen}");
+        }
+        let ended = [None, piped.exited(), kubectl.exited()];
+        piped.stop().await?;
+        kubectl.stop().await?;
+        live.stop()?;
+
+        let seconds = |from: &Option<Sample>, to: &Option<Sample>| match (from, to) {
+            (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
+            _ => None,
+        };
+        let observers = (0..pids.len())
+            .map(|index| {
+                let churn_cpu = seconds(&ready[index], &after[index]);
+                Observer {
+                    observer: labels[index].to_string(),
+                    rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                    rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                    rss_quarters_mib: quarters
+                        .iter()
+                        .map(|samples| samples[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0))
+                        .collect(),
+                    cpu_ms_per_1000: churn_cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
+                    cpu_percent_of_a_core: churn_cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
+                    idle_cpu_percent: seconds(&idle_start[index], &idle_end[index])
+                        .map(|cpu| cpu / idle_window.as_secs_f64() * 100.0),
+                    ended: ended[index].clone(),
+                }
+            })
+            .collect();
+        Ok(Endurance {
+            rate,
+            changes,
+            achieved_rate: record.achieved_rate(),
+            failed_requests: record.failures,
+            piped_lines,
+            kubectl_lines,
+            pods_before,
+            pods_after,
+            observers,
+        })
+    }
+
+    /// How many pods exist in the cluster.
+    async fn count_pods(&self) -> Result<u64> {
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::all(self.client.clone());
+        let page = pods.list_metadata(&ListParams::default().limit(1)).await?;
+        Ok(page.items.len() as u64 + page.metadata.remaining_item_count.unwrap_or(0).max(0) as u64)
+    }
+
+    /// CPU time and resident memory of each process, where it still runs.
+    fn samples(&self, pids: &[u32]) -> Vec<Option<Sample>> {
+        pids.iter()
+            .map(|&pid| {
+                Some(Sample {
+                    cpu: observe::cpu_time(pid, self.clock_ticks).ok()?,
+                    rss_kib: observe::memory_kib(pid, "VmRSS").ok()?,
+                })
+            })
+            .collect()
+    }
+}
+
+struct Sample {
+    cpu: Duration,
+    rss_kib: u64,
+}
+
+/// Each change the churn made, by object, event type and which of that type it is.
+type Expected = HashMap<(String, String, u8), Instant>;
+
+fn expected_events(record: &churn::Record) -> Expected {
+    record
+        .changes
+        .iter()
+        .map(|change| ((change.name.clone(), change.event.to_string(), change.nth), change.sent))
+        .collect()
+}
+
+struct Matching {
+    /// One per change reported, from its request to its output.
+    latencies_ms: Vec<f64>,
+    /// Events whose object and resourceVersion were reported before.
+    duplicates: usize,
+    /// Events no change of the churn explains.
+    unexpected: usize,
+}
+
+/// One churn and what a watcher reported of it.
+struct Churned {
+    record: churn::Record,
+    expected: usize,
+    matching: Matching,
+    closed_watchers: u64,
+}
+
+impl Churned {
+    fn into_latency(self, tool: &str, rate: u32, cpu: Option<Duration>, ended: Option<String>) -> Latency {
+        let mut latencies = self.matching.latencies_ms;
+        latencies.sort_by(f64::total_cmp);
+        Latency {
+            tool: tool.to_string(),
+            rate,
+            achieved_rate: self.record.achieved_rate(),
+            changes: self.expected,
+            failed_requests: self.record.failures,
+            reported: latencies.len(),
+            lost: self.expected - latencies.len(),
+            duplicates: self.matching.duplicates,
+            unexpected: self.matching.unexpected,
+            p50_ms: percentile(&latencies, 0.50),
+            p99_ms: percentile(&latencies, 0.99),
+            max_ms: latencies.last().copied().unwrap_or(f64::NAN),
+            cpu_ms_per_1000: cpu.map(|cpu| cpu.as_secs_f64() * 1000.0 / (latencies.len().max(1) as f64 / 1000.0)),
+            ended,
+            closed_watchers: self.closed_watchers,
+        }
+    }
+}
+
+fn match_events(events: &[observe::Seen], expected: &Expected) -> Matching {
+    let mut versions = HashSet::new();
+    let mut counts: HashMap<(&str, &str), u8> = HashMap::new();
+    let mut matching = Matching {
+        latencies_ms: Vec::new(),
+        duplicates: 0,
+        unexpected: 0,
+    };
+    for event in events {
+        if !versions.insert((event.name.as_str(), event.resource_version.as_str())) {
+            matching.duplicates += 1;
+            continue;
+        }
+        let count = counts.entry((event.name.as_str(), event.event.as_str())).or_default();
+        let nth = *count;
+        *count += 1;
+        match expected.get(&(event.name.clone(), event.event.clone(), nth)) {
+            Some(sent) => matching
+                .latencies_ms
+                .push(event.at.saturating_duration_since(*sent).as_secs_f64() * 1000.0),
+            None => matching.unexpected += 1,
+        }
+    }
+    matching
+}
+
+fn percentile(sorted: &[f64], quantile: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((sorted.len() as f64 * quantile).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+async fn client(kubeconfig: &std::path::Path) -> Result<kube::Client> {
+    let config = kube::Config::from_custom_kubeconfig(
+        Kubeconfig::read_from(kubeconfig).context("reading the kubeconfig")?,
+        &KubeConfigOptions::default(),
+    )
+    .await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// The live view on a real terminal: a tmux session of its own, 200 columns by 50 rows.
+struct TmuxView {
+    pid: u32,
+}
+
+const TMUX_SOCKET: &str = "watchnew-bench";
+
+impl TmuxView {
+    async fn start(environment: &[(String, String)], args: &[String]) -> Result<TmuxView> {
+        let _ = tmux(&["kill-server"]);
+        let mut command: Vec<String> = ["new-session", "-d", "-s", "bench", "-x", "200", "-y", "50"]
+            .map(String::from)
+            .to_vec();
+        // The environment goes on the command line: the shell tmux starts may reset what `-e` sets, PATH included.
+        let assignments: Vec<String> = environment
+            .iter()
+            .map(|(key, value)| format!("{key}='{}'", value.replace('\'', r"'\''")))
+            .collect();
+        command.push(format!("exec env {} kubectl {}", assignments.join(" "), args.join(" ")));
+        tmux(&command.iter().map(String::as_str).collect::<Vec<_>>())?;
+        let pane: u32 = tmux(&["display-message", "-p", "-t", "bench", "#{pane_pid}"])?
+            .trim()
+            .parse()
+            .context("tmux's pane pid")?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // kubectl runs the plugin in its own process (exec), whose name is cut to 15 characters.
+            if let Some(pid) = observe::find_descendant(pane, "kubectl-watchn") {
+                return Ok(TmuxView { pid });
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "the live view did not start in tmux: {}",
+                    tmux(&["capture-pane", "-p", "-t", "bench"])?
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the status line no longer says it is syncing.
+    async fn wait_synced(&self) -> Result<()> {
+        let deadline = Instant::now() + READY_LIMIT;
+        loop {
+            let screen = self.capture()?;
+            if screen.contains("watching since") {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the live view never synced:\n{screen}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn capture(&self) -> Result<String> {
+        tmux(&["capture-pane", "-p", "-t", "bench"])
+    }
+
+    fn stop(&self) -> Result<()> {
+        tmux(&["kill-server"]).map(|_| ())
+    }
+}
+
+fn tmux(args: &[&str]) -> Result<String> {
+    let output = std::process::Command::new("tmux")
+        .args(["-L", TMUX_SOCKET])
+        .args(args)
+        .output()
+        .context("running tmux")?;
+    if !output.status.success() {
+        bail!(
+            "tmux {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}

@@ -1,0 +1,199 @@
+//! The data: pods of a typical size, with a spec like a web service's and the status a kubelet would report,
+//! spread over many namespaces; and ConfigMaps, all in one namespace.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, ServiceAccount};
+use kube::Api;
+use kube::api::{Patch, PatchParams, PostParams};
+use serde_json::json;
+
+/// Namespaces the pods are spread over.
+pub const SPREAD_NAMESPACES: usize = 20;
+/// The namespace that holds every ConfigMap.
+pub const CONFIG_MAP_NAMESPACE: &str = "bench-one";
+/// Requests in flight while seeding.
+const IN_FLIGHT: usize = 48;
+
+pub fn spread_namespace(index: usize) -> String {
+    format!("bench-spread-{:02}", index % SPREAD_NAMESPACES)
+}
+
+/// Creates the namespaces and waits for their default service accounts, without which pods are refused.
+pub async fn prepare_namespaces(client: &kube::Client) -> Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let mut names: Vec<String> = (0..SPREAD_NAMESPACES).map(spread_namespace).collect();
+    names.push(CONFIG_MAP_NAMESPACE.to_string());
+    for name in &names {
+        let namespace: Namespace = serde_json::from_value(json!({"metadata": {"name": name}}))?;
+        match namespaces.create(&PostParams::default(), &namespace).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => {}
+            Err(error) => return Err(error).with_context(|| format!("creating namespace {name}")),
+        }
+    }
+    for name in &names {
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
+        let mut waited = Duration::ZERO;
+        while accounts.get_opt("default").await?.is_none() {
+            if waited > Duration::from_secs(60) {
+                bail!("namespace {name} has no default service account after 60 s (is kube-controller-manager up?)");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            waited += Duration::from_millis(200);
+        }
+    }
+    Ok(())
+}
+
+/// A pod as a Deployment of a web service would make it.
+pub fn pod(name: &str, index: usize) -> Result<Pod> {
+    let app = ["checkout", "cart", "catalog", "payments", "search"][index % 5];
+    Ok(serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": {
+                "app.kubernetes.io/name": app,
+                "app.kubernetes.io/part-of": "shop",
+                "app.kubernetes.io/version": "1.24.3",
+                "pod-template-hash": "6d9c7f8b5",
+                "tier": "backend"
+            },
+            "annotations": {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": "9090",
+                "kubectl.kubernetes.io/restartedAt": "2026-11-20T09:12:44Z"
+            }
+        },
+        "spec": {
+            "containers": [{
+                "name": app,
+                "image": format!("registry.example.com/shop/{app}:1.24.3"),
+                "imagePullPolicy": "IfNotPresent",
+                "args": ["--listen=:8080", "--metrics=:9090", "--log-format=json"],
+                "ports": [
+                    {"name": "http", "containerPort": 8080, "protocol": "TCP"},
+                    {"name": "metrics", "containerPort": 9090, "protocol": "TCP"}
+                ],
+                "env": [
+                    {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                    {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                    {"name": "DATABASE_URL", "value": format!("postgres://{app}@db.shop.svc:5432/{app}")},
+                    {"name": "CACHE_TTL", "value": "300s"},
+                    {"name": "LOG_LEVEL", "value": "info"}
+                ],
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "128Mi"},
+                    "limits": {"cpu": "500m", "memory": "512Mi"}
+                },
+                "readinessProbe": {
+                    "httpGet": {"path": "/ready", "port": "http"},
+                    "periodSeconds": 5, "failureThreshold": 3
+                },
+                "livenessProbe": {
+                    "httpGet": {"path": "/healthz", "port": "http"},
+                    "initialDelaySeconds": 10, "periodSeconds": 10
+                },
+                "volumeMounts": [{"name": "config", "mountPath": "/etc/app", "readOnly": true}]
+            }],
+            "volumes": [{"name": "config", "configMap": {"name": format!("{app}-config")}}],
+            "terminationGracePeriodSeconds": 30,
+            "securityContext": {"runAsNonRoot": true, "runAsUser": 10001, "fsGroup": 10001}
+        }
+    }))?)
+}
+
+/// The status a kubelet reports for a pod that runs and is ready.
+pub fn running_status(index: usize) -> serde_json::Value {
+    let app = ["checkout", "cart", "catalog", "payments", "search"][index % 5];
+    let ip = format!("10.{}.{}.{}", 244 + index / 65_536 % 8, index / 256 % 256, index % 256);
+    let time = "2026-11-20T09:13:02Z";
+    json!({
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True", "lastTransitionTime": time},
+                {"type": "Initialized", "status": "True", "lastTransitionTime": time},
+                {"type": "Ready", "status": "True", "lastTransitionTime": time},
+                {"type": "ContainersReady", "status": "True", "lastTransitionTime": time},
+                {"type": "PodScheduled", "status": "True", "lastTransitionTime": time}
+            ],
+            "hostIP": format!("192.168.{}.{}", index / 256 % 200, index % 200 + 10),
+            "hostIPs": [{"ip": format!("192.168.{}.{}", index / 256 % 200, index % 200 + 10)}],
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "startTime": time,
+            "qosClass": "Burstable",
+            "containerStatuses": [{
+                "name": app,
+                "image": format!("registry.example.com/shop/{app}:1.24.3"),
+                "imageID": format!("registry.example.com/shop/{app}@sha256:4f1c2e8a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e"),
+                "containerID": format!("containerd://{:064x}", index as u128 * 0x9e37_79b9_7f4a_7c15),
+                "ready": true,
+                "started": true,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": time}}
+            }]
+        }
+    })
+}
+
+/// A ConfigMap like an application's configuration, about 1.5 KB of data.
+pub fn config_map(name: &str, index: usize) -> Result<ConfigMap> {
+    let properties: String = (0..24)
+        .map(|line| format!("shop.service{index}.setting{line}=value-{line}-of-a-typical-length\n"))
+        .collect();
+    Ok(serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": {"app.kubernetes.io/part-of": "shop", "config-set": format!("set-{}", index % 50)}
+        },
+        "data": {
+            "application.properties": properties,
+            "log-level": "info",
+            "feature-flags.json": "{\"newCheckout\":true,\"recommendations\":false,\"betaSearch\":true}"
+        }
+    }))?)
+}
+
+/// Creates pods `from..to`, each with its running status, spread over the namespaces.
+pub async fn pods(client: &kube::Client, from: usize, to: usize) -> Result<()> {
+    futures::stream::iter(from..to)
+        .map(|index| {
+            let pods: Api<Pod> = Api::namespaced(client.clone(), &spread_namespace(index));
+            async move {
+                let name = format!("pod-{index:06}");
+                pods.create(&PostParams::default(), &pod(&name, index)?)
+                    .await
+                    .with_context(|| format!("creating pod {name}"))?;
+                pods.patch_status(&name, &PatchParams::default(), &Patch::Merge(running_status(index)))
+                    .await
+                    .with_context(|| format!("setting the status of pod {name}"))?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect::<()>()
+        .await
+}
+
+/// Creates ConfigMaps `from..to` in the one namespace.
+pub async fn config_maps(client: &kube::Client, from: usize, to: usize) -> Result<()> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), CONFIG_MAP_NAMESPACE);
+    futures::stream::iter(from..to)
+        .map(|index| {
+            let api = api.clone();
+            async move {
+                let name = format!("cm-{index:06}");
+                api.create(&PostParams::default(), &config_map(&name, index)?)
+                    .await
+                    .with_context(|| format!("creating ConfigMap {name}"))?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect::<()>()
+        .await
+}
