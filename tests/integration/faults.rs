@@ -130,7 +130,13 @@ async fn generate(api: Api<ConfigMap>, truth: Arc<Mutex<Truth>>, mut dice: Dice)
             let mut fate = Fate::default();
             match api.create(&PostParams::default(), &config_map(&name, "0")).await {
                 Ok(created) => fate.final_version = created.resource_version().unwrap_or_default(),
-                Err(_) => settle(&api, &name, &mut fate).await,
+                Err(_) => {
+                    settle(&api, &name, &mut fate).await;
+                    if fate.deleted {
+                        // The create never took effect: there is nothing to report.
+                        continue;
+                    }
+                }
             }
             born.insert(name.clone(), Instant::now());
             truth.lock().expect("not poisoned").objects.insert(name, fate);
@@ -377,4 +383,73 @@ async fn a_reader_that_stops_for_a_while() {
     let cluster = support::cluster();
     let pause = Some(Duration::from_secs(15));
     run_through_fault("a reader that stops for 15 s", cluster, None, pause, |_| async {}).await;
+}
+
+/// The watch is kept away (the proxy refuses connections) while etcd's history is compacted, three times: the
+/// tool comes back to 410 Gone and relists, on a server without watch cache (so that 410 can be forced).
+#[tokio::test]
+async fn watches_expired_by_compaction() {
+    let Some(cluster) = support::named_control_plane(
+        "watchlist-off",
+        &["--feature-gates=WatchList=false", "--watch-cache=false"],
+    ) else {
+        return;
+    };
+    let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
+    let server = format!("https://{}", proxy.address);
+    // The proxy outlives the fault: the tool catches up through it.
+    let blocker = proxy.clone();
+    run_through_fault(
+        "watches expired by compaction",
+        cluster,
+        Some(server),
+        None,
+        move |_| async move {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_secs(6)).await;
+                blocker.cut_and_block();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                cluster.compact_etcd();
+                blocker.unblock();
+            }
+        },
+    )
+    .await;
+}
+
+/// kube-apiserver is killed (SIGKILL) and started again on the same address, twice, on a control plane of
+/// its own; with its watch cache gone, the tool resumes or relists.
+#[tokio::test]
+async fn the_api_server_killed_and_restarted() {
+    let Some(cluster) = support::named_control_plane("faults-restart", &[]) else {
+        return;
+    };
+    let name = cluster
+        .state_dir
+        .as_ref()
+        .and_then(|dir| dir.file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .expect("a named control plane");
+    run_through_fault(
+        "API server killed and restarted",
+        cluster,
+        None,
+        None,
+        move |_| async move {
+            for pause in [8, 10] {
+                tokio::time::sleep(Duration::from_secs(pause)).await;
+                let name = name.clone();
+                let killed = tokio::task::spawn_blocking(move || {
+                    std::process::Command::new(support::repo_root().join("scripts/cluster"))
+                        .args(["kill-apiserver", "--name", &name])
+                        .output()
+                        .expect("scripts/cluster runs")
+                })
+                .await
+                .expect("joined");
+                assert!(killed.status.success(), "{}", support::stderr_of(&killed));
+            }
+        },
+    )
+    .await;
 }
