@@ -201,3 +201,88 @@ async fn keys_switch_to_the_timeline_pause_and_quit_with_ctrl_c() {
     let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
     assert!(screen.contains("EXIT=130"), "Ctrl-C exits with 130: {screen}");
 }
+
+/// The process of the binary that runs in the session, found by the namespace it watches.
+fn watcher_pid(namespace: &str) -> String {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let found = Command::new("pgrep")
+            .args(["-f", namespace])
+            .output()
+            .expect("pgrep runs");
+        let pid = String::from_utf8_lossy(&found.stdout)
+            .lines()
+            .find(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm.starts_with("kubectl-watch"))
+            })
+            .map(str::to_string);
+        if let Some(pid) = pid {
+            return pid;
+        }
+        assert!(Instant::now() < deadline, "the binary watching {namespace} never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test]
+async fn sigterm_and_sighup_end_the_live_view_with_their_codes_and_restore_the_terminal() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let namespace = TestNamespace::create(&client, "signals").await;
+        let tmux = Tmux::new();
+        let command = format!(
+            "{BINARY} --kubeconfig {} cm -n {}; echo EXIT=$?; sleep 600",
+            cluster.kubeconfig.display(),
+            namespace.name
+        );
+        tmux.run(&["new-session", "-d", "-s", "live", "-x", "100", "-y", "20", &command]);
+        tmux.wait_for("the synced status line", |screen| screen.contains("existing hidden"));
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &watcher_pid(&namespace.name)])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
+        assert!(
+            screen.contains(&format!("EXIT={code}")),
+            "SIG{signal} exits with {code}: {screen}"
+        );
+        assert!(
+            !screen.contains("existing hidden"),
+            "the live view's screen is gone after SIG{signal}: {screen}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_terminal_twenty_columns_wide_still_works() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "narrow").await;
+    let tmux = Tmux::new();
+    let command = format!(
+        "{BINARY} --kubeconfig {} cm -n {}; echo EXIT=$?; sleep 600",
+        cluster.kubeconfig.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "20", "-y", "12", &command]);
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, &namespace.name);
+    tmux.wait_for("the synced view", |screen| screen.contains("No changes yet."));
+    let watching = watcher_pid(&namespace.name);
+    let make = |name: &str| serde_json::from_value(json!({ "metadata": { "name": name } })).expect("a configmap");
+    config_maps
+        .create(&PostParams::default(), &make("a"))
+        .await
+        .expect("create");
+    // Every column is squeezed to fit; the row is there, and nothing breaks.
+    tmux.wait_for("the new row", |screen| row(screen, "a").is_some());
+    assert!(
+        std::path::Path::new(&format!("/proc/{watching}")).exists(),
+        "still running at 20 columns: {}",
+        tmux.screen()
+    );
+    tmux.run(&["send-keys", "-t", "live", "q"]);
+    let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "q ends it with 0, not a panic: {screen}");
+}
