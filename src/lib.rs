@@ -5,6 +5,8 @@
 //! summaries, counters; no terminal) → `render` (lines, JSON, YAML, the live table). `app` runs them.
 
 pub mod app;
+#[cfg(test)]
+mod arbitrary;
 pub mod cli;
 pub mod cluster;
 pub mod completion;

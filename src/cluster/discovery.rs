@@ -100,10 +100,17 @@ pub struct DiscoveryCache {
     path: Option<PathBuf>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct CacheFile {
     format: u32,
     catalog: Catalog,
+}
+
+/// What `store` writes: the same layout, borrowing the catalog.
+#[derive(Serialize)]
+struct CacheFileRef<'a> {
+    format: u32,
+    catalog: &'a Catalog,
 }
 
 impl DiscoveryCache {
@@ -137,9 +144,9 @@ impl DiscoveryCache {
     pub fn store(&self, catalog: &Catalog) {
         let Some(path) = &self.path else { return };
         let Some(dir) = path.parent() else { return };
-        let file = CacheFile {
+        let file = CacheFileRef {
             format: CACHE_FORMAT,
-            catalog: catalog.clone(),
+            catalog,
         };
         let Ok(json) = serde_json::to_vec(&file) else { return };
         // Written aside and renamed, so that a concurrent start never reads half a file.

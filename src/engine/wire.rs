@@ -457,38 +457,24 @@ mod tests {
         use super::super::*;
 
         fn json_value() -> impl Strategy<Value = Value> {
-            let leaf = prop_oneof![
-                Just(Value::Null),
-                any::<bool>().prop_map(Value::from),
-                any::<i64>().prop_map(Value::from),
-                "\\PC{0,10}".prop_map(Value::from),
-                Just(Value::from("Table")),
-                Just(Value::from("BOOKMARK")),
-                Just(Value::from("ERROR")),
-            ];
-            let key = prop_oneof![
-                Just("type".to_string()),
-                Just("object".to_string()),
-                Just("kind".to_string()),
-                Just("metadata".to_string()),
-                Just("name".to_string()),
-                Just("uid".to_string()),
-                Just("resourceVersion".to_string()),
-                Just("rows".to_string()),
-                Just("cells".to_string()),
-                Just("items".to_string()),
-                Just("columnDefinitions".to_string()),
-                Just("continue".to_string()),
-                Just("annotations".to_string()),
-                "\\PC{0,6}",
-            ];
-            leaf.prop_recursive(8, 256, 8, move |inner| {
-                prop_oneof![
-                    prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                    prop::collection::vec((key.clone(), inner), 0..8)
-                        .prop_map(|entries| Value::Object(entries.into_iter().collect())),
-                ]
-            })
+            crate::arbitrary::json_value(
+                &[
+                    "type",
+                    "object",
+                    "kind",
+                    "metadata",
+                    "name",
+                    "uid",
+                    "resourceVersion",
+                    "rows",
+                    "cells",
+                    "items",
+                    "columnDefinitions",
+                    "continue",
+                    "annotations",
+                ],
+                &["Table", "BOOKMARK", "ERROR"],
+            )
         }
 
         proptest! {
