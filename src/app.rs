@@ -26,8 +26,11 @@ use crate::view::{ChangeRecord, NoticeKind, StreamInfo, StreamLabel, ViewModel};
 
 /// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
 const CHANNEL_CAPACITY: usize = 4096;
-/// The live view redraws at most this often, however fast changes come.
-const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// Changes are drawn at most this often: ten frames a second reads as live, and a frame of a full 200×50
+/// terminal costs about half a millisecond.
+const FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// With no time on screen counting seconds, it is drawn again this often for the ones that count minutes.
+const SLOW_TICK: Duration = Duration::from_secs(10);
 
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let mut signals = Signals::new()?;
@@ -323,6 +326,7 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - FRAME_INTERVAL;
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let ending = loop {
         if dirty {
             let next_frame = last_frame + FRAME_INTERVAL;
@@ -391,9 +395,17 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                     Some(Err(error)) => break Err(Error::Internal(anyhow::anyhow!("reading the terminal failed: {error}"))),
                     None => break Ok(ExitCode::Success),
                 }
-                dirty = true;
+                // A key is answered at once, not at the pace of the changes.
+                terminal.draw(&view, &ui)?;
+                last_frame = tokio::time::Instant::now();
+                dirty = false;
             }
-            _ = ticker.tick() => dirty = true,
+            _ = ticker.tick() => {
+                // Ages and rates move by themselves; past ten minutes they count minutes, so ten seconds late
+                // is as good as on time.
+                let stale = last_frame.elapsed() >= SLOW_TICK && !view.rows().is_empty();
+                dirty |= ui.details || stale || view.ticking(Timestamp::now());
+            }
             _ = frame_due => {}
         }
     };

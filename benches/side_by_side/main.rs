@@ -28,6 +28,9 @@ use report::{Endurance, FormCost, Latency, Observer, Report, Start, StartRow};
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
 const READY_LIMIT: Duration = Duration::from_secs(600);
+/// How long a quiet watch is measured: /proc counts CPU time in ticks of 10 ms, so less than 0.05% of a core
+/// over this window is no tick at all.
+pub const QUIET_WINDOW: Duration = Duration::from_secs(20);
 
 #[derive(Parser)]
 struct Args {
@@ -616,6 +619,10 @@ impl Bench {
             "kubectl get -w, piped",
         ];
         let pids = [live.pid, piped.pid, kubectl.pid];
+        // Quiet: watching, and nothing has changed since the start; nothing on screen moves.
+        let quiet_start = self.samples(&pids);
+        tokio::time::sleep(QUIET_WINDOW).await;
+        let quiet_end = self.samples(&pids);
         let ready = self.samples(&pids);
         let pods_before = self.count_pods().await?;
         // In quarters, with memory sampled after each: growth that levels off is the allocator settling,
@@ -639,7 +646,7 @@ impl Bench {
         let piped_lines = piped.output.lock().expect("output").lines;
         let kubectl_lines = kubectl.output.lock().expect("output").lines;
 
-        // Idle: nothing changes; the live view only ticks its ages.
+        // Idle after the churn: nothing changes, but the ages and "how long ago" on screen count seconds.
         tokio::time::sleep(Duration::from_secs(2)).await;
         let idle_window = Duration::from_secs(10);
         let idle_start = self.samples(&pids);
@@ -673,6 +680,8 @@ impl Bench {
                     cpu_percent_of_a_core: churn_cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
                     idle_cpu_percent: seconds(&idle_start[index], &idle_end[index])
                         .map(|cpu| cpu / idle_window.as_secs_f64() * 100.0),
+                    quiet_cpu_percent: seconds(&quiet_start[index], &quiet_end[index])
+                        .map(|cpu| cpu / QUIET_WINDOW.as_secs_f64() * 100.0),
                     ended: ended[index].clone(),
                 }
             })

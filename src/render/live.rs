@@ -58,8 +58,8 @@ pub fn entry_count(view: &ViewModel, ui: &Ui) -> usize {
 /// The change the selection points at.
 pub fn selected_record<'a>(view: &'a ViewModel, ui: &Ui) -> Option<&'a ChangeRecord> {
     match ui.mode {
-        Mode::Table => ordered_rows(view).get(ui.selected).map(|row| &row.latest),
-        Mode::Timeline => view.timeline().get(ui.selected),
+        Mode::Table => ordered_rows(view).get(ui.selected).map(|row| row.latest.as_ref()),
+        Mode::Timeline => view.timeline().get(ui.selected).map(|record| record.as_ref()),
     }
 }
 
@@ -95,9 +95,8 @@ fn status_lines(view: &ViewModel, ui: &Ui, now: Timestamp) -> Vec<Line<'static>>
         Some((at, took)) => {
             let hidden: usize = view.streams.iter().map(|stream| stream.existing).sum();
             first.push_str(&format!(
-                " · {hidden} existing hidden · watching since {} ({}, synced in {:.2}s)",
+                " · {hidden} existing hidden · watching since {} (synced in {:.2}s)",
                 clock(at, &ui.time_zone),
-                human_duration(now.duration_since(at)),
                 took.as_secs_f64()
             ));
         }
@@ -197,9 +196,17 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
         .iter()
         .map(|layout| layout.headers().iter().map(|h| h.width()).collect())
         .collect();
-    for item in &items[visible.clone()] {
-        if let Item::Entry { record, changes, .. } = item {
-            for (width, cell) in widths[record.stream].iter_mut().zip(cells_of(record, *changes)) {
+    // Worked out once per frame: the cells size the columns, then fill them.
+    let visible_cells: Vec<Option<Vec<String>>> = items[visible.clone()]
+        .iter()
+        .map(|item| match item {
+            Item::Entry { record, changes, .. } => Some(cells_of(record, *changes)),
+            _ => None,
+        })
+        .collect();
+    for (item, cells) in items[visible.clone()].iter().zip(&visible_cells) {
+        if let (Item::Entry { record, .. }, Some(cells)) = (item, cells) {
+            for (width, cell) in widths[record.stream].iter_mut().zip(cells) {
                 *width = (*width).max(cell.width());
             }
         }
@@ -210,7 +217,7 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
 
     let mut lines: Vec<TableRow> = Vec::new();
     let mut line_stream: Vec<usize> = Vec::new();
-    for item in &items[visible] {
+    for (item, cells) in items[visible].iter().zip(visible_cells) {
         let (row, stream) = match item {
             Item::Title(title) => (
                 TableRow::new(vec![title.clone()]).style(Style::new().bold().underlined()),
@@ -220,8 +227,8 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
                 let cells = cut_all(&layouts[*stream].headers(), &widths[*stream]);
                 (TableRow::new(cells).style(Style::new().bold()), *stream)
             }
-            Item::Entry { index, record, changes } => {
-                let cells = cut_all(&cells_of(record, *changes), &widths[record.stream]);
+            Item::Entry { index, record, .. } => {
+                let cells = cut_all(&cells.unwrap_or_default(), &widths[record.stream]);
                 (
                     entry_row(cells, record, *index == ui.selected, now, &ui.options),
                     record.stream,
@@ -570,7 +577,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "context test · pods in namespace shop · 7 existing hidden · watching since 11:05:50 (60s, synced in 0.12s)",
+                "context test · pods in namespace shop · 7 existing hidden · watching since 11:05:50 (synced in 0.12s)",
                 "3 changes (0.3/s) · reconnects 0 · relists 0",
                 "EVENT     LAST CHANGE     CHANGES  NAME   READY  STATUS       AGE  WHAT CHANGED",
                 "MODIFIED  11:06:40 (10s)  2        web-1  1/1    Running      26m  status.phase Pending→Running",

@@ -5,6 +5,7 @@
 pub mod summary;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::rc::Rc;
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -96,11 +97,7 @@ impl ChangeRecord {
         let field_changes = match (change.change_type, &change.payload, &change.previous) {
             (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
                 .unpack()
-                .and_then(|before| {
-                    let before: serde_json::Value = serde_json::from_str(&before).ok()?;
-                    let after: serde_json::Value = serde_json::from_str(payload.raw.get()).ok()?;
-                    Some(summary::field_changes(&before, &after, label.secret))
-                })
+                .and_then(|before| summary::field_changes_in_text(&before, payload.raw.get(), label.secret))
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
@@ -163,7 +160,8 @@ impl StreamInfo {
 /// A row of the live table: the latest change of one object, and how many it had.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    pub latest: ChangeRecord,
+    /// Shared with the timeline, which holds the same record.
+    pub latest: Rc<ChangeRecord>,
     pub changes: u32,
 }
 
@@ -192,12 +190,9 @@ impl Activity {
     /// Changes per second over the last ten seconds.
     pub fn rate(&self, now: Timestamp) -> f64 {
         let window = jiff::SignedDuration::try_from(RATE_WINDOW).unwrap_or_default();
-        let recent = self
-            .recent
-            .iter()
-            .filter(|at| now.duration_since(**at) <= window)
-            .count();
-        recent as f64 / RATE_WINDOW.as_secs_f64()
+        // Oldest first: the ones still in the window are a tail, found without walking them all.
+        let outside = self.recent.partition_point(|at| now.duration_since(*at) > window);
+        (self.recent.len() - outside) as f64 / RATE_WINDOW.as_secs_f64()
     }
 }
 
@@ -214,10 +209,13 @@ pub struct ViewModel {
     pub streams: Vec<StreamInfo>,
     rows: Vec<Row>,
     positions: HashMap<(usize, ObjectKey), usize>,
-    timeline: VecDeque<ChangeRecord>,
+    timeline: VecDeque<Rc<ChangeRecord>>,
     deleted_rows: usize,
     pub activity: Activity,
 }
+
+/// kubectl's durations count seconds below this ("9m59s", then "10m").
+const SECONDS_SHOWN_BELOW: jiff::SignedDuration = jiff::SignedDuration::from_secs(600);
 
 /// Old deletions are dropped in batches, so that each costs one pass over the rows per this many deletions.
 const DELETED_ROWS_BATCH: usize = 100;
@@ -250,13 +248,32 @@ impl ViewModel {
         self.activity.notice = Some((at, text));
     }
 
+    /// Whether the screen shows text that changes by the second on its own: the change rate while changes
+    /// of the last ten seconds count in it, or an age or a "how long ago" under ten minutes. When nothing
+    /// does, there is no reason to draw again until something happens.
+    pub fn ticking(&self, now: Timestamp) -> bool {
+        let recent = |at: Timestamp| now.duration_since(at) < SECONDS_SHOWN_BELOW;
+        let rate_window = jiff::SignedDuration::try_from(RATE_WINDOW).unwrap_or_default();
+        self.activity
+            .recent
+            .back()
+            .is_some_and(|at| now.duration_since(*at) <= rate_window)
+            || self.timeline.back().is_some_and(|record| recent(record.at))
+            || self
+                .rows
+                .iter()
+                .map(|row| &row.latest)
+                .chain(&self.timeline)
+                .any(|record| record.created.is_some_and(recent))
+    }
+
     /// Rows in the order their objects first changed: a row keeps its place while it changes again.
     pub fn rows(&self) -> &[Row] {
         &self.rows
     }
 
     /// Every change, oldest first, up to the last `TIMELINE_LIMIT`.
-    pub fn timeline(&self) -> &VecDeque<ChangeRecord> {
+    pub fn timeline(&self) -> &VecDeque<Rc<ChangeRecord>> {
         &self.timeline
     }
 
@@ -268,14 +285,13 @@ impl ViewModel {
                 .activity
                 .recent
                 .front()
-                .is_some_and(|at| record.at.duration_since(*at).as_secs() > 60)
+                .is_some_and(|at| record.at.duration_since(*at).unsigned_abs() > RATE_WINDOW)
         {
             self.activity.recent.pop_front();
         }
         if self.timeline.len() == TIMELINE_LIMIT {
             self.timeline.pop_front();
         }
-        self.timeline.push_back(record.clone());
 
         let position = (record.stream, record.key.clone());
         let deleted = record.event == ChangeType::Deleted;
@@ -286,14 +302,18 @@ impl ViewModel {
                 self.deleted_rows = self.deleted_rows + usize::from(deleted) - usize::from(was_deleted);
                 if record.cells.is_empty() {
                     // A deletion found by a relist carries no cells; the last ones known stay.
-                    record.cells = std::mem::take(&mut row.latest.cells);
-                    record.labels = std::mem::take(&mut row.latest.labels);
+                    record.cells = row.latest.cells.clone();
+                    record.labels = row.latest.labels.clone();
                     record.created = row.latest.created;
                 }
+                let record = Rc::new(record);
+                self.timeline.push_back(Rc::clone(&record));
                 row.latest = record;
                 row.changes += 1;
             }
             None => {
+                let record = Rc::new(record);
+                self.timeline.push_back(Rc::clone(&record));
                 self.deleted_rows += usize::from(deleted);
                 self.positions.insert(position, self.rows.len());
                 self.rows.push(Row {
@@ -410,6 +430,26 @@ mod tests {
         assert_eq!(record.cells, ["web", "1", "<none>"]);
         assert_eq!(record.labels.get("app").map(String::as_str), Some("web"));
         assert_eq!(record.created, Some("2026-11-22T10:00:00Z".parse().expect("time")));
+    }
+
+    #[test]
+    fn the_view_ticks_only_while_it_shows_seconds_counting() {
+        let created_long_ago = r#"{"metadata":{"name":"web","creationTimestamp":"2020-01-01T00:00:00Z"}}"#;
+        let mut view = ViewModel::new(vec![stream()], at(0));
+        assert!(!view.ticking(at(5)), "nothing on screen moves");
+        let old_object = change(ChangeType::Modified, "web", Some(created_long_ago), None);
+        view.record(ChangeRecord::new(0, &label(false), &old_object, at(10)));
+        assert!(view.ticking(at(15)), "the rate counts the change");
+        assert!(view.ticking(at(10 + 599)), "\"9m59s ago\" counts seconds");
+        assert!(!view.ticking(at(10 + 600)), "\"10m ago\" counts minutes, the age years");
+
+        let created_now = format!(r#"{{"metadata":{{"name":"new","creationTimestamp":"{}"}}}}"#, at(700));
+        let new_object = change(ChangeType::Added, "new", Some(&created_now), None);
+        view.record(ChangeRecord::new(0, &label(false), &new_object, at(700)));
+        assert!(view.ticking(at(700 + 599)));
+        assert!(!view.ticking(at(700 + 600)));
+        view.clear();
+        assert!(!view.ticking(at(701)) || view.activity.rate(at(701)) > 0.0);
     }
 
     #[test]
