@@ -116,6 +116,7 @@ impl Engine {
                 sender.clone(),
                 strategy.clone(),
                 connection.request_timeout,
+                settings.silence_limit,
             );
             tokio::spawn(driver.run());
         }

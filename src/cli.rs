@@ -144,6 +144,16 @@ pub struct Cli {
     #[arg(long, help_heading = "Connection")]
     pub streaming_lists: bool,
 
+    /// Take a watch that has sent nothing, not even a bookmark, for this long as dead and reconnect, e.g. 30s
+    /// [default: 90s once the server is seen sending its periodic bookmarks, else the watch's own timeout]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "KUBECTL_WATCHNEW_SILENCE_LIMIT",
+        help_heading = "Connection"
+    )]
+    pub silence_limit: Option<String>,
+
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
     pub kubeconfig: Option<PathBuf>,

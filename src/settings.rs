@@ -28,6 +28,8 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     /// Sync with a streamed initial list where the server can, instead of LIST pages.
     pub streaming_lists: bool,
+    /// A watch silent this long is taken as dead; `None`: the default (see `StreamDriver`).
+    pub silence_limit: Option<Duration>,
 }
 
 /// What the process finds around it, decided once: where stdout goes, and whether colour is unwanted.
@@ -161,6 +163,17 @@ impl Settings {
                 }
             },
         };
+        let silence_limit = match cli.silence_limit.as_deref() {
+            None => None,
+            Some(text) => match parse_duration(text) {
+                Some(duration) if !duration.is_zero() => Some(duration),
+                _ => {
+                    return Err(Error::Usage(format!(
+                        "--silence-limit {text:?} is not a duration above zero: use a value like 30s or 2m"
+                    )));
+                }
+            },
+        };
         let mut event_types: Vec<ChangeType> = cli
             .types
             .iter()
@@ -198,6 +211,7 @@ impl Settings {
             count: cli.count,
             timeout,
             streaming_lists: cli.streaming_lists,
+            silence_limit,
         })
     }
 }
@@ -350,6 +364,20 @@ mod tests {
         ));
         assert!(color(PIPED, &["pods", "--color", "always"]));
         assert!(!color(TERMINAL, &["pods", "--color=never"]));
+    }
+
+    #[test]
+    fn the_silence_limit_is_a_duration_above_zero() {
+        assert_eq!(settings(&["pods"]).expect("valid").silence_limit, None);
+        assert_eq!(
+            settings(&["pods", "--silence-limit", "20s"])
+                .expect("valid")
+                .silence_limit,
+            Some(Duration::from_secs(20))
+        );
+        for args in [&["pods", "--silence-limit", "0s"], &["pods", "--silence-limit", "soon"]] {
+            assert!(matches!(settings(args), Err(Error::Usage(_))), "{args:?}");
+        }
     }
 
     #[test]

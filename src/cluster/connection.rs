@@ -284,7 +284,7 @@ pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut current = Some(error);
     while let Some(error) = current {
-        let text = error.to_string();
+        let text = plain_words(&error.to_string());
         if !parts.iter().any(|part| part.contains(&text)) {
             parts.push(text);
         }
@@ -293,9 +293,50 @@ pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// An error's text as one would say it during an incident: no link to a manual, and a connection cut short
+/// called that rather than by the TLS message it causes.
+fn plain_words(text: &str) -> String {
+    let text = match text.find(": https://") {
+        Some(link) => &text[..link],
+        None => text,
+    };
+    text.replace(
+        "peer closed connection without sending TLS close_notify",
+        "the connection was cut",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn causes_read_plainly() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl std::fmt::Display for Layer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|layer| layer as _)
+            }
+        }
+        let cut = Layer(
+            "error reading a body from connection",
+            Some(Box::new(Layer(
+                "peer closed connection without sending TLS close_notify: \
+                 https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
+                None,
+            ))),
+        );
+        assert_eq!(
+            causes(&cut),
+            "error reading a body from connection: the connection was cut"
+        );
+    }
 
     fn kubeconfig(yaml: &str) -> Kubeconfig {
         Kubeconfig::from_yaml(yaml).expect("valid test kubeconfig")

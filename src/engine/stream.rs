@@ -28,6 +28,16 @@ pub const PAGE_SIZE: u32 = 500;
 const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json";
 /// How much later than the server's own timeout a silent watch is given up as dead.
 const IDLE_MARGIN: Duration = Duration::from_secs(15);
+/// How long a watch may stay silent once the server is known to send bookmarks: kube-apiserver's watch cache
+/// sends one to every watch about once a minute, so this is a missed bookmark and half. A stall in between
+/// (a proxy or NAT that stops forwarding without closing) is noticed after this, not at the watch's timeout.
+const SILENCE_LIMIT: Duration = Duration::from_secs(90);
+/// How long, once synced, a watch may take to answer and a LIST page to arrive when `--request-timeout` does
+/// not say: an API server answers a watch at once and sends a page of 500 in well under a second.
+const WATCH_ANSWER_LIMIT: Duration = Duration::from_secs(30);
+const PAGE_ANSWER_LIMIT: Duration = Duration::from_secs(60);
+/// A bookmark closer than this to the watch's timeout is the one sent before it ends, not a periodic one.
+const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Representation {
@@ -127,6 +137,10 @@ pub struct StreamDriver {
     synced: bool,
     /// Whether a watch has been opened since the last failure: the next failure starts the backoff afresh.
     recovered: bool,
+    /// `--silence-limit`: how long a watch may stay silent, whatever the server.
+    silence_limit: Option<Duration>,
+    /// Whether the server has sent a periodic bookmark: its silence then means a dead connection.
+    periodic_bookmarks: bool,
 }
 
 impl StreamDriver {
@@ -137,6 +151,7 @@ impl StreamDriver {
         sender: mpsc::Sender<(usize, StreamMessage)>,
         strategy: Arc<ListStrategy>,
         request_timeout: Option<Duration>,
+        silence_limit: Option<Duration>,
     ) -> Self {
         StreamDriver {
             client,
@@ -149,6 +164,8 @@ impl StreamDriver {
             interrupted_at: None,
             synced: false,
             recovered: false,
+            silence_limit,
+            periodic_bookmarks: false,
         }
     }
 
@@ -335,7 +352,7 @@ impl StreamDriver {
         } else {
             request
         };
-        Ok(self.bounded(self.client.request_text(request)).await)
+        Ok(self.bounded(self.client.request_text(request), PAGE_ANSWER_LIMIT).await)
     }
 
     /// A watch from the resume point; without one, a streamed initial list followed by the watch.
@@ -352,7 +369,10 @@ impl StreamDriver {
         let request = Request::new(&self.spec.path)
             .watch(&params, self.resume.as_deref().unwrap_or(""))
             .map_err(internal)?;
-        let mut reader = match self.bounded(self.client.request_stream(self.prepare(request))).await {
+        let answer_limit = silence_allowed(self.silence_limit, self.periodic_bookmarks)
+            .map_or(WATCH_ANSWER_LIMIT, |silence| silence.min(WATCH_ANSWER_LIMIT));
+        let opening = self.client.request_stream(self.prepare(request));
+        let mut reader = match self.bounded(opening, answer_limit).await {
             Ok(Ok(reader)) => Box::pin(reader),
             Ok(Err(error)) => return self.failure(error, "watching"),
             Err(waited) => {
@@ -360,7 +380,8 @@ impl StreamDriver {
             }
         };
         self.recovered = true;
-        let deadline = Instant::now() + Duration::from_secs(timeout_seconds.into()) + IDLE_MARGIN;
+        let server_ends = Instant::now() + Duration::from_secs(timeout_seconds.into());
+        let deadline = server_ends + IDLE_MARGIN;
         if initial {
             self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
         } else {
@@ -370,9 +391,19 @@ impl StreamDriver {
         let mut line = Vec::with_capacity(64 * 1024);
         loop {
             line.clear();
-            let read = match tokio::time::timeout_at(deadline, reader.read_until(b'\n', &mut line)).await {
+            let silence = silence_allowed(self.silence_limit, self.periodic_bookmarks);
+            let give_up = silence.map_or(deadline, |silence| deadline.min(Instant::now() + silence));
+            let read = match tokio::time::timeout_at(give_up, reader.read_until(b'\n', &mut line)).await {
                 Ok(read) => read,
-                Err(_) => return Ok(End::Broken("the watch went silent past its timeout".into())),
+                Err(_) if give_up == deadline => {
+                    return Ok(End::Broken("the watch went silent past its timeout".into()));
+                }
+                Err(_) => {
+                    let silent = silence.unwrap_or_default().as_secs_f64();
+                    return Ok(End::Broken(format!(
+                        "nothing heard for {silent:.0}s, not even a bookmark: the connection is taken as dead"
+                    )));
+                }
             };
             match read {
                 Ok(0) if listing => {
@@ -419,6 +450,11 @@ impl StreamDriver {
                             resource_version: resource_version.clone(),
                         }
                     };
+                    // The bookmark the server sends just before its timeout comes with or without a watch
+                    // cache; one well before it is a periodic one.
+                    if !listing && Instant::now() + PRE_TIMEOUT_BOOKMARK < server_ends {
+                        self.periodic_bookmarks = true;
+                    }
                     self.resume = Some(resource_version);
                     self.send(StreamMessage::Event(event)).await?;
                     if !listing && initial {
@@ -447,9 +483,10 @@ impl StreamDriver {
         }
     }
 
-    /// Bounds a request by `--request-timeout`, when one is given.
-    async fn bounded<T>(&self, request: impl Future<Output = T>) -> Result<T, Duration> {
-        match self.request_timeout {
+    /// Bounds a request by `--request-timeout`, when one is given, else once synced by `answer_limit`: a
+    /// pooled connection that died silently (the NAT or load balancer lost it) would never answer.
+    async fn bounded<T>(&self, request: impl Future<Output = T>, answer_limit: Duration) -> Result<T, Duration> {
+        match self.request_timeout.or(self.synced.then_some(answer_limit)) {
             Some(limit) => tokio::time::timeout(limit, request).await.map_err(|_| limit),
             None => Ok(request.await),
         }
@@ -495,6 +532,13 @@ impl StreamDriver {
     }
 }
 
+/// How long a watch may stay silent before it is taken as dead: what the user said, else `SILENCE_LIMIT` once
+/// the server has shown that it sends periodic bookmarks, else no limit but the watch's own timeout (a server
+/// without a watch cache sends none, and a quiet collection is no reason to reconnect).
+fn silence_allowed(configured: Option<Duration>, periodic_bookmarks: bool) -> Option<Duration> {
+    configured.or(periodic_bookmarks.then_some(SILENCE_LIMIT))
+}
+
 /// A watch timeout between 4 and 5 minutes, so that the streams of one run do not all reconnect at once.
 fn watch_timeout_seconds() -> u32 {
     let nanos = std::time::SystemTime::now()
@@ -506,4 +550,22 @@ fn watch_timeout_seconds() -> u32 {
 
 fn internal(error: kube::core::request::Error) -> Stop {
     Stop::Failed(Error::Internal(anyhow::anyhow!("building a request: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn silence_is_limited_when_asked_or_when_the_server_sends_periodic_bookmarks() {
+        let asked = Some(Duration::from_secs(20));
+        assert_eq!(silence_allowed(asked, false), asked);
+        assert_eq!(silence_allowed(asked, true), asked);
+        assert_eq!(silence_allowed(None, true), Some(SILENCE_LIMIT));
+        assert_eq!(
+            silence_allowed(None, false),
+            None,
+            "a quiet server without bookmarks is not a dead one"
+        );
+    }
 }

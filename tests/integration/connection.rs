@@ -77,7 +77,11 @@ async fn impersonation_acts_as_the_named_user() {
     let refused = Watcher::spawn(&cluster.kubeconfig, &["--as", "watchnew-limited", "pods", "-A"]);
     let (code, stderr) = refused.finish().await;
     assert_eq!(code, Some(6), "{stderr}");
-    assert!(stderr.contains(r#"User "watchnew-limited" cannot"#), "{stderr}");
+    // The refusal names the permission that is missing: the verb, the resource and the scope.
+    assert!(
+        stderr.contains(r#"User "watchnew-limited" cannot list resource "pods" in API group "" at the cluster scope"#),
+        "{stderr}"
+    );
     let args = [
         "--kubeconfig",
         kubeconfig,

@@ -1,6 +1,9 @@
 //! Every mistake a user can make gets one clear line on stderr and its documented exit code.
 
 use std::process::{Output, Stdio};
+
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 use std::time::{Duration, Instant};
 
 use crate::support::watcher::{BINARY, PATIENCE};
@@ -160,4 +163,105 @@ fn invalid_types_count_and_timeout_are_usage_errors() {
     ] {
         assert_error(&run(args), 2, says);
     }
+}
+
+/// Security: the credentials of the kubeconfig (the token, the client key) never reach stdout or stderr, on a
+/// run that works (sync, changes, the end) or one they break.
+#[test]
+fn credentials_never_reach_the_output() {
+    use kube::config::Kubeconfig;
+    use secrecy::ExposeSecret;
+
+    let cluster = support::cluster();
+    if !cluster.has_context(support::LIMITED_CONTEXT) {
+        eprintln!("skipped: the kubeconfig has no {} context", support::LIMITED_CONTEXT);
+        return;
+    }
+    let kubeconfig = Kubeconfig::read_from(&cluster.kubeconfig).expect("readable");
+    let credentials = |name: &str| {
+        kubeconfig
+            .auth_infos
+            .iter()
+            .find(|user| user.name == name)
+            .and_then(|user| user.auth_info.clone())
+            .expect("a user")
+    };
+    let token = credentials(support::LIMITED_CONTEXT)
+        .token
+        .map(|token| token.expose_secret().to_string())
+        .expect("the limited user has a token");
+    let admin = kubeconfig
+        .contexts
+        .iter()
+        .find(|context| Some(&context.name) == kubeconfig.current_context.as_ref())
+        .and_then(|context| context.context.as_ref())
+        .map(|context| context.user.clone().unwrap_or_default())
+        .expect("a current context");
+    let key = credentials(&admin)
+        .client_key_data
+        .map(|key| key.expose_secret().to_string())
+        .expect("the administrator has a client key");
+    let leaks = |output: &Output| {
+        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), stderr_of(output));
+        let key_body: Vec<String> = decoded_pem_lines(&key);
+        assert!(!all.contains(&token), "the token leaked: {all}");
+        assert!(!all.contains(&key), "the client key leaked: {all}");
+        for line in key_body {
+            assert!(!all.contains(&line), "the client key leaked: {all}");
+        }
+    };
+
+    // Runs that work: the token's user in its namespace, the administrator with its key; each to its end.
+    let path = cluster.kubeconfig.to_str().expect("UTF-8");
+    for args in [
+        vec![
+            "--kubeconfig",
+            path,
+            "--context",
+            support::LIMITED_CONTEXT,
+            "cm",
+            "-n",
+            support::LIMITED_NAMESPACE,
+        ],
+        vec!["--kubeconfig", path, "cm", "-A", "-o", "wide"],
+    ] {
+        let output = run(&[args, vec!["--timeout", "2s"]].concat());
+        assert_eq!(output.status.code(), Some(0), "{}", stderr_of(&output));
+        assert!(stderr_of(&output).contains("Synced"), "{}", stderr_of(&output));
+        leaks(&output);
+    }
+
+    // A key that cannot be used: the error names the problem, not the key.
+    let mut broken = kubeconfig.clone();
+    let unusable =
+        "-----BEGIN EC PRIVATE KEY-----\nTk9UQUtFWUJVVFNFQ1JFVE1BVEVSSUFMMTIzNDU2Nzg5\n-----END EC PRIVATE KEY-----\n";
+    for user in &mut broken.auth_infos {
+        if user.name == admin {
+            let auth = user.auth_info.as_mut().expect("credentials");
+            auth.client_key_data = Some(BASE64_STANDARD.encode(unusable).into());
+        }
+    }
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), serde_json::to_string(&broken).expect("serializable")).expect("written");
+    let output = run(&["--kubeconfig", file.path().to_str().expect("UTF-8"), "cm"]);
+    let stderr = stderr_of(&output);
+    assert_ne!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        !stderr.contains("Tk9UQUtFWUJVVFNFQ1JFVE1BVEVSSUFM"),
+        "the client key leaked: {stderr}"
+    );
+    assert!(
+        !stderr.contains("BEGIN EC PRIVATE KEY"),
+        "the client key leaked: {stderr}"
+    );
+}
+
+/// The base64 lines inside a PEM block given as base64 (kubeconfig `*-data` fields).
+fn decoded_pem_lines(data: &str) -> Vec<String> {
+    let pem = String::from_utf8(BASE64_STANDARD.decode(data).unwrap_or_default()).unwrap_or_default();
+    pem.lines()
+        .filter(|line| !line.starts_with("-----") && line.len() > 16)
+        .map(str::to_string)
+        .collect()
 }

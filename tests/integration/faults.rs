@@ -181,14 +181,16 @@ struct Seen {
 }
 
 /// Runs the generator and the fault side by side, then reads the tool's output until it accounts for the
-/// ground truth (or `CATCH_UP` passes), checks every promise, and prints the counts.
+/// ground truth (or `CATCH_UP` passes), checks every promise, and prints the counts. Gives what the tool said
+/// on stderr, for checks of its own.
 async fn run_through_fault<F, Fut>(
     name: &str,
     cluster: &Cluster,
-    server: Option<String>,
+    extra_args: &[&str],
     reader_pause: Option<Duration>,
     fault: F,
-) where
+) -> String
+where
     F: FnOnce(Arc<AtomicBool>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
@@ -210,9 +212,7 @@ async fn run_through_fault<F, Fut>(
         truth.lock().expect("not poisoned").objects.insert(name, fate);
     }
     let mut args = vec!["cm", "-n", &namespace.name, "-o", "json"];
-    if let Some(server) = &server {
-        args.extend(["--server", server]);
-    }
+    args.extend(extra_args);
     let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
 
     let generating = tokio::spawn(generate(api.clone(), truth.clone(), Dice::new()));
@@ -349,6 +349,7 @@ async fn run_through_fault<F, Fut>(
         unknown, 0,
         "nothing is reported that the generator did not make: {context}"
     );
+    stderr
 }
 
 /// A TCP proxy between the tool and the API server cuts every connection at random moments, every 2 to 5 s.
@@ -364,7 +365,7 @@ async fn connections_cut_at_random_moments() {
     run_through_fault(
         "connections cut at random",
         cluster,
-        Some(server),
+        &["--server", &server],
         None,
         move |stop| async move {
             let mut dice = Dice::new();
@@ -377,12 +378,52 @@ async fn connections_cut_at_random_moments() {
     .await;
 }
 
+/// The proxy stops forwarding the open connections without closing them, twice: the tool hears nothing, takes
+/// the watch as dead after its silence limit (5 s here; 90 s by default once the server is seen sending
+/// periodic bookmarks) and reconnects through a new connection.
+#[tokio::test]
+async fn connections_that_stall() {
+    let cluster = support::cluster();
+    if !cluster.local() {
+        eprintln!("skipped: needs the local control plane");
+        return;
+    }
+    let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
+    let server = format!("https://{}", proxy.address);
+    let staller = proxy.clone();
+    let stderr = run_through_fault(
+        "connections that stall",
+        cluster,
+        &["--server", &server, "--silence-limit", "5s"],
+        None,
+        move |_| async move {
+            // Far enough apart that each finds a watch open: after a stall, the pooled connections are stalled
+            // too, and the first attempt to reopen the watch may wait on one of them.
+            for pause in [6, 16] {
+                tokio::time::sleep(Duration::from_secs(pause)).await;
+                staller.stall();
+            }
+        },
+    )
+    .await;
+    let noticed = stderr.matches("nothing heard for 5s").count();
+    assert!(noticed >= 2, "each stall is noticed by the silence limit:\n{stderr}");
+    // Each gap is bounded: the silence limit, an attempt on a stalled pooled connection, the backoff.
+    let gaps: Vec<f64> = stderr
+        .split("reconnected after ")
+        .skip(1)
+        .filter_map(|rest| rest.split('s').next()?.parse().ok())
+        .collect();
+    assert!(gaps.len() >= 2, "the tool reconnects after each stall:\n{stderr}");
+    assert!(gaps.iter().all(|gap| *gap < 20.0), "gaps of {gaps:?} s:\n{stderr}");
+}
+
 /// The reader of the tool's output stops reading for 15 s while changes go on, then reads again.
 #[tokio::test]
 async fn a_reader_that_stops_for_a_while() {
     let cluster = support::cluster();
     let pause = Some(Duration::from_secs(15));
-    run_through_fault("a reader that stops for 15 s", cluster, None, pause, |_| async {}).await;
+    run_through_fault("a reader that stops for 15 s", cluster, &[], pause, |_| async {}).await;
 }
 
 /// The watch is kept away (the proxy refuses connections) while etcd's history is compacted, three times: the
@@ -402,7 +443,7 @@ async fn watches_expired_by_compaction() {
     run_through_fault(
         "watches expired by compaction",
         cluster,
-        Some(server),
+        &["--server", &server],
         None,
         move |_| async move {
             for _ in 0..3 {
@@ -433,7 +474,7 @@ async fn the_api_server_killed_and_restarted() {
     run_through_fault(
         "API server killed and restarted",
         cluster,
-        None,
+        &[],
         None,
         move |_| async move {
             for pause in [8, 10] {

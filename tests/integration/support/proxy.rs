@@ -1,5 +1,6 @@
 //! A TCP proxy between the tool and the real API server, to inject what the server itself cannot produce on
-//! demand: connections that break, and a server that cannot be reached for a while. TLS passes through it.
+//! demand: connections that break or stall, and a server that cannot be reached for a while. TLS passes
+//! through it.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,6 +12,8 @@ use tokio::task::JoinHandle;
 pub struct Proxy {
     pub address: SocketAddr,
     blocked: Arc<AtomicBool>,
+    /// Raised by `stall`: the connections opened before stop forwarding.
+    stalls: tokio::sync::watch::Sender<u64>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     acceptor: JoinHandle<()>,
 }
@@ -21,6 +24,7 @@ impl Proxy {
         let address = listener.local_addr().expect("bound");
         let blocked = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let (stalls, stall_count) = tokio::sync::watch::channel(0u64);
         let acceptor = tokio::spawn({
             let blocked = blocked.clone();
             let connections = connections.clone();
@@ -34,9 +38,17 @@ impl Proxy {
                     if blocked.load(Ordering::SeqCst) {
                         continue; // dropped at once: the connection is refused in effect
                     }
+                    let mut stall_count = stall_count.clone();
+                    let opened_after = *stall_count.borrow_and_update();
                     let forward = tokio::spawn(async move {
                         if let Ok(mut server) = TcpStream::connect(upstream).await {
-                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = stalled(stall_count, opened_after) => {
+                                    // Both ends stay open and nothing more goes through, in either direction.
+                                    std::future::pending::<()>().await;
+                                }
+                            }
                         }
                     });
                     connections.lock().expect("not poisoned").push(forward);
@@ -46,6 +58,7 @@ impl Proxy {
         Proxy {
             address,
             blocked,
+            stalls,
             connections,
             acceptor,
         }
@@ -56,6 +69,12 @@ impl Proxy {
         for connection in self.connections.lock().expect("not poisoned").drain(..) {
             connection.abort();
         }
+    }
+
+    /// The open connections stop forwarding without being closed, as behind a load balancer or NAT that lost
+    /// them; new ones are let through.
+    pub fn stall(&self) {
+        self.stalls.send_modify(|count| *count += 1);
     }
 
     /// Breaks every open connection and refuses new ones until `unblock`.
@@ -75,5 +94,18 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         self.acceptor.abort();
         self.cut_and_block();
+    }
+}
+
+/// Returns once `stall` is called after the connection opened.
+async fn stalled(mut stall_count: tokio::sync::watch::Receiver<u64>, opened_after: u64) {
+    loop {
+        let count = *stall_count.borrow_and_update();
+        if count > opened_after {
+            return;
+        }
+        if stall_count.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 }
