@@ -326,17 +326,24 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
     let mut gaps: Vec<Option<Instant>> = vec![None; view.streams.len()];
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - FRAME_INTERVAL;
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When the screen must be drawn again with nothing happening: decided after each frame.
+    let mut next_tick: Option<tokio::time::Instant> = None;
     let ending = loop {
         if dirty {
             let next_frame = last_frame + FRAME_INTERVAL;
             if tokio::time::Instant::now() >= next_frame {
                 terminal.draw(&view, &ui)?;
                 last_frame = tokio::time::Instant::now();
+                next_tick = tick_after(&view, &ui, last_frame);
                 dirty = false;
             }
         }
+        let tick_due = async {
+            match next_tick {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         let frame_due = async {
             if dirty {
                 tokio::time::sleep_until(last_frame + FRAME_INTERVAL).await;
@@ -399,13 +406,12 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                 // A key is answered at once, not at the pace of the changes.
                 terminal.draw(&view, &ui)?;
                 last_frame = tokio::time::Instant::now();
+                next_tick = tick_after(&view, &ui, last_frame);
                 dirty = false;
             }
-            _ = ticker.tick() => {
-                // Ages and rates move by themselves; past ten minutes they count minutes, so ten seconds late
-                // is as good as on time.
-                let stale = last_frame.elapsed() >= SLOW_TICK && !view.rows().is_empty();
-                dirty |= ui.details || stale || view.ticking(Timestamp::now());
+            _ = tick_due => {
+                next_tick = None;
+                dirty = true;
             }
             _ = frame_due => {}
         }
@@ -424,6 +430,19 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
         );
     }
     ending
+}
+
+/// When to draw again if nothing happens: in a second while a time on screen counts seconds (ages, "how long
+/// ago", the change rate); past ten minutes they count minutes, so ten seconds late is as good as on time;
+/// never when nothing on screen moves, so that a quiet watch costs no CPU at all.
+fn tick_after(view: &ViewModel, ui: &Ui, drawn: tokio::time::Instant) -> Option<tokio::time::Instant> {
+    if ui.details || view.ticking(Timestamp::now()) {
+        Some(drawn + Duration::from_secs(1))
+    } else if !view.rows().is_empty() {
+        Some(drawn + SLOW_TICK)
+    } else {
+        None
+    }
 }
 
 /// Handles one key; gives the exit code when it ends the view.
@@ -542,11 +561,15 @@ fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option<Instant>) 
     match notice {
         Notice::Interrupted { cause, retry_in } => {
             gap.get_or_insert_with(Instant::now);
-            let text = format!(
-                "{}: watch interrupted ({cause}); retrying in {:.1}s",
-                label.name,
-                retry_in.as_secs_f64()
-            );
+            let text = if retry_in.is_zero() {
+                format!("{}: watch interrupted ({cause}); retrying now", label.name)
+            } else {
+                format!(
+                    "{}: watch interrupted ({cause}); retrying in {:.1}s",
+                    label.name,
+                    retry_in.as_secs_f64()
+                )
+            };
             (NoticeKind::Other, text)
         }
         Notice::Resumed { gap: lasted } => {

@@ -322,8 +322,14 @@ impl Report {
                             .iter()
                             .map(|q| figure(*q, |v| format!("{v:.0}")))
                             .collect();
+                        let history = if observer.observer.contains("live view") {
+                            "the live view keeps, by design, the last 10,000 changes (its timeline, each with its \
+                             cells and WHAT CHANGED) and up to 1,000 deleted rows, full after the first quarter; "
+                        } else {
+                            ""
+                        };
                         format!(
-                            "after each quarter of the changes: {} MiB; pods in the cluster: {} before, {} after",
+                            "{history}after each quarter of the changes: {} MiB; pods in the cluster: {} before, {} after",
                             quarters.join(" → "),
                             endurance.pods_before,
                             endurance.pods_after

@@ -113,6 +113,9 @@ enum End {
     StreamingUnsupported,
     /// A transient failure: retry after a pause.
     Broken(String),
+    /// Nothing came within a bounded wait (a dead connection, or a server that does not answer): the wait was
+    /// the pause, so retry at once.
+    Silent(String),
 }
 
 /// Why the stream stops for good.
@@ -206,6 +209,13 @@ impl StreamDriver {
                         return;
                     }
                     tokio::time::sleep(retry_in).await;
+                }
+                Ok(End::Silent(cause)) => {
+                    self.interrupted_at.get_or_insert_with(Instant::now);
+                    let retry_in = Duration::ZERO;
+                    if self.notify(Notice::Interrupted { cause, retry_in }).await.is_err() {
+                        return;
+                    }
                 }
                 Err(Stop::Failed(error)) => {
                     let _ = self.sender.send((self.index, StreamMessage::Failed(error))).await;
@@ -389,18 +399,25 @@ impl StreamDriver {
         }
         let mut listing = initial;
         let mut line = Vec::with_capacity(64 * 1024);
+        let mut last_heard = Instant::now();
         loop {
             line.clear();
             let silence = silence_allowed(self.silence_limit, self.periodic_bookmarks);
             let give_up = silence.map_or(deadline, |silence| deadline.min(Instant::now() + silence));
             let read = match tokio::time::timeout_at(give_up, reader.read_until(b'\n', &mut line)).await {
-                Ok(read) => read,
+                Ok(read) => {
+                    last_heard = Instant::now();
+                    read
+                }
+                // The gap began when the stream went quiet, not when that was noticed.
                 Err(_) if give_up == deadline => {
-                    return Ok(End::Broken("the watch went silent past its timeout".into()));
+                    self.interrupted_at.get_or_insert(last_heard);
+                    return Ok(End::Silent("the watch went silent past its timeout".into()));
                 }
                 Err(_) => {
+                    self.interrupted_at.get_or_insert(last_heard);
                     let silent = silence.unwrap_or_default().as_secs_f64();
-                    return Ok(End::Broken(format!(
+                    return Ok(End::Silent(format!(
                         "nothing heard for {silent:.0}s, not even a bookmark: the connection is taken as dead"
                     )));
                 }
@@ -492,11 +509,13 @@ impl StreamDriver {
         }
     }
 
-    /// A request that `--request-timeout` gave up on: fatal before the first sync, as any connection failure.
-    fn unanswered(&self, request: &str, waited: Duration) -> Result<End, Stop> {
+    /// A request given up on unanswered: fatal before the first sync, as any connection failure.
+    fn unanswered(&mut self, request: &str, waited: Duration) -> Result<End, Stop> {
         let message = format!("no answer to a {request} request within {:.1}s", waited.as_secs_f64());
         if self.synced {
-            Ok(End::Broken(message))
+            self.interrupted_at
+                .get_or_insert_with(|| Instant::now().checked_sub(waited).unwrap_or_else(Instant::now));
+            Ok(End::Silent(message))
         } else {
             Err(Stop::Failed(Error::Connection(format!(
                 "the API server gave {message}"

@@ -174,6 +174,37 @@ impl Layout {
         cells
     }
 
+    /// The columns a terminal too narrow for all of them gives up, in the order they go: how often and when an
+    /// object changed, the label columns, kubectl's columns from the right (its NAME stays), the namespace,
+    /// and WHAT CHANGED. EVENT and NAME always stay.
+    pub fn drop_order(&self, stream: &StreamInfo) -> Vec<usize> {
+        let mut order = vec![2, 1]; // CHANGES, LAST CHANGE (the live view's leading columns)
+        let what_changed = self.what_changed_column();
+        let server_start = 3 + usize::from(self.namespace);
+        let server_count = match &self.server_columns {
+            Some(shown) if !shown.is_empty() => shown.len(),
+            Some(_) => 1,
+            None => 2,
+        };
+        let labels_start = server_start + server_count;
+        order.extend((labels_start..what_changed).rev());
+        let server_kept = |offset: usize| match &self.server_columns {
+            Some(shown) if !shown.is_empty() => stream.columns[shown[offset]].format == "name",
+            _ => offset == 0, // NAME (then DETAILS, for several types)
+        };
+        order.extend(
+            (0..server_count)
+                .rev()
+                .filter(|offset| !server_kept(*offset))
+                .map(|offset| server_start + offset),
+        );
+        if self.namespace {
+            order.push(3);
+        }
+        order.push(what_changed);
+        order
+    }
+
     /// The index of the WHAT CHANGED column, the one that gives way first when the table is too wide.
     pub fn what_changed_column(&self) -> usize {
         self.headers.len() - 1

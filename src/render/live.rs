@@ -211,8 +211,20 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
             }
         }
     }
+    // A terminal too narrow for every column gives up the least useful ones rather than squeeze them all.
+    let kept: Vec<Vec<usize>> = layouts
+        .iter()
+        .zip(&view.streams)
+        .zip(&widths)
+        .map(|((layout, stream), widths)| columns_that_fit(widths, area.width as usize, &layout.drop_order(stream)))
+        .collect();
     for (stream, layout) in layouts.iter().enumerate() {
-        fit(&mut widths[stream], area.width as usize, layout.what_changed_column());
+        widths[stream] = select(&widths[stream], &kept[stream]);
+        let what_changed = kept[stream]
+            .iter()
+            .position(|index| *index == layout.what_changed_column())
+            .unwrap_or(usize::MAX);
+        fit(&mut widths[stream], area.width as usize, what_changed);
     }
 
     let mut lines: Vec<TableRow> = Vec::new();
@@ -224,11 +236,13 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
                 usize::MAX,
             ),
             Item::Header(stream) => {
-                let cells = cut_all(&layouts[*stream].headers(), &widths[*stream]);
+                let headers = select(&layouts[*stream].headers(), &kept[*stream]);
+                let cells = cut_all(&headers, &widths[*stream]);
                 (TableRow::new(cells).style(Style::new().bold()), *stream)
             }
             Item::Entry { index, record, .. } => {
-                let cells = cut_all(&cells.unwrap_or_default(), &widths[record.stream]);
+                let cells = select(&cells.unwrap_or_default(), &kept[record.stream]);
+                let cells = cut_all(&cells, &widths[record.stream]);
                 (
                     entry_row(cells, record, *index == ui.selected, now, &ui.options),
                     record.stream,
@@ -405,6 +419,33 @@ fn window_of(len: usize, selected: usize, height: usize) -> std::ops::Range<usiz
 
 /// Narrows columns until the table fits `available` cells: WHAT CHANGED first (down to 12), then always the
 /// widest other column, keeping EVENT whole and no column below 3.
+/// Below this, a cell cut short no longer says what it is ("Runni…"); a column that cannot have it goes.
+const READABLE_WIDTH: usize = 6;
+
+/// The columns kept: all of them, unless each cannot have a readable width (EVENT its whole word); then
+/// columns go in `drop_order` until the rest can.
+fn columns_that_fit(widths: &[usize], available: usize, drop_order: &[usize]) -> Vec<usize> {
+    let readable = |kept: &[usize]| {
+        let cells: usize = kept
+            .iter()
+            .map(|index| widths[*index].min(if *index == 0 { "MODIFIED".len() } else { READABLE_WIDTH }))
+            .sum();
+        cells + kept.len().saturating_sub(1) * GAP as usize
+    };
+    let mut kept: Vec<usize> = (0..widths.len()).collect();
+    for column in drop_order {
+        if readable(&kept) <= available {
+            break;
+        }
+        kept.retain(|index| index != column);
+    }
+    kept
+}
+
+fn select<T: Clone>(items: &[T], kept: &[usize]) -> Vec<T> {
+    kept.iter().filter_map(|index| items.get(*index).cloned()).collect()
+}
+
 fn fit(widths: &mut [usize], available: usize, what_changed: usize) {
     let total = |widths: &[usize]| widths.iter().sum::<usize>() + widths.len().saturating_sub(1) * GAP as usize;
     let floor = |index: usize| if index == 0 { "MODIFIED".len() } else { 3 };
@@ -598,6 +639,42 @@ mod tests {
         for width in [1, 5, 20] {
             render(&pods_view(), &ui(), width, 4);
         }
+    }
+
+    #[test]
+    fn a_terminal_too_narrow_drops_columns_and_keeps_event_and_name() {
+        let view = pods_view();
+        // Wide enough for everything: every column is there.
+        let wide = render(&view, &ui(), 160, 6);
+        assert!(
+            wide[2].contains("LAST CHANGE") && wide[2].contains("WHAT CHANGED"),
+            "{wide:#?}"
+        );
+        // 30 columns: the event and the name, nothing squeezed to a letter.
+        let narrow = render(&view, &ui(), 30, 6);
+        assert!(
+            narrow[2].starts_with("EVENT") && narrow[2].contains("NAME"),
+            "{narrow:#?}"
+        );
+        assert!(
+            !narrow[2].contains("CHANGES") && !narrow[2].contains("LAST"),
+            "{narrow:#?}"
+        );
+        assert!(
+            narrow[3].starts_with("MODIFIED") && narrow[3].contains("web-1"),
+            "{narrow:#?}"
+        );
+        assert!(narrow.iter().all(|line| line.chars().count() <= 30));
+        // In between, the columns that say least go first: how often and when, before kubectl's own.
+        let middle = render(&view, &ui(), 40, 6);
+        assert!(
+            middle[2].contains("STATUS") && middle[2].contains("WHAT"),
+            "{middle:#?}"
+        );
+        assert!(
+            !middle[2].contains("CHANGES") && !middle[2].contains("LAST"),
+            "{middle:#?}"
+        );
     }
 
     #[test]

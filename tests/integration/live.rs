@@ -275,8 +275,17 @@ async fn a_terminal_twenty_columns_wide_still_works() {
         .create(&PostParams::default(), &make("a"))
         .await
         .expect("create");
-    // Every column is squeezed to fit; the row is there, and nothing breaks.
-    tmux.wait_for("the new row", |screen| row(screen, "a").is_some());
+    // The columns that cannot fit give way; the event and the name stay, whole, and nothing breaks.
+    let screen = tmux.wait_for("the new row", |screen| row(screen, "a").is_some());
+    let header = screen
+        .lines()
+        .find(|line| line.starts_with("EVENT"))
+        .unwrap_or_default();
+    assert!(header.contains("NAME"), "EVENT and NAME at 20 columns: {screen}");
+    assert!(
+        row(&screen, "a").is_some_and(|line| line.starts_with("ADDED")),
+        "{screen}"
+    );
     assert!(
         std::path::Path::new(&format!("/proc/{watching}")).exists(),
         "still running at 20 columns: {}",
