@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{DeleteParams, ObjectMeta, PostParams};
 use kube::{Api, ResourceExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::support::proxy::Proxy;
 use crate::support::watcher::Watcher;
@@ -419,6 +420,49 @@ async fn connections_that_stall() {
     assert!(
         gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
         "gaps of {gaps:?} s:\n{stderr}"
+    );
+}
+
+/// The API server is slow to answer for 15 s: every chunk either way is held 300 ms on the way (so a watch
+/// event comes late, and a request takes a second or more). The tool keeps up once it is fast again and
+/// loses nothing; a slow stream is not a dead one.
+#[tokio::test]
+async fn a_slow_api_server() {
+    let cluster = support::cluster();
+    if !cluster.local() {
+        eprintln!("skipped: needs the local control plane");
+        return;
+    }
+    let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
+    let server = format!("https://{}", proxy.address);
+    let slower = proxy.clone();
+    let stderr = run_through_fault(
+        "a slow API server",
+        cluster,
+        &["--server", &server],
+        None,
+        move |_| async move {
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            slower.slow_down(Duration::from_millis(300));
+            // The proxy does slow things down: a request and its answer are held 300 ms each.
+            let started = Instant::now();
+            let mut probe = tokio::net::TcpStream::connect(slower.address).await.expect("the proxy");
+            probe.write_all(b"GET / HTTP/1.1\r\n\r\n").await.expect("sent");
+            let mut answer = [0u8; 64];
+            let _ = probe.read(&mut answer).await.expect("an answer");
+            assert!(
+                started.elapsed() >= Duration::from_millis(500),
+                "{:?}",
+                started.elapsed()
+            );
+            tokio::time::sleep(Duration::from_secs(15)).await;
+            slower.slow_down(Duration::ZERO);
+        },
+    )
+    .await;
+    assert!(
+        !stderr.contains("nothing heard"),
+        "a slow stream is not a dead one:\n{stderr}"
     );
 }
 

@@ -1,11 +1,13 @@
 //! A TCP proxy between the tool and the real API server, to inject what the server itself cannot produce on
-//! demand: connections that break or stall, and a server that cannot be reached for a while. TLS passes
-//! through it.
+//! demand: connections that break, stall or slow down, and a server that cannot be reached for a while. TLS
+//! passes through it.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -14,6 +16,8 @@ pub struct Proxy {
     blocked: Arc<AtomicBool>,
     /// Raised by `stall`: the connections opened before stop forwarding.
     stalls: tokio::sync::watch::Sender<u64>,
+    /// How long each chunk is held before it is passed on, in milliseconds (`slow_down`).
+    delay_ms: Arc<AtomicU64>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     acceptor: JoinHandle<()>,
 }
@@ -25,8 +29,10 @@ impl Proxy {
         let blocked = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let (stalls, stall_count) = tokio::sync::watch::channel(0u64);
+        let delay_ms = Arc::new(AtomicU64::new(0));
         let acceptor = tokio::spawn({
             let blocked = blocked.clone();
+            let delay_ms = delay_ms.clone();
             let connections = connections.clone();
             async move {
                 loop {
@@ -40,10 +46,19 @@ impl Proxy {
                     }
                     let mut stall_count = stall_count.clone();
                     let opened_after = *stall_count.borrow_and_update();
+                    let delay_ms = delay_ms.clone();
                     let forward = tokio::spawn(async move {
                         if let Ok(mut server) = TcpStream::connect(upstream).await {
+                            let (mut client_read, mut client_write) = client.split();
+                            let (mut server_read, mut server_write) = server.split();
+                            let both_ways = async {
+                                tokio::join!(
+                                    pump(&mut client_read, &mut server_write, &delay_ms),
+                                    pump(&mut server_read, &mut client_write, &delay_ms)
+                                )
+                            };
                             tokio::select! {
-                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = both_ways => {}
                                 _ = stalled(stall_count, opened_after) => {
                                     // Both ends stay open and nothing more goes through, in either direction.
                                     std::future::pending::<()>().await;
@@ -59,6 +74,7 @@ impl Proxy {
             address,
             blocked,
             stalls,
+            delay_ms,
             connections,
             acceptor,
         }
@@ -75,6 +91,11 @@ impl Proxy {
     /// them; new ones are let through.
     pub fn stall(&self) {
         self.stalls.send_modify(|count| *count += 1);
+    }
+
+    /// Every chunk, either way, is held this long before it is passed on: a slow server or link (zero: none).
+    pub fn slow_down(&self, delay: Duration) {
+        self.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
     /// Breaks every open connection and refuses new ones until `unblock`.
@@ -108,4 +129,23 @@ async fn stalled(mut stall_count: tokio::sync::watch::Receiver<u64>, opened_afte
             std::future::pending::<()>().await;
         }
     }
+}
+
+/// Passes what one side sends on to the other, each chunk after the delay of the moment, until either ends.
+async fn pump(from: &mut (impl AsyncRead + Unpin), to: &mut (impl AsyncWrite + Unpin), delay_ms: &AtomicU64) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        let read = match from.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let delay = delay_ms.load(Ordering::SeqCst);
+        if delay > 0 {
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+        }
+        if to.write_all(&buffer[..read]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
