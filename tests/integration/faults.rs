@@ -353,16 +353,25 @@ where
     stderr
 }
 
-/// A TCP proxy between the tool and the API server cuts every connection at random moments, every 2 to 5 s.
-#[tokio::test]
-async fn connections_cut_at_random_moments() {
+/// The local control plane behind a proxy of the test's own, and the server address that goes through it;
+/// `None` (the test is skipped) when the tests run against another cluster.
+async fn behind_proxy() -> Option<(&'static Cluster, Arc<Proxy>, String)> {
     let cluster = support::cluster();
     if !cluster.local() {
         eprintln!("skipped: needs the local control plane");
-        return;
+        return None;
     }
     let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
     let server = format!("https://{}", proxy.address);
+    Some((cluster, proxy, server))
+}
+
+/// A TCP proxy between the tool and the API server cuts every connection at random moments, every 2 to 5 s.
+#[tokio::test]
+async fn connections_cut_at_random_moments() {
+    let Some((cluster, proxy, server)) = behind_proxy().await else {
+        return;
+    };
     run_through_fault(
         "connections cut at random",
         cluster,
@@ -384,13 +393,9 @@ async fn connections_cut_at_random_moments() {
 /// periodic bookmarks) and reconnects through a new connection.
 #[tokio::test]
 async fn connections_that_stall() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: needs the local control plane");
+    let Some((cluster, proxy, server)) = behind_proxy().await else {
         return;
-    }
-    let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
-    let server = format!("https://{}", proxy.address);
+    };
     let staller = proxy.clone();
     let stderr = run_through_fault(
         "connections that stall",
@@ -428,13 +433,9 @@ async fn connections_that_stall() {
 /// loses nothing; a slow stream is not a dead one.
 #[tokio::test]
 async fn a_slow_api_server() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: needs the local control plane");
+    let Some((cluster, proxy, server)) = behind_proxy().await else {
         return;
-    }
-    let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
-    let server = format!("https://{}", proxy.address);
+    };
     let slower = proxy.clone();
     let stderr = run_through_fault(
         "a slow API server",
