@@ -4,9 +4,8 @@
 use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use jiff::Timestamp;
-use ratatui::crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use tokio::io::AsyncWriteExt;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
@@ -26,9 +25,13 @@ use crate::view::{ChangeRecord, NoticeKind, StreamInfo, StreamLabel, ViewModel};
 
 /// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
 const CHANNEL_CAPACITY: usize = 4096;
+/// At most this many waiting messages are taken at once, so that output and keys are never held back long.
+const MESSAGES_PER_TURN: usize = 1024;
 /// Changes are drawn at most this often: ten frames a second reads as live, and a frame of a full 200×50
 /// terminal costs about half a millisecond.
 const FRAME_INTERVAL: Duration = Duration::from_millis(100);
+/// How long the live view lets events gather before a watch reads again: a quarter of a frame, unseen.
+const LIVE_GATHER: Duration = Duration::from_millis(25);
 /// With no time on screen counting seconds, it is drawn again this often for the ones that count minutes.
 const SLOW_TICK: Duration = Duration::from_secs(10);
 
@@ -108,6 +111,7 @@ impl Engine {
                 field_selector: settings.field_selector.clone(),
                 names,
                 representation,
+                gather: matches!(settings.output, OutputMode::Live { .. }).then_some(LIVE_GATHER),
             };
             let driver = StreamDriver::new(
                 connection.client.clone(),
@@ -281,7 +285,7 @@ async fn append_lines(mut engine: Engine, settings: &Settings, format: LineForma
                 }
             }
             batch += 1;
-            if batch < 1024 && !pipeline.done() {
+            if batch < MESSAGES_PER_TURN && !pipeline.done() {
                 next = engine.receiver.try_recv().ok();
             }
         }
@@ -320,7 +324,7 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
         time_zone: jiff::tz::TimeZone::system(),
     };
     let mut terminal = LiveTerminal::start()?;
-    let mut keys = EventStream::new();
+    let mut keys = terminal_input()?;
     let mut waiting: VecDeque<ChangeRecord> = VecDeque::new();
     let mut outcomes = Vec::new();
     let mut gaps: Vec<Option<Instant>> = vec![None; view.streams.len()];
@@ -353,11 +357,23 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
         };
         tokio::select! {
             message = engine.receiver.recv() => {
-                let Some((stream, message)) = message else {
+                let Some(first) = message else {
                     break Err(Error::Internal(anyhow::anyhow!("every stream ended")));
                 };
-                if let Err(error) = pipeline.handle(&mut view.streams, stream, message, &mut outcomes) {
-                    break Err(forbidden_hint(error, &settings.scope));
+                // What is already waiting is taken in the same turn: one pass of this loop (its timers and the
+                // terminal's input poll) per burst, not per change.
+                let mut next = Some(first);
+                let mut batch = 0;
+                let mut failed = None;
+                while let Some((stream, message)) = next.take() {
+                    if let Err(error) = pipeline.handle(&mut view.streams, stream, message, &mut outcomes) {
+                        failed = Some(error);
+                        break;
+                    }
+                    batch += 1;
+                    if batch < MESSAGES_PER_TURN && !pipeline.done() {
+                        next = engine.receiver.try_recv().ok();
+                    }
                 }
                 let now = Timestamp::now();
                 for outcome in outcomes.drain(..) {
@@ -384,6 +400,9 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                         }
                     }
                 }
+                if let Some(error) = failed {
+                    break Err(forbidden_hint(error, &settings.scope));
+                }
                 if ui.follow {
                     ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
                 }
@@ -392,7 +411,7 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                     break Ok(ExitCode::Success);
                 }
             }
-            key = keys.next() => {
+            key = keys.recv() => {
                 match key {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
                         if let Some(code) = press(key, &mut view, &mut ui, &mut waiting) {
@@ -506,6 +525,26 @@ fn live_header(engine: &Engine, settings: &Settings) -> String {
         selectors.push_str(&format!(" -l {labels}"));
     }
     format!("{context} · {} in {scope}{selectors}", types.join(","))
+}
+
+/// The terminal's input, read on a thread of its own: a blocking read costs nothing while no key is pressed,
+/// where polling the terminal on each turn of the loop took a lock and a system call per burst of changes.
+/// The thread ends with the process.
+fn terminal_input() -> Result<mpsc::Receiver<std::io::Result<Event>>> {
+    let (sender, receiver) = mpsc::channel(64);
+    std::thread::Builder::new()
+        .name("terminal-input".into())
+        .spawn(move || {
+            loop {
+                let event = ratatui::crossterm::event::read();
+                let failed = event.is_err();
+                if sender.blocking_send(event).is_err() || failed {
+                    break;
+                }
+            }
+        })
+        .map_err(|error| Error::Internal(anyhow::anyhow!("cannot read the terminal: {error}")))?;
+    Ok(receiver)
 }
 
 /// The terminal, while the live view owns it.

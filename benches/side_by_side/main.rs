@@ -642,6 +642,12 @@ impl Bench {
         while piped.output.lock().expect("output").lines < changes + 1 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // The live view's CPU counts only once it has shown every change: its status line counts them.
+        let mut live_shown = live.changes_shown()?;
+        while live_shown < Some(changes) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            live_shown = live.changes_shown()?;
+        }
         let after = self.samples(&pids);
         let piped_lines = piped.output.lock().expect("output").lines;
         let kubectl_lines = kubectl.output.lock().expect("output").lines;
@@ -656,7 +662,13 @@ impl Bench {
         if !screen.contains("churn-e") {
             bail!("the live view shows none of the churned pods:\n{screen}");
         }
-        let ended = [None, piped.exited(), kubectl.exited()];
+        let live_behind = (live_shown != Some(changes)).then(|| {
+            format!(
+                "showed {} of the {changes} changes within 30 s of the last one",
+                live_shown.map_or("none".to_string(), |shown| shown.to_string())
+            )
+        });
+        let ended = [live_behind, piped.exited(), kubectl.exited()];
         piped.stop().await?;
         kubectl.stop().await?;
         live.stop()?;
@@ -876,6 +888,15 @@ impl TmuxView {
 
     fn capture(&self) -> Result<String> {
         tmux(&["capture-pane", "-p", "-t", "bench"])
+    }
+
+    /// The number of changes the status line says were shown: `1234 changes (56.7/s) · reconnects 0 …`.
+    fn changes_shown(&self) -> Result<Option<u64>> {
+        let screen = self.capture()?;
+        Ok(screen.lines().find_map(|line| {
+            let (count, _) = line.split_once(" changes (")?;
+            count.trim().rsplit(' ').next()?.parse().ok()
+        }))
     }
 
     fn stop(&self) -> Result<()> {

@@ -271,7 +271,8 @@ impl Report {
                          {at_rate:.1}% at {}/s",
                         endurance.achieved_rate, endurance.rate
                     ),
-                    met: at_rate <= 10.0,
+                    // A view that fell behind the changes has not done their work yet.
+                    met: at_rate <= 10.0 && live.ended.is_none(),
                     bound: match piped {
                         Some(piped) => format!(
                             "the work per change, on the cores the API server and the churn use too: reading the \

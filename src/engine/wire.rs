@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 use super::tracker::{ObjectKey, Observed, Remember};
@@ -28,9 +29,9 @@ pub struct Column {
 /// What the output needs of one object version, besides its identity.
 #[derive(Debug, Clone)]
 pub struct Payload {
-    /// The object as the server sent it: the whole object, or only its metadata for a Table row without
-    /// `includeObject=Object`.
-    pub raw: Box<RawValue>,
+    /// The object's JSON as the server sent it: the whole object, or only its metadata for a Table row without
+    /// `includeObject=Object`. When it is `summarised`, its `metadata.managedFields` are left empty (`[]`).
+    pub raw: Box<str>,
     /// The Table row's cells, when the server rendered one.
     pub cells: Option<Vec<serde_json::Value>>,
     /// Whether a later version will be compared with this one to say what changed, so a copy is kept.
@@ -57,13 +58,13 @@ impl Packed {
 impl Remember for Payload {
     type Memo = Option<Packed>;
     fn remember(&self) -> Self::Memo {
-        self.summarised.then(|| Packed::pack(self.raw.get()))
+        self.summarised.then(|| Packed::pack(&self.raw))
     }
 }
 
 impl PartialEq for Payload {
     fn eq(&self, other: &Self) -> bool {
-        self.raw.get() == other.raw.get() && self.cells == other.cells
+        self.raw == other.raw && self.cells == other.cells
     }
 }
 
@@ -129,15 +130,13 @@ impl From<serde_json::Error> for DecodeError {
 
 #[derive(Deserialize)]
 struct RawEvent<'a> {
-    #[serde(rename = "type")]
-    event_type: &'a str,
     #[serde(borrow)]
     object: &'a RawValue,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct Metadata {
+struct Metadata<'a> {
     name: Option<String>,
     namespace: Option<String>,
     uid: Option<String>,
@@ -145,12 +144,8 @@ struct Metadata {
     #[serde(rename = "continue")]
     continue_token: Option<String>,
     annotations: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Deserialize)]
-struct Head {
-    #[serde(default)]
-    metadata: Metadata,
+    #[serde(borrow)]
+    managed_fields: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -165,8 +160,8 @@ struct Row<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Page<'a> {
-    #[serde(default)]
-    metadata: Metadata,
+    #[serde(borrow, default)]
+    metadata: Metadata<'a>,
     column_definitions: Option<Vec<Column>>,
     #[serde(borrow)]
     rows: Option<Vec<Row<'a>>>,
@@ -174,30 +169,92 @@ struct Page<'a> {
     items: Option<Vec<&'a RawValue>>,
 }
 
-/// The object of a watch event in either form, decoded in one pass: a Table has rows, a plain object only
-/// its metadata is needed of.
+/// A watch event's line, decoded in one pass whatever its object: a Table (rows), a Status (an ERROR event),
+/// or a plain object, of which only the metadata is read here.
+#[derive(Deserialize)]
+struct EventLine<'a> {
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    #[serde(borrow)]
+    object: EventObject<'a>,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct EventObject<'a> {
     kind: Option<String>,
-    #[serde(default)]
-    metadata: Metadata,
+    #[serde(borrow, default)]
+    metadata: Metadata<'a>,
     column_definitions: Option<Vec<Column>>,
     #[serde(borrow, default)]
     rows: Vec<Row<'a>>,
+    #[serde(default)]
+    code: u16,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    message: String,
+}
+
+/// Reads an object's `metadata` and nothing after it: the spec and status that follow are most of an object's
+/// bytes, and nothing here needs them. `None` when the object has no metadata.
+pub fn metadata_of<'de, M: Deserialize<'de>>(object: &'de str) -> Result<Option<M>, serde_json::Error> {
+    struct UntilMetadata<'m, M>(&'m mut Option<M>);
+
+    #[derive(Deserialize, PartialEq)]
+    #[serde(field_identifier, rename_all = "lowercase")]
+    enum TopLevelKey {
+        Metadata,
+        #[serde(other)]
+        Other,
+    }
+
+    impl<'de, M: Deserialize<'de>> Visitor<'de> for UntilMetadata<'_, M> {
+        type Value = ();
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("an object")
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<TopLevelKey>()? {
+                if key == TopLevelKey::Metadata {
+                    *self.0 = Some(map.next_value()?);
+                    // Stopping here is the point; the caller knows this error for what it is.
+                    return Err(serde::de::Error::custom(STOPPED_AFTER_METADATA));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+            Ok(())
+        }
+    }
+
+    const STOPPED_AFTER_METADATA: &str = "stopped after metadata";
+    let mut metadata = None;
+    let mut deserializer = serde_json::Deserializer::from_str(object);
+    let read = deserializer.deserialize_map(UntilMetadata(&mut metadata));
+    match (metadata, read) {
+        (Some(metadata), _) => Ok(Some(metadata)),
+        (None, Ok(())) => deserializer.end().map(|()| None),
+        (None, Err(error)) => Err(error),
+    }
 }
 
 /// Decodes one line of a watch stream. `summarised` says whether its object is kept to say later what changed.
 pub fn decode_watch_event(line: &[u8], summarised: bool) -> Result<DecodedEvent, DecodeError> {
-    let raw: RawEvent = serde_json::from_slice(line)?;
-    if raw.event_type == "ERROR" {
-        let status: ErrorStatus = serde_json::from_str(raw.object.get())?;
+    let parsed: EventLine = serde_json::from_slice(line)?;
+    let outer = parsed.object;
+    if parsed.event_type == "ERROR" {
         return Ok(DecodedEvent {
-            event: WatchEvent::Error(status),
+            event: WatchEvent::Error(ErrorStatus {
+                code: outer.code,
+                reason: outer.reason,
+                message: outer.message,
+            }),
             columns: None,
         });
     }
-    let outer: EventObject = serde_json::from_str(raw.object.get())?;
+    let is_change = matches!(parsed.event_type, "ADDED" | "MODIFIED" | "DELETED");
     let (object, metadata, cells, columns) = if outer.kind.as_deref() == Some("Table") {
         let row = outer
             .rows
@@ -207,13 +264,17 @@ pub fn decode_watch_event(line: &[u8], summarised: bool) -> Result<DecodedEvent,
         let object = row
             .object
             .ok_or(DecodeError::MissingField("the object of a Table row"))?;
-        let head: Head = serde_json::from_str(object.get())?;
-        (object, head.metadata, Some(row.cells), outer.column_definitions)
+        let metadata = metadata_of(object.get())?.unwrap_or_default();
+        (Some(object), metadata, Some(row.cells), outer.column_definitions)
+    } else if is_change {
+        // A plain object is passed on as sent: a second, shallow pass finds where it is in the line.
+        let raw: RawEvent = serde_json::from_slice(line)?;
+        (Some(raw.object), outer.metadata, None, None)
     } else {
-        (raw.object, outer.metadata, None, None)
+        (None, outer.metadata, None, None)
     };
-    let event = match raw.event_type {
-        "BOOKMARK" => {
+    let event = match (parsed.event_type, object) {
+        ("BOOKMARK", _) => {
             let resource_version = metadata
                 .resource_version
                 .ok_or(DecodeError::MissingField("metadata.resourceVersion"))?;
@@ -225,10 +286,10 @@ pub fn decode_watch_event(line: &[u8], summarised: bool) -> Result<DecodedEvent,
                 initial_events_end,
             }
         }
-        "ADDED" => WatchEvent::Added(observed(object, metadata, cells, summarised)?),
-        "MODIFIED" => WatchEvent::Modified(observed(object, metadata, cells, summarised)?),
-        "DELETED" => WatchEvent::Deleted(observed(object, metadata, cells, summarised)?),
-        other => return Err(DecodeError::UnknownEventType(other.to_string())),
+        ("ADDED", Some(object)) => WatchEvent::Added(observed(object, metadata, cells, summarised)?),
+        ("MODIFIED", Some(object)) => WatchEvent::Modified(observed(object, metadata, cells, summarised)?),
+        ("DELETED", Some(object)) => WatchEvent::Deleted(observed(object, metadata, cells, summarised)?),
+        (other, _) => return Err(DecodeError::UnknownEventType(other.to_string())),
     };
     Ok(DecodedEvent { event, columns })
 }
@@ -263,7 +324,11 @@ pub fn decode_status(body: &[u8]) -> Option<ErrorStatus> {
         .filter(|status| status.code != 0)
 }
 
-fn page_of(metadata: Metadata, items: Vec<WireObject>, columns: Option<Vec<Column>>) -> Result<ListPage, DecodeError> {
+fn page_of(
+    metadata: Metadata<'_>,
+    items: Vec<WireObject>,
+    columns: Option<Vec<Column>>,
+) -> Result<ListPage, DecodeError> {
     Ok(ListPage {
         resource_version: metadata
             .resource_version
@@ -279,13 +344,13 @@ fn wire_object(
     cells: Option<Vec<serde_json::Value>>,
     summarised: bool,
 ) -> Result<WireObject, DecodeError> {
-    let head: Head = serde_json::from_str(object.get())?;
-    observed(object, head.metadata, cells, summarised)
+    let metadata = metadata_of(object.get())?.unwrap_or_default();
+    observed(object, metadata, cells, summarised)
 }
 
 fn observed(
     object: &RawValue,
-    metadata: Metadata,
+    metadata: Metadata<'_>,
     cells: Option<Vec<serde_json::Value>>,
     summarised: bool,
 ) -> Result<WireObject, DecodeError> {
@@ -299,15 +364,37 @@ fn observed(
             .resource_version
             .ok_or(DecodeError::MissingField("metadata.resourceVersion"))?,
         payload: Payload {
-            raw: object.to_owned(),
+            raw: match metadata.managed_fields {
+                Some(managed_fields) if summarised => without(object.get(), managed_fields.get()),
+                _ => object.get().into(),
+            },
             cells,
             summarised,
         },
     })
 }
 
+/// The object's text with one of its values, `part`, emptied to `[]`. Made for `metadata.managedFields`: up to
+/// half of an object's bytes, never shown in a table and never part of what changed, so every later step
+/// (the copy kept, the comparison with the next version) is spared them. `part` is a slice of `object`,
+/// as serde borrows it; anything else leaves the object whole.
+fn without(object: &str, part: &str) -> Box<str> {
+    let start = (part.as_ptr() as usize).wrapping_sub(object.as_ptr() as usize);
+    let end = start.wrapping_add(part.len());
+    if start > object.len() || end > object.len() || start > end || !part.starts_with('[') {
+        return object.into();
+    }
+    let mut stripped = String::with_capacity(object.len() - part.len() + 2);
+    stripped.push_str(&object[..start]);
+    stripped.push_str("[]");
+    stripped.push_str(&object[end..]);
+    stripped.into_boxed_str()
+}
+
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
 
     #[test]
@@ -326,7 +413,7 @@ mod tests {
         );
         assert_eq!((object.uid.as_str(), object.resource_version.as_str()), ("u1", "42"));
         assert_eq!(
-            object.payload.raw.get(),
+            &*object.payload.raw,
             r#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","namespace":"ns","uid":"u1","resourceVersion":"42"},"data":{"k":"v"}}"#
         );
         assert_eq!(object.payload.cells, None);
@@ -448,6 +535,51 @@ mod tests {
         );
     }
 
+    #[test]
+    fn metadata_is_read_without_reading_what_follows_it() {
+        let metadata: Option<Value> =
+            metadata_of(r#"{"kind":"Pod","metadata":{"name":"a"},"spec":{"containers":[{"name":"app"}]}}"#)
+                .expect("reads");
+        assert_eq!(metadata, Some(json!({"name": "a"})));
+        // An escaped key is still the metadata; the rest of the object is never looked at.
+        let metadata: Option<Value> = metadata_of(r#"{"meta\u0064ata":{"name":"b"},"status":{}}"#).expect("reads");
+        assert_eq!(metadata, Some(json!({"name": "b"})));
+        let none: Option<Value> = metadata_of(r#"{"kind":"Status","code":410}"#).expect("reads");
+        assert_eq!(none, None);
+        assert!(
+            metadata_of::<Value>(r#"{"metadata":{"name":}}"#).is_err(),
+            "broken metadata"
+        );
+        assert!(metadata_of::<Value>(r#"["metadata"]"#).is_err(), "not an object");
+        assert!(
+            metadata_of::<Value>(r#"{"kind":"Pod"} trailing"#).is_err(),
+            "trailing text"
+        );
+    }
+
+    #[test]
+    fn managed_fields_are_left_out_of_what_the_tables_keep_and_kept_for_json() {
+        let object = r#"{"kind":"Pod","metadata":{"name":"a","namespace":"ns","uid":"u","resourceVersion":"7","managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{}}}],"labels":{"app":"a"}},"spec":{"x":1}}"#;
+        let line = format!(
+            r#"{{"type":"MODIFIED","object":{{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{{}},"rows":[{{"cells":["a"],"object":{object}}}]}}}}"#
+        );
+        let kept = |summarised: bool| match decode_watch_event(line.as_bytes(), summarised).expect("decodes").event {
+            WatchEvent::Modified(object) => object.payload.raw,
+            other => panic!("expected MODIFIED, got {other:?}"),
+        };
+        let mut expected: Value = serde_json::from_str(object).expect("JSON");
+        assert_eq!(serde_json::from_str::<Value>(&kept(false)).expect("JSON"), expected);
+        expected["metadata"]["managedFields"] = json!([]);
+        assert_eq!(serde_json::from_str::<Value>(&kept(true)).expect("JSON"), expected);
+
+        let page = format!(r#"{{"kind":"PodList","metadata":{{"resourceVersion":"8"}},"items":[{object}]}}"#);
+        let listed = decode_list_page(page.as_bytes(), true).expect("decodes");
+        assert_eq!(
+            serde_json::from_str::<Value>(&listed.items[0].payload.raw).expect("JSON"),
+            expected
+        );
+    }
+
     /// Hostile input: whatever bytes arrive, decoding answers with an event or an error, never a panic, and
     /// in time proportional to the input.
     mod hostile {
@@ -472,6 +604,7 @@ mod tests {
                     "columnDefinitions",
                     "continue",
                     "annotations",
+                    "managedFields",
                 ],
                 &["Table", "BOOKMARK", "ERROR"],
             )
@@ -479,6 +612,23 @@ mod tests {
 
         proptest! {
             #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+            /// Reading up to the metadata answers as reading the whole object does, however the object is
+            /// laid out or escaped.
+            #[test]
+            fn reading_up_to_the_metadata_finds_what_the_whole_object_has(value in json_value(), pretty in any::<bool>()) {
+                let text = if pretty {
+                    serde_json::to_string_pretty(&value)
+                } else {
+                    serde_json::to_string(&value)
+                }.expect("serialisable");
+                let whole: Value = serde_json::from_str(&text).expect("valid");
+                match (metadata_of::<Value>(&text), whole) {
+                    (Ok(found), Value::Object(fields)) => prop_assert_eq!(found, fields.get("metadata").cloned()),
+                    (Ok(found), other) => prop_assert!(false, "{found:?} read from {other}"),
+                    (Err(_), whole) => prop_assert!(!whole.is_object(), "an object was refused: {text}"),
+                }
+            }
+
             #[test]
             fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
                 let _ = decode_watch_event(&bytes, true);
@@ -498,6 +648,19 @@ mod tests {
                     // What decodes as an object is kept to say what changes next.
                     if let WatchEvent::Added(object) | WatchEvent::Modified(object) | WatchEvent::Deleted(object) = decoded.event {
                         prop_assert!(object.payload.remember().is_some());
+                        // With its managed fields left out, the object is still JSON, the same but for them
+                        // (a Table's row object is checked in the unit tests).
+                        let table = value.get("kind") == Some(&json!("Table"));
+                        let mut kept: Value = serde_json::from_str(&object.payload.raw).expect("still JSON");
+                        let mut sent = value.clone();
+                        for side in [&mut kept, &mut sent] {
+                            if let Some(metadata) = side.get_mut("metadata").and_then(Value::as_object_mut) {
+                                metadata.remove("managedFields");
+                            }
+                        }
+                        if !table {
+                            prop_assert_eq!(kept, sent);
+                        }
                     }
                 }
             }

@@ -145,7 +145,7 @@ impl LinePrinter {
 pub fn watch_event_json(change: &Change<Payload>, label: &crate::view::StreamLabel) -> String {
     let event_type = change.change_type.as_str();
     match &change.payload {
-        Some(payload) => format!(r#"{{"type":"{event_type}","object":{}}}"#, payload.raw.get()),
+        Some(payload) => format!(r#"{{"type":"{event_type}","object":{}}}"#, payload.raw),
         None => {
             let mut metadata =
                 json!({ "name": change.key.name, "uid": change.uid, "resourceVersion": change.resource_version });
@@ -160,7 +160,6 @@ pub fn watch_event_json(change: &Change<Payload>, label: &crate::view::StreamLab
 
 #[cfg(test)]
 mod tests {
-    use serde_json::value::RawValue;
 
     use super::*;
     use crate::engine::tracker::{ChangeType, ObjectKey, Origin};
@@ -199,7 +198,7 @@ mod tests {
             resource_version: "42".into(),
             origin: Origin::Watch,
             payload: raw.map(|raw| Payload {
-                raw: RawValue::from_string(raw.into()).expect("JSON"),
+                raw: raw.into(),
                 cells: None,
                 summarised: false,
             }),

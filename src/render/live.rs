@@ -8,7 +8,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout as Split, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Row as TableRow, Table, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::columns::{Layout, TableOptions, human_duration, what_changed};
@@ -227,53 +227,87 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
         fit(&mut widths[stream], area.width as usize, what_changed);
     }
 
-    let mut lines: Vec<TableRow> = Vec::new();
+    let mut lines: Vec<TableLine> = Vec::new();
     let mut line_stream: Vec<usize> = Vec::new();
     for (item, cells) in items[visible].iter().zip(visible_cells) {
-        let (row, stream) = match item {
+        let (line, stream) = match item {
             Item::Title(title) => (
-                TableRow::new(vec![title.clone()]).style(Style::new().bold().underlined()),
+                TableLine::new(vec![title.clone()], Style::new().bold().underlined()),
                 usize::MAX,
             ),
             Item::Header(stream) => {
                 let headers = select(&layouts[*stream].headers(), &kept[*stream]);
                 let cells = cut_all(&headers, &widths[*stream]);
-                (TableRow::new(cells).style(Style::new().bold()), *stream)
+                (TableLine::new(cells, Style::new().bold()), *stream)
             }
             Item::Entry { index, record, .. } => {
                 let cells = select(&cells.unwrap_or_default(), &kept[record.stream]);
                 let cells = cut_all(&cells, &widths[record.stream]);
                 (
-                    entry_row(cells, record, *index == ui.selected, now, &ui.options),
+                    entry_line(cells, record, *index == ui.selected, now, &ui.options),
                     record.stream,
                 )
             }
         };
-        lines.push(row);
+        lines.push(line);
         line_stream.push(stream);
     }
-    // Each line is laid out with its own section's widths: draw the lines one by one.
-    for (offset, (row, stream)) in lines.into_iter().zip(line_stream).enumerate() {
+    // Each section is laid out with its own widths; a title spans the whole line.
+    let whole_line = [area.width as usize];
+    let buffer = frame.buffer_mut();
+    for (offset, (line, stream)) in lines.iter().zip(line_stream).enumerate() {
         let line_area = Rect {
             y: area.y + offset as u16,
             height: 1,
             ..area
         };
-        let constraints: Vec<Constraint> = match widths.get(stream) {
-            Some(widths) => widths.iter().map(|w| Constraint::Length(*w as u16)).collect(),
-            None => vec![Constraint::Fill(1)],
-        };
-        frame.render_widget(Table::new([row], constraints).column_spacing(GAP), line_area);
+        let widths = widths.get(stream).map_or(&whole_line[..], Vec::as_slice);
+        line.render(buffer, line_area, widths);
     }
 }
 
-fn entry_row<'a>(
+/// One line of a table, drawn straight into the buffer: the cells come cut to their columns' widths, so no
+/// layout is needed, and a full screen of them costs a fraction of a table widget's cells and spans.
+struct TableLine {
+    cells: Vec<String>,
+    /// The whole line's style (bold for a fresh change, dim for a deletion, reversed when selected).
+    style: Style,
+    /// Added to the first cell's: the event's colour.
+    first_cell: Style,
+}
+
+impl TableLine {
+    fn new(cells: Vec<String>, style: Style) -> TableLine {
+        TableLine {
+            cells,
+            style,
+            first_cell: Style::new(),
+        }
+    }
+
+    fn render(&self, buffer: &mut ratatui::buffer::Buffer, area: Rect, widths: &[usize]) {
+        buffer.set_style(area, self.style);
+        let right = area.x + area.width;
+        let mut x = area.x;
+        for (index, (cell, width)) in self.cells.iter().zip(widths).enumerate() {
+            if x >= right {
+                break;
+            }
+            let width = (*width).min((right - x) as usize);
+            let style = if index == 0 { self.first_cell } else { Style::new() };
+            buffer.set_stringn(x, area.y, cell, width, style);
+            x = x.saturating_add(width as u16).saturating_add(GAP);
+        }
+    }
+}
+
+fn entry_line(
     cells: Vec<String>,
     record: &ChangeRecord,
     selected: bool,
     now: Timestamp,
     options: &TableOptions,
-) -> TableRow<'a> {
+) -> TableLine {
     let mut style = Style::new();
     if record.event == ChangeType::Deleted {
         style = style.add_modifier(Modifier::DIM);
@@ -283,16 +317,11 @@ fn entry_row<'a>(
     if selected {
         style = style.add_modifier(Modifier::REVERSED);
     }
-    let event_style = if options.color {
-        Style::new().fg(event_color(record.event))
-    } else {
-        Style::new()
-    };
-    let mut cells = cells.into_iter();
-    let event = cells.next().unwrap_or_default();
-    let mut styled = vec![ratatui::widgets::Cell::from(Span::styled(event, event_style))];
-    styled.extend(cells.map(ratatui::widgets::Cell::from));
-    TableRow::new(styled).style(style)
+    let mut line = TableLine::new(cells, style);
+    if options.color {
+        line.first_cell = Style::new().fg(event_color(record.event));
+    }
+    line
 }
 
 fn event_color(event: ChangeType) -> Color {
@@ -338,22 +367,29 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
         }
     }
     fit(&mut widths, area.width as usize, what_changed_column);
-    let rows: Vec<TableRow> = timeline
-        .range(visible.clone())
-        .zip(visible)
-        .map(|(record, index)| {
-            entry_row(
-                cut_all(&cells_of(record), &widths),
-                record,
-                index == ui.selected,
-                now,
-                &ui.options,
-            )
-        })
-        .collect();
-    let constraints: Vec<Constraint> = widths.iter().map(|w| Constraint::Length(*w as u16)).collect();
-    let header = TableRow::new(cut_all(&headers, &widths)).style(Style::new().bold());
-    frame.render_widget(Table::new(rows, constraints).header(header).column_spacing(GAP), area);
+    let header = TableLine::new(cut_all(&headers, &widths), Style::new().bold());
+    let entries = timeline.range(visible.clone()).zip(visible).map(|(record, index)| {
+        entry_line(
+            cut_all(&cells_of(record), &widths),
+            record,
+            index == ui.selected,
+            now,
+            &ui.options,
+        )
+    });
+    let buffer = frame.buffer_mut();
+    for (offset, line) in std::iter::once(header)
+        .chain(entries)
+        .enumerate()
+        .take(area.height as usize)
+    {
+        let line_area = Rect {
+            y: area.y + offset as u16,
+            height: 1,
+            ..area
+        };
+        line.render(buffer, line_area, &widths);
+    }
 }
 
 fn draw_details(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui) {
@@ -481,10 +517,13 @@ fn cut(text: &str, width: usize) -> String {
         return text.to_string();
     }
     let mut cut = String::new();
+    let mut used = 0;
     for c in text.chars() {
-        if cut.width() + c.to_string().width() + 1 > width {
+        let char_width = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + char_width + 1 > width {
             break;
         }
+        used += char_width;
         cut.push(c);
     }
     if width > 0 {
@@ -498,7 +537,6 @@ mod tests {
     use ratatui::Terminal;
     use ratatui::backend::TestBackend;
     use serde_json::json;
-    use serde_json::value::RawValue;
 
     use super::*;
     use crate::engine::tracker::{Change, ObjectKey, Origin};
@@ -547,7 +585,7 @@ mod tests {
             resource_version: "9".into(),
             origin: Origin::Watch,
             payload: Some(Payload {
-                raw: RawValue::from_string(object(phase)).expect("JSON"),
+                raw: object(phase).into(),
                 cells: Some(cells.iter().map(|cell| json!(cell)).collect()),
                 summarised: true,
             }),
@@ -628,6 +666,43 @@ mod tests {
                 "q quit · space pause · c clear · t timeline/table · ↑↓ PgUp PgDn Home End move · enter details",
             ]
         );
+    }
+
+    /// A fresh change is bold, a deletion dim, the selected row reversed from edge to edge, the event coloured;
+    /// headers are bold.
+    #[test]
+    fn rows_carry_the_styles_that_tell_fresh_deleted_and_selected_apart() {
+        let view = pods_view();
+        let mut ui = ui();
+        ui.options.color = true;
+        let mut terminal = Terminal::new(TestBackend::new(110, 8)).expect("a test terminal");
+        // Two seconds after the changes: still fresh.
+        terminal.draw(|frame| draw(frame, &view, &ui, at(2))).expect("drawn");
+        let buffer = terminal.backend().buffer();
+        let style = |x: u16, y: u16| buffer[(x, y)].style();
+        let (header, modified, deleted) = (2, 3, 4);
+        assert!(style(0, header).add_modifier.contains(Modifier::BOLD));
+        for x in [0, 20, 60, 109] {
+            assert!(
+                style(x, modified).add_modifier.contains(Modifier::BOLD),
+                "fresh change at {x}"
+            );
+            assert!(
+                style(x, modified).add_modifier.contains(Modifier::REVERSED),
+                "selection at {x}"
+            );
+            assert!(
+                style(x, deleted).add_modifier.contains(Modifier::DIM),
+                "deletion at {x}"
+            );
+            assert!(
+                !style(x, deleted).add_modifier.contains(Modifier::REVERSED),
+                "not selected at {x}"
+            );
+        }
+        assert_eq!(style(0, modified).fg, Some(Color::Yellow));
+        assert_eq!(style(0, deleted).fg, Some(Color::Red));
+        assert_eq!(style(12, modified).fg, Some(Color::Reset), "only the event is coloured");
     }
 
     #[test]

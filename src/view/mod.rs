@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::cluster::discovery::ResourceInfo;
 use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
-use crate::engine::wire::{Column, Payload};
+use crate::engine::wire::{self, Column, Payload};
 use summary::FieldChange;
 
 /// What the output says about one watched resource type.
@@ -68,13 +68,6 @@ pub struct ChangeRecord {
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
-struct ObjectHead {
-    #[serde(default)]
-    metadata: MetadataHead,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
 struct MetadataHead {
     creation_timestamp: Option<Timestamp>,
     #[serde(default)]
@@ -83,10 +76,10 @@ struct MetadataHead {
 
 impl ChangeRecord {
     pub fn new(stream: usize, label: &StreamLabel, change: &Change<Payload>, at: Timestamp) -> ChangeRecord {
-        let head: ObjectHead = change
+        let head: MetadataHead = change
             .payload
             .as_ref()
-            .and_then(|payload| serde_json::from_str(payload.raw.get()).ok())
+            .and_then(|payload| wire::metadata_of(&payload.raw).ok().flatten())
             .unwrap_or_default();
         let cells = change
             .payload
@@ -97,7 +90,7 @@ impl ChangeRecord {
         let field_changes = match (change.change_type, &change.payload, &change.previous) {
             (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
                 .unpack()
-                .and_then(|before| summary::field_changes_in_text(&before, payload.raw.get(), label.secret))
+                .and_then(|before| summary::field_changes_in_text(&before, &payload.raw, label.secret))
                 .unwrap_or_default(),
             _ => Vec::new(),
         };
@@ -108,8 +101,8 @@ impl ChangeRecord {
             origin: change.origin,
             at,
             cells,
-            created: head.metadata.creation_timestamp,
-            labels: head.metadata.labels,
+            created: head.creation_timestamp,
+            labels: head.labels,
             field_changes,
         }
     }
@@ -367,7 +360,6 @@ impl ViewModel {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::value::RawValue;
 
     use super::*;
     use crate::engine::wire::Packed;
@@ -397,7 +389,7 @@ mod tests {
             resource_version: "2".into(),
             origin: Origin::Watch,
             payload: raw.map(|raw| Payload {
-                raw: RawValue::from_string(raw.to_string()).expect("JSON"),
+                raw: raw.into(),
                 cells: Some(vec![
                     serde_json::json!(name),
                     serde_json::json!(1),

@@ -55,6 +55,7 @@ pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldCh
         secret,
         real: Vec::new(),
         timestamps: Vec::new(),
+        unreadable: false,
     };
     walk.compare(&mut String::new(), Some(before), Some(after), 0, false);
     if walk.real.is_empty() {
@@ -66,17 +67,20 @@ pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldCh
 
 /// The same answer as `field_changes` on the two documents parsed, for far less work: an API server writes a
 /// field that did not change byte for byte as before, so only the subtrees whose text differs are decoded (a
-/// pod's status update leaves its spec, most of its metadata and its managedFields unread). `None` when either
-/// side is not JSON.
+/// pod's status update leaves its spec, most of its metadata and its managedFields unread). `None` when a text that
+/// differs is not JSON.
 pub fn field_changes_in_text(before: &str, after: &str, secret: bool) -> Option<Vec<FieldChange>> {
-    let before: &RawValue = serde_json::from_str(before).ok()?;
-    let after: &RawValue = serde_json::from_str(after).ok()?;
+    // No pass to check the texts first: the walk reads them, and notices text that is not JSON.
     let mut walk = Walk {
         secret,
         real: Vec::new(),
         timestamps: Vec::new(),
+        unreadable: false,
     };
     walk.compare_text(&mut String::new(), Some(before), Some(after), 0, false);
+    if walk.unreadable {
+        return None;
+    }
     Some(if walk.real.is_empty() {
         walk.timestamps
     } else {
@@ -88,6 +92,8 @@ struct Walk {
     secret: bool,
     real: Vec<FieldChange>,
     timestamps: Vec<FieldChange>,
+    /// A text compared was not JSON.
+    unreadable: bool,
 }
 
 impl Walk {
@@ -166,8 +172,8 @@ impl Walk {
     fn compare_text(
         &mut self,
         path: &mut String,
-        before: Option<&RawValue>,
-        after: Option<&RawValue>,
+        before: Option<&str>,
+        after: Option<&str>,
         depth: usize,
         hidden: bool,
     ) {
@@ -175,7 +181,7 @@ impl Walk {
             return;
         }
         if let (Some(before), Some(after)) = (before, after)
-            && before.get() == after.get()
+            && before == after
         {
             return;
         }
@@ -197,13 +203,19 @@ impl Walk {
                     let length = path.len();
                     push_key(path, key);
                     let hide = hidden || (self.secret && depth == 0 && (key == "data" || key == "stringData"));
-                    self.compare_text(path, old.get(key).copied(), new.get(key).copied(), depth + 1, hide);
+                    let (before, after) = (old.get(key).map(|raw| raw.get()), new.get(key).map(|raw| raw.get()));
+                    self.compare_text(path, before, after, depth + 1, hide);
                     path.truncate(length);
                 }
                 return;
             }
         }
-        let decode = |side: Option<&RawValue>| side.and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok());
+        let mut decode = |side: Option<&str>| {
+            let value = side.map(serde_json::from_str::<Value>)?;
+            // Within a document that was read, every subtree reads too: only a whole text can fail here.
+            self.unreadable |= value.is_err();
+            value.ok()
+        };
         let (before_value, after_value) = (decode(before), decode(after));
         if before_value.is_none() && after_value.is_none() {
             return;
@@ -231,11 +243,11 @@ impl Walk {
 
 /// The fields of a JSON object, each as its text; `None` for anything else, and for an object with a key that
 /// has escapes in it (it cannot be borrowed as it is; `compare` decodes such an object instead).
-fn object_fields(raw: &RawValue) -> Option<BTreeMap<&str, &RawValue>> {
-    if !raw.get().starts_with('{') {
+fn object_fields(text: &str) -> Option<BTreeMap<&str, &RawValue>> {
+    if !text.starts_with('{') {
         return None;
     }
-    serde_json::from_str(raw.get()).ok()
+    serde_json::from_str(text).ok()
 }
 
 /// Map keys with dots or slashes (labels, annotations) go in brackets, so that the path stays readable.
