@@ -198,6 +198,27 @@ impl Pipeline {
         self.remaining == Some(0)
     }
 
+    /// Handles `first` and what is already waiting behind it (up to `MESSAGES_PER_TURN`), so that a burst
+    /// costs one turn of the output's loop. Stops at the first failure; the outcomes before it stay.
+    fn take_burst(
+        &mut self,
+        receiver: &mut mpsc::Receiver<(usize, StreamMessage)>,
+        first: (usize, StreamMessage),
+        streams: &mut [StreamInfo],
+        outcomes: &mut Vec<Outcome>,
+    ) -> Result<()> {
+        let mut next = Some(first);
+        let mut taken = 0;
+        while let Some((stream, message)) = next.take() {
+            self.handle(streams, stream, message, outcomes)?;
+            taken += 1;
+            if taken < MESSAGES_PER_TURN && !self.done() {
+                next = receiver.try_recv().ok();
+            }
+        }
+        Ok(())
+    }
+
     fn handle(
         &mut self,
         streams: &mut [StreamInfo],
@@ -256,37 +277,27 @@ async fn append_lines(mut engine: Engine, settings: &Settings, format: LineForma
     let mut outcomes = Vec::new();
     let mut text = String::new();
     let mut gaps: Vec<Option<Instant>> = vec![None; engine.streams.len()];
-    while let Some((stream, message)) = engine.receiver.recv().await {
-        let mut next = Some((stream, message));
-        // Take what is already waiting before writing, so that bursts go out in one write.
-        let mut batch = 0;
-        while let Some((stream, message)) = next.take() {
-            pipeline
-                .handle(&mut engine.streams, stream, message, &mut outcomes)
-                .map_err(|e| forbidden_hint(e, &settings.scope))?;
-            for outcome in outcomes.drain(..) {
-                match outcome {
-                    Outcome::Synced { existing, took } => {
-                        eprintln!("{}", synced_line(&engine.streams, &existing, took))
-                    }
-                    Outcome::Relisted { stream, changes } => {
-                        let after = gaps[stream].take().map(|since| since.elapsed());
-                        eprintln!("{}", relisted_line(&engine.streams[stream].label, changes, after));
-                    }
-                    Outcome::Notice { stream, notice } => {
-                        eprintln!(
-                            "{}",
-                            notice_line(&engine.streams[stream].label, &notice, &mut gaps[stream]).1
-                        );
-                    }
-                    Outcome::Change { stream, change } => {
-                        printer.print(&mut text, &engine.streams, stream, &change, Timestamp::now());
-                    }
+    while let Some(first) = engine.receiver.recv().await {
+        // What is already waiting goes out in the same write.
+        let taken = pipeline.take_burst(&mut engine.receiver, first, &mut engine.streams, &mut outcomes);
+        for outcome in outcomes.drain(..) {
+            match outcome {
+                Outcome::Synced { existing, took } => {
+                    eprintln!("{}", synced_line(&engine.streams, &existing, took))
                 }
-            }
-            batch += 1;
-            if batch < MESSAGES_PER_TURN && !pipeline.done() {
-                next = engine.receiver.try_recv().ok();
+                Outcome::Relisted { stream, changes } => {
+                    let after = gaps[stream].take().map(|since| since.elapsed());
+                    eprintln!("{}", relisted_line(&engine.streams[stream].label, changes, after));
+                }
+                Outcome::Notice { stream, notice } => {
+                    eprintln!(
+                        "{}",
+                        notice_line(&engine.streams[stream].label, &notice, &mut gaps[stream]).1
+                    );
+                }
+                Outcome::Change { stream, change } => {
+                    printer.print(&mut text, &engine.streams, stream, &change, Timestamp::now());
+                }
             }
         }
         if !text.is_empty() {
@@ -301,6 +312,7 @@ async fn append_lines(mut engine: Engine, settings: &Settings, format: LineForma
                 Err(error) => return Err(Error::Internal(anyhow::anyhow!("writing the output failed: {error}"))),
             }
         }
+        taken.map_err(|e| forbidden_hint(e, &settings.scope))?;
         if pipeline.done() {
             return Ok(ExitCode::Success);
         }
@@ -360,21 +372,7 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                 let Some(first) = message else {
                     break Err(Error::Internal(anyhow::anyhow!("every stream ended")));
                 };
-                // What is already waiting is taken in the same turn: one pass of this loop (its timers and the
-                // terminal's input poll) per burst, not per change.
-                let mut next = Some(first);
-                let mut batch = 0;
-                let mut failed = None;
-                while let Some((stream, message)) = next.take() {
-                    if let Err(error) = pipeline.handle(&mut view.streams, stream, message, &mut outcomes) {
-                        failed = Some(error);
-                        break;
-                    }
-                    batch += 1;
-                    if batch < MESSAGES_PER_TURN && !pipeline.done() {
-                        next = engine.receiver.try_recv().ok();
-                    }
-                }
+                let taken = pipeline.take_burst(&mut engine.receiver, first, &mut view.streams, &mut outcomes);
                 let now = Timestamp::now();
                 for outcome in outcomes.drain(..) {
                     match outcome {
@@ -400,7 +398,7 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                         }
                     }
                 }
-                if let Some(error) = failed {
+                if let Err(error) = taken {
                     break Err(forbidden_hint(error, &settings.scope));
                 }
                 if ui.follow {

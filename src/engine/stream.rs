@@ -407,15 +407,9 @@ impl StreamDriver {
             line.clear();
             let silence = silence_allowed(self.silence_limit, self.periodic_bookmarks);
             let give_up = silence.map_or(deadline, |silence| deadline.min(Instant::now() + silence));
-            // The body's bytes come from hyper's connection task: let it run once before taking "nothing to
-            // read" for an empty socket.
             if let Some(gather) = self.spec.gather
                 && !listing
                 && nothing_to_read(reader.as_mut()).await
-                && {
-                    tokio::task::yield_now().await;
-                    nothing_to_read(reader.as_mut()).await
-                }
             {
                 tokio::time::sleep(gather.min(give_up.saturating_duration_since(Instant::now()))).await;
             }
@@ -586,11 +580,22 @@ fn internal(error: kube::core::request::Error) -> Stop {
     Stop::Failed(Error::Internal(anyhow::anyhow!("building a request: {error}")))
 }
 
-/// Whether nothing at all can be read now, without waiting: a partial line read on at once.
-async fn nothing_to_read<R: futures::AsyncBufRead + ?Sized>(reader: std::pin::Pin<&mut R>) -> bool {
-    let mut reader = reader;
-    futures::future::poll_fn(|context| std::task::Poll::Ready(reader.as_mut().poll_fill_buf(context).is_pending()))
-        .await
+/// Whether nothing at all can be read now, without waiting (a partial line is read on at once). The body's
+/// bytes come from hyper's connection task, so it runs once before an empty read is believed.
+async fn nothing_to_read<R: futures::AsyncBufRead + ?Sized>(mut reader: std::pin::Pin<&mut R>) -> bool {
+    for attempt in 0..2 {
+        if attempt > 0 {
+            tokio::task::yield_now().await;
+        }
+        let empty = futures::future::poll_fn(|context| {
+            std::task::Poll::Ready(reader.as_mut().poll_fill_buf(context).is_pending())
+        })
+        .await;
+        if !empty {
+            return false;
+        }
+    }
+    true
 }
 
 #[cfg(test)]
