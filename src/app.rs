@@ -1,7 +1,7 @@
 //! One run, start to end: connect, resolve the types, start a stream per type, then either append lines or run
 //! the live view, until a signal, `q`, `--count`, `--timeout`, a closed pipe or a fatal error ends it.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -11,16 +11,16 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 use crate::cluster::connection::{self, Connection};
-use crate::cluster::discovery::{self, Catalog, DiscoveryCache, ResourceInfo, request_error};
+use crate::cluster::resolver;
 use crate::engine::session::{Report, Session};
-use crate::engine::stream::{ListStrategy, Notice, Representation, StreamDriver, StreamMessage, StreamSpec};
+use crate::engine::stream::{ListStrategy, Notice, StreamDriver, StreamMessage, StreamSpec};
 use crate::engine::tracker::{Change, ChangeType, StreamEvent};
 use crate::engine::wire::Payload;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, request_error};
 use crate::exit_code::ExitCode;
 use crate::render::lines::{LineFormat, LinePrinter};
 use crate::render::live::{self, Mode, Ui};
-use crate::settings::{NamespaceScope, OutputMode, Settings, TypeTarget};
+use crate::settings::{NamespaceScope, OutputMode, Settings};
 use crate::view::{ChangeRecord, NoticeKind, StreamInfo, StreamLabel, ViewModel};
 
 /// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
@@ -40,14 +40,13 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
     let ran = async {
         let engine = Engine::start(&settings).await?;
-        let cache = DiscoveryCache::for_server(&engine.connection.server);
+        let connection = engine.connection.clone();
         let watched = match settings.output {
             OutputMode::Lines(format) => append_lines(engine, &settings, format).await,
             OutputMode::Live { timeline } => run_live(engine, &settings, timeline).await,
         };
         if let Err(Error::ResourceType(_)) = watched {
-            // The server no longer serves a type the cache named: the next start asks it again.
-            cache.forget();
+            resolver::forget_discovery(&connection);
         }
         watched
     };
@@ -79,17 +78,9 @@ impl Engine {
     async fn start(settings: &Settings) -> Result<Engine> {
         let started = Instant::now();
         let connection = connection::connect(&settings.connection).await?;
-        let cache = DiscoveryCache::for_server(&connection.server);
-        let (catalog, cached) = bounded(&connection, discovery::discover_cached(&connection.client, &cache)).await??;
-        let (resources, names) = match resolve_all(&catalog, &settings.targets) {
-            // A type newer than the cache (a CRD just installed): ask the server, as kubectl does.
-            Err(Error::ResourceType(_)) if cached => {
-                let catalog = bounded(&connection, discovery::discover(&connection.client)).await??;
-                cache.store(&catalog);
-                resolve_all(&catalog, &settings.targets)?
-            }
-            resolved => resolved?,
-        };
+        let targets = resolver::resolve(&connection, &settings.targets)
+            .await
+            .map_err(|error| connection.explain(error))?;
         let namespace = match &settings.scope {
             NamespaceScope::All => None,
             NamespaceScope::Named(namespace) => Some(namespace.clone()),
@@ -97,20 +88,20 @@ impl Engine {
         };
         // LIST pages by default: kube-apiserver 1.37 sends them in half the time of a streamed list
         // (BENCHMARKS.md), and they need no version check.
-        let strategy = ListStrategy::new(settings.streaming_lists && server_streams_lists(&connection).await?);
-        let representation = match settings.output {
-            OutputMode::Lines(LineFormat::Json | LineFormat::Yaml) => Representation::Objects,
-            // The human outputs show kubectl's columns, and what changed, which needs the whole object.
-            _ => Representation::Table { whole_objects: true },
-        };
+        let strategy = ListStrategy::new(
+            settings.streaming_lists
+                && server_streams_lists(&connection)
+                    .await
+                    .map_err(|error| connection.explain(error))?,
+        );
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        for (index, (resource, names)) in resources.iter().zip(names).enumerate() {
+        for (index, target) in targets.iter().enumerate() {
             let spec = StreamSpec {
-                path: resource.collection_path(namespace.as_deref()),
+                path: target.resource.collection_path(namespace.as_deref()),
                 label_selector: settings.label_selector.clone(),
                 field_selector: settings.field_selector.clone(),
-                names,
-                representation,
+                names: target.names.clone(),
+                representation: settings.representation,
                 gather: matches!(settings.output, OutputMode::Live { .. }).then_some(LIVE_GATHER),
             };
             let driver = StreamDriver::new(
@@ -124,9 +115,9 @@ impl Engine {
             );
             tokio::spawn(driver.run());
         }
-        let streams = resources
+        let streams = targets
             .iter()
-            .map(|resource| StreamInfo::new(StreamLabel::from(resource)))
+            .map(|target| StreamInfo::new(StreamLabel::from(&target.resource)))
             .collect();
         Ok(Engine {
             receiver,
@@ -136,21 +127,6 @@ impl Engine {
             started,
         })
     }
-}
-
-/// The resources the command line names, each once, with the object names asked for.
-fn resolve_all(catalog: &Catalog, targets: &[TypeTarget]) -> Result<(Vec<ResourceInfo>, Vec<BTreeSet<String>>)> {
-    let mut resources: Vec<ResourceInfo> = Vec::new();
-    let mut names = Vec::new();
-    for target in targets {
-        for resource in catalog.resolve_targets(&target.type_name)? {
-            if !resources.contains(resource) {
-                resources.push(resource.clone());
-                names.push(target.names.clone());
-            }
-        }
-    }
-    Ok((resources, names))
 }
 
 /// What a message from the streams amounts to, for either output.
@@ -312,7 +288,7 @@ async fn append_lines(mut engine: Engine, settings: &Settings, format: LineForma
                 Err(error) => return Err(Error::Internal(anyhow::anyhow!("writing the output failed: {error}"))),
             }
         }
-        taken.map_err(|e| forbidden_hint(e, &settings.scope))?;
+        taken.map_err(|error| fatal(error, &engine.connection, settings))?;
         if pipeline.done() {
             return Ok(ExitCode::Success);
         }
@@ -399,7 +375,7 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                     }
                 }
                 if let Err(error) = taken {
-                    break Err(forbidden_hint(error, &settings.scope));
+                    break Err(fatal(error, &engine.connection, settings));
                 }
                 if ui.follow {
                     ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
@@ -630,38 +606,22 @@ fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option<Instant>) 
     }
 }
 
-/// A refusal of a cluster-wide watch is often fixed by watching one namespace.
-fn forbidden_hint(error: Error, scope: &NamespaceScope) -> Error {
-    match (error, scope) {
-        (Error::Forbidden(message), NamespaceScope::All) => {
-            Error::Forbidden(format!("{message}; try one namespace with -n NAMESPACE instead of -A"))
-        }
-        (error, _) => error,
-    }
+/// A failure that ends the run, with what helps to fix it.
+fn fatal(error: Error, connection: &Connection, settings: &Settings) -> Error {
+    connection
+        .explain(error)
+        .with_namespace_hint(settings.scope == NamespaceScope::All)
 }
 
 /// Streamed initial lists exist from Kubernetes 1.27; older servers ignore the parameter and would replay
 /// everything as a plain watch, so they are never asked.
 async fn server_streams_lists(connection: &Connection) -> Result<bool> {
-    let version = bounded(connection, connection.client.apiserver_version())
+    let version = connection
+        .bounded(connection.client.apiserver_version())
         .await?
         .map_err(|error| request_error(error, "reading the server version"))?;
     let minor: u32 = version.minor.trim_end_matches('+').parse().unwrap_or(0);
     Ok(version.major == "1" && minor >= 27)
-}
-
-/// Bounds a request by `--request-timeout`, when one is given.
-async fn bounded<T>(connection: &Connection, request: impl Future<Output = T>) -> Result<T> {
-    match connection.request_timeout {
-        Some(limit) => tokio::time::timeout(limit, request).await.map_err(|_| {
-            Error::Connection(format!(
-                "the API server at {} did not answer within {:.1}s",
-                connection.server,
-                limit.as_secs_f64()
-            ))
-        }),
-        None => Ok(request.await),
-    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP, as the number of the first to arrive.

@@ -1,13 +1,11 @@
 //! The command line, as kubectl hands it to a plugin: only the words after `kubectl watchnew`. The flags keep
-//! kubectl's names and meanings; this module only describes them, `settings` makes sense of them.
+//! kubectl's names and meanings; this module only describes them, `settings` makes sense of them, and
+//! `completion` attaches the completers to them.
 
 use std::path::PathBuf;
 
 use clap::builder::BoolishValueParser;
 use clap::{Parser, ValueEnum};
-use clap_complete::engine::ArgValueCompleter;
-
-use crate::completion;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -58,7 +56,7 @@ const HELP_TEMPLATE: &str = "{about}{after-help}\n\n{all-args}\n\nUsage:\n  {usa
 pub struct Cli {
     /// What to watch: TYPE[,TYPE...] [NAME...], or TYPE/NAME ... (pods, deploy, svc, a CRD's names,
     /// deployments.apps, deployments.v1.apps)
-    #[arg(value_name = "TYPE[,TYPE...] [NAME...]", add = ArgValueCompleter::new(completion::TargetCompleter))]
+    #[arg(value_name = "TYPE[,TYPE...] [NAME...]")]
     pub targets: Vec<String>,
 
     /// Only objects whose labels match this selector (e.g. app=web,tier!=cache)
@@ -70,8 +68,7 @@ pub struct Cli {
     pub field_selector: Option<String>,
 
     /// The namespace to watch (default: the context's namespace, else "default")
-    #[arg(short = 'n', long, value_name = "NAMESPACE", help_heading = "Selection",
-        add = ArgValueCompleter::new(completion::complete_namespaces))]
+    #[arg(short = 'n', long, value_name = "NAMESPACE", help_heading = "Selection")]
     pub namespace: Option<String>,
 
     /// Watch every namespace
@@ -159,18 +156,15 @@ pub struct Cli {
     pub kubeconfig: Option<PathBuf>,
 
     /// The kubeconfig context to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection",
-        add = ArgValueCompleter::new(completion::complete_contexts))]
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub context: Option<String>,
 
     /// The kubeconfig cluster to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection",
-        add = ArgValueCompleter::new(completion::complete_clusters))]
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub cluster: Option<String>,
 
     /// The kubeconfig user to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection",
-        add = ArgValueCompleter::new(completion::complete_users))]
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
     pub user: Option<String>,
 
     /// The address of the API server
@@ -180,6 +174,14 @@ pub struct Cli {
     /// Bearer token for authentication to the API server
     #[arg(long, value_name = "TOKEN", help_heading = "Connection", hide_env_values = true)]
     pub token: Option<String>,
+
+    /// Username for basic authentication to the API server
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub username: Option<String>,
+
+    /// Password for basic authentication to the API server
+    #[arg(long, value_name = "PASSWORD", help_heading = "Connection", hide_env_values = true)]
+    pub password: Option<String>,
 
     /// Path to a client certificate file for TLS
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
@@ -192,6 +194,20 @@ pub struct Cli {
     /// Path to a certificate file for the certificate authority
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
     pub certificate_authority: Option<PathBuf>,
+
+    /// The server name to verify the server's certificate against, and to send in the TLS handshake (SNI),
+    /// when it differs from the server's address
+    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    pub tls_server_name: Option<String>,
+
+    /// Do not ask for compressed (gzip) responses (the kubeconfig's disable-compression does the same)
+    #[arg(long, help_heading = "Connection", num_args = 0..=1, default_missing_value = "true",
+        value_parser = BoolishValueParser::new(), value_name = "BOOL")]
+    pub disable_compression: Option<bool>,
+
+    /// Where discovery is cached (default: $KUBECACHEDIR, else ~/.kube/cache)
+    #[arg(long, value_name = "PATH", env = "KUBECACHEDIR", help_heading = "Connection")]
+    pub cache_dir: Option<String>,
 
     /// Do not verify the server's certificate (insecure)
     #[arg(long, help_heading = "Connection", num_args = 0..=1, default_missing_value = "true",

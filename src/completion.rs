@@ -10,17 +10,18 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use clap::{CommandFactory, Parser};
-use clap_complete::engine::{CompletionCandidate, ValueCompleter};
+use clap_complete::engine::{ArgValueCompleter, CompletionCandidate, ValueCompleter};
 use clap_complete::env::Shells;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
-use kube::api::ListParams;
+use kube::api::{DynamicObject, ListParams};
+use kube::discovery::ApiResource;
 
 use crate::cli::Cli;
-use crate::cluster::{connection, discovery};
-use crate::engine::wire;
+use crate::cluster::connection::{self, ConnectOptions};
+use crate::cluster::resolver;
 use crate::exit_code::ExitCode;
-use crate::settings::ConnectionSettings;
+use crate::settings::{self, Environment};
 
 /// The variable that makes the binary answer a completion request from a script of `completion SHELL`.
 pub const ENV_VAR: &str = "WATCHNEW_COMPLETE";
@@ -33,7 +34,7 @@ const PATIENCE: Duration = Duration::from_secs(3);
 /// What the words before the one being completed say: where to connect, which namespace, which types.
 #[derive(Debug, Default)]
 struct Typed {
-    connection: ConnectionSettings,
+    connection: ConnectOptions,
     namespace: Option<String>,
     all_namespaces: bool,
     targets: Vec<String>,
@@ -48,7 +49,7 @@ fn remember_typed(words: &[OsString]) {
         |words: &[OsString]| Cli::try_parse_from(std::iter::once(OsString::from(BINARY)).chain(words.iter().cloned()));
     let cli = (0..=words.len()).rev().find_map(|end| parse(&words[..end]).ok());
     let typed = cli.map(|cli| Typed {
-        connection: ConnectionSettings::from_cli(&cli).unwrap_or_default(),
+        connection: settings::connect_options(&cli, &Environment::detect()).unwrap_or_default(),
         namespace: cli.namespace.clone(),
         all_namespaces: cli.all_namespaces.unwrap_or(false),
         targets: cli.targets.clone(),
@@ -58,6 +59,16 @@ fn remember_typed(words: &[OsString]) {
 
 fn typed() -> &'static Typed {
     TYPED.get_or_init(Typed::default)
+}
+
+/// The command line's definition with the completers attached to its arguments.
+fn command() -> clap::Command {
+    Cli::command()
+        .mut_arg("targets", |arg| arg.add(ArgValueCompleter::new(TargetCompleter)))
+        .mut_arg("namespace", |arg| arg.add(ArgValueCompleter::new(complete_namespaces)))
+        .mut_arg("context", |arg| arg.add(ArgValueCompleter::new(complete_contexts)))
+        .mut_arg("cluster", |arg| arg.add(ArgValueCompleter::new(complete_clusters)))
+        .mut_arg("user", |arg| arg.add(ArgValueCompleter::new(complete_users)))
 }
 
 /// `kubectl_complete-watchnew WORD...` and `kubectl-watchnew __complete WORD...`: the last word is the one
@@ -72,7 +83,7 @@ pub fn cobra_complete(words: Vec<OsString>) -> std::process::ExitCode {
     args.extend(before);
     args.push(current);
     let index = args.len() - 1;
-    let candidates = clap_complete::engine::complete(&mut Cli::command(), args, index, None).unwrap_or_default();
+    let candidates = clap_complete::engine::complete(&mut command(), args, index, None).unwrap_or_default();
     let mut out = std::io::stdout().lock();
     for candidate in candidates {
         let value = candidate.get_value().to_string_lossy();
@@ -102,23 +113,27 @@ pub fn print_script(shell: Option<&OsStr>) -> std::process::ExitCode {
     ExitCode::Success.into()
 }
 
-/// Answers a completion request from a script of `completion SHELL`, if this is one; the process then ends.
-pub fn complete_from_environment(args: &[OsString]) {
+/// Answers a completion request from a script of `completion SHELL`, if this is one, and says how the
+/// process ends then.
+pub fn complete_from_environment(args: &[OsString]) -> Option<std::process::ExitCode> {
     if std::env::var_os(ENV_VAR).is_none_or(|value| value.is_empty() || value == "0") {
-        return;
+        return None;
     }
     // The script calls `kubectl-watchnew -- WORD...`; the last word is the one being completed.
     let words: Vec<OsString> = args.iter().skip_while(|arg| *arg != "--").skip(2).cloned().collect();
     remember_typed(words.split_last().map(|(_, before)| before).unwrap_or_default());
     let current_dir = std::env::current_dir().ok();
-    let env = clap_complete::CompleteEnv::with_factory(Cli::command)
+    let env = clap_complete::CompleteEnv::with_factory(command)
         .var(ENV_VAR)
         .bin(BINARY)
         .completer(BINARY);
     match env.try_complete(args.iter().cloned(), current_dir.as_deref()) {
-        Ok(true) => std::process::exit(0),
-        Ok(false) => {}
-        Err(error) => error.exit(),
+        Ok(true) => Some(ExitCode::Success.into()),
+        Ok(false) => None,
+        Err(error) => {
+            let _ = error.print();
+            Some(ExitCode::Usage.into())
+        }
     }
 }
 
@@ -183,13 +198,8 @@ impl ValueCompleter for TargetCompleter {
 /// plain name belongs to more than one group.
 fn resource_types() -> Vec<String> {
     with_cluster(|connection| async move {
-        let cache = discovery::DiscoveryCache::for_server(&connection.server);
-        let (catalog, _) = discovery::discover_cached(&connection.client, &cache).await.ok()?;
-        let watchable: Vec<_> = catalog
-            .resources()
-            .iter()
-            .filter(|resource| resource.can("list") && resource.can("watch"))
-            .collect();
+        let catalog = resolver::catalog(&connection).await.ok()?;
+        let watchable: Vec<_> = catalog.watchable().collect();
         let names = watchable.iter().map(|resource| {
             let shared = watchable
                 .iter()
@@ -209,24 +219,24 @@ fn resource_types() -> Vec<String> {
 fn object_names(type_name: &str) -> Vec<String> {
     let type_name = type_name.to_string();
     with_cluster(|connection| async move {
-        let cache = discovery::DiscoveryCache::for_server(&connection.server);
-        let (catalog, _) = discovery::discover_cached(&connection.client, &cache).await.ok()?;
+        let catalog = resolver::catalog(&connection).await.ok()?;
         let resource = catalog.resolve(&type_name).ok()?;
-        let namespace = match (typed().all_namespaces, &typed().namespace) {
-            (true, _) => None,
-            (false, Some(namespace)) => Some(namespace.clone()),
-            (false, None) => Some(connection.default_namespace.clone()),
+        let api_resource = ApiResource {
+            group: resource.group.clone(),
+            version: resource.version.clone(),
+            api_version: resource.api_version(),
+            kind: resource.kind.clone(),
+            plural: resource.plural.clone(),
         };
-        let params = ListParams {
-            limit: Some(500),
-            ..ListParams::default()
+        let objects: Api<DynamicObject> = match (typed().all_namespaces, &typed().namespace) {
+            _ if !resource.namespaced => Api::all_with(connection.client, &api_resource),
+            (true, _) => Api::all_with(connection.client, &api_resource),
+            (false, Some(namespace)) => Api::namespaced_with(connection.client, namespace, &api_resource),
+            (false, None) => Api::namespaced_with(connection.client, &connection.default_namespace, &api_resource),
         };
-        let request = kube::core::Request::new(resource.collection_path(namespace.as_deref()))
-            .list(&params)
-            .ok()?;
-        let body = connection.client.request_text(request).await.ok()?;
-        let page = wire::decode_list_page(body.as_bytes(), false).ok()?;
-        Some(page.items.into_iter().map(|item| item.key.name).collect())
+        // Names only: the metadata of at most a page, the cheapest list there is.
+        let list = objects.list_metadata(&ListParams::default().limit(500)).await.ok()?;
+        Some(list.items.into_iter().filter_map(|item| item.metadata.name).collect())
     })
     .unwrap_or_default()
 }

@@ -6,6 +6,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Cli, ColorChoice, EventType, OutputFormat};
+use crate::cluster::connection::ConnectOptions;
+use crate::cluster::proxy::ProxyEnvironment;
+use crate::cluster::resolver::TypeTarget;
+use crate::engine::stream::Representation;
 use crate::engine::tracker::ChangeType;
 use crate::error::{Error, Result};
 use crate::render::columns::TableOptions;
@@ -13,12 +17,14 @@ use crate::render::lines::LineFormat;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
-    pub connection: ConnectionSettings,
+    pub connection: ConnectOptions,
     pub targets: Vec<TypeTarget>,
     pub scope: NamespaceScope,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
     pub output: OutputMode,
+    /// The form the changes are asked for in, which the output decides.
+    pub representation: Representation,
     pub table: TableOptions,
     /// The events to report; the others are tracked but not shown.
     pub event_types: Vec<ChangeType>,
@@ -32,12 +38,15 @@ pub struct Settings {
     pub silence_limit: Option<Duration>,
 }
 
-/// What the process finds around it, decided once: where stdout goes, and whether colour is unwanted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the process finds around it, decided once: where stdout goes, whether colour is unwanted, the
+/// proxy variables, and the home folder (for kubectl's cache folder).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Environment {
     pub stdout_is_terminal: bool,
     /// `NO_COLOR` is set and not empty.
     pub no_color: bool,
+    pub proxy: ProxyEnvironment,
+    pub home: Option<PathBuf>,
 }
 
 impl Environment {
@@ -46,15 +55,10 @@ impl Environment {
         Environment {
             stdout_is_terminal: std::io::stdout().is_terminal(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()),
+            proxy: ProxyEnvironment::from_process(),
+            home: std::env::home_dir(),
         }
     }
-}
-
-/// One resource type as the user typed it, and the names asked for (empty: every object).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TypeTarget {
-    pub type_name: String,
-    pub names: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,51 +77,41 @@ pub enum OutputMode {
     Lines(LineFormat),
 }
 
-/// How to reach and authenticate to the API server: the kubeconfig and kubectl's overriding flags.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ConnectionSettings {
-    pub kubeconfig: Option<PathBuf>,
-    pub context: Option<String>,
-    pub cluster: Option<String>,
-    pub user: Option<String>,
-    pub server: Option<String>,
-    pub token: Option<String>,
-    pub client_certificate: Option<PathBuf>,
-    pub client_key: Option<PathBuf>,
-    pub certificate_authority: Option<PathBuf>,
-    pub insecure_skip_tls_verify: bool,
-    pub impersonate_user: Option<String>,
-    pub impersonate_groups: Vec<String>,
-    pub impersonate_uid: Option<String>,
-    /// Bounds each request (discovery, list pages, opening a watch); never a watch stream itself.
-    pub request_timeout: Option<Duration>,
-}
-
-impl ConnectionSettings {
-    /// kubectl's connection flags, checked.
-    pub fn from_cli(cli: &Cli) -> Result<ConnectionSettings> {
-        if cli.as_user.is_none() && (!cli.as_group.is_empty() || cli.as_uid.is_some()) {
-            return Err(Error::Usage(
-                "--as-group and --as-uid need --as (the user to impersonate)".into(),
-            ));
-        }
-        Ok(ConnectionSettings {
-            kubeconfig: cli.kubeconfig.clone(),
-            context: cli.context.clone(),
-            cluster: cli.cluster.clone(),
-            user: cli.user.clone(),
-            server: cli.server.clone(),
-            token: cli.token.clone(),
-            client_certificate: cli.client_certificate.clone(),
-            client_key: cli.client_key.clone(),
-            certificate_authority: cli.certificate_authority.clone(),
-            insecure_skip_tls_verify: cli.insecure_skip_tls_verify.unwrap_or(false),
-            impersonate_user: cli.as_user.clone(),
-            impersonate_groups: cli.as_group.clone(),
-            impersonate_uid: cli.as_uid.clone(),
-            request_timeout: parse_request_timeout(&cli.request_timeout)?,
-        })
+/// kubectl's connection flags, checked, with what the environment adds (the proxy variables; `KUBECACHEDIR`
+/// comes through the flag's own default).
+pub fn connect_options(cli: &Cli, environment: &Environment) -> Result<ConnectOptions> {
+    if cli.as_user.is_none() && (!cli.as_group.is_empty() || cli.as_uid.is_some()) {
+        return Err(Error::Usage(
+            "--as-group and --as-uid need --as (the user to impersonate)".into(),
+        ));
     }
+    // As in kubectl, an empty value means the default.
+    let cache_dir = match cli.cache_dir.as_deref().map(str::trim) {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => environment.home.as_ref().map(|home| home.join(".kube").join("cache")),
+    };
+    Ok(ConnectOptions {
+        kubeconfig: cli.kubeconfig.clone(),
+        context: cli.context.clone(),
+        cluster: cli.cluster.clone(),
+        user: cli.user.clone(),
+        server: cli.server.clone(),
+        token: cli.token.clone(),
+        username: cli.username.clone(),
+        password: cli.password.clone(),
+        client_certificate: cli.client_certificate.clone(),
+        client_key: cli.client_key.clone(),
+        certificate_authority: cli.certificate_authority.clone(),
+        insecure_skip_tls_verify: cli.insecure_skip_tls_verify.unwrap_or(false),
+        tls_server_name: cli.tls_server_name.clone().filter(|name| !name.is_empty()),
+        disable_compression: cli.disable_compression.unwrap_or(false),
+        impersonate_user: cli.as_user.clone(),
+        impersonate_groups: cli.as_group.clone(),
+        impersonate_uid: cli.as_uid.clone(),
+        request_timeout: parse_request_timeout(&cli.request_timeout)?,
+        proxy_environment: environment.proxy.clone(),
+        cache_dir,
+    })
 }
 
 impl Settings {
@@ -137,7 +131,7 @@ impl Settings {
             (false, Some(namespace)) => NamespaceScope::Named(namespace),
             (false, None) => NamespaceScope::ContextDefault,
         };
-        let connection = ConnectionSettings::from_cli(&cli)?;
+        let connection = connect_options(&cli, &environment)?;
         let output = match cli.output {
             Some(OutputFormat::Json) => OutputMode::Lines(LineFormat::Json),
             Some(OutputFormat::Yaml) => OutputMode::Lines(LineFormat::Yaml),
@@ -146,6 +140,12 @@ impl Settings {
                 OutputMode::Live { timeline: cli.timeline }
             }
             None | Some(OutputFormat::Wide) => OutputMode::Lines(LineFormat::Table),
+        };
+        let representation = match output {
+            OutputMode::Lines(LineFormat::Json | LineFormat::Yaml) => Representation::Objects,
+            OutputMode::Lines(LineFormat::Name) => Representation::Metadata,
+            // kubectl's columns, and what changed, which needs the whole object.
+            OutputMode::Lines(LineFormat::Table) | OutputMode::Live { .. } => Representation::Table,
         };
         let color = match cli.color {
             ColorChoice::Always => true,
@@ -206,6 +206,7 @@ impl Settings {
             label_selector: cli.selector.filter(|selector| !selector.is_empty()),
             field_selector: cli.field_selector.filter(|selector| !selector.is_empty()),
             output,
+            representation,
             table,
             event_types,
             count: cli.count,
@@ -304,10 +305,16 @@ mod tests {
     const PIPED: Environment = Environment {
         stdout_is_terminal: false,
         no_color: false,
+        proxy: ProxyEnvironment {
+            https_proxy: None,
+            http_proxy: None,
+            no_proxy: None,
+        },
+        home: None,
     };
     const TERMINAL: Environment = Environment {
         stdout_is_terminal: true,
-        no_color: false,
+        ..PIPED
     };
 
     fn settings_in(environment: Environment, args: &[&str]) -> Result<Settings> {
@@ -357,8 +364,8 @@ mod tests {
         assert!(!color(PIPED, &["pods"]));
         assert!(!color(
             Environment {
-                stdout_is_terminal: true,
-                no_color: true
+                no_color: true,
+                ..TERMINAL
             },
             &["pods"]
         ));

@@ -1,6 +1,7 @@
 //! Connecting like kubectl: the kubeconfig files (`--kubeconfig`, else every file in `KUBECONFIG` merged by
 //! kubectl's rules, else `~/.kube/config`), the context, cluster and user it names, kubectl's overriding flags,
-//! and the in-cluster configuration inside a pod. kube-rs does the rest: TLS, tokens, exec credential plugins.
+//! the proxy client-go would choose, compression, and the in-cluster configuration inside a pod. kube-rs does
+//! the rest: TLS, tokens, exec credential plugins, gzip.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,8 +13,37 @@ use kube::config::{
 use kube::{Client, Config};
 use secrecy::SecretString;
 
-use crate::error::{Error, Result};
-use crate::settings::ConnectionSettings;
+use super::proxy::{self, Proxy, ProxyEnvironment, ProxySource};
+use crate::error::{Error, Result, causes};
+
+/// How to reach and authenticate to the API server: the kubeconfig, kubectl's overriding flags, and the
+/// proxy variables of the environment. `settings` fills it in; nothing here reads the command line.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ConnectOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub client_certificate: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    pub certificate_authority: Option<PathBuf>,
+    pub insecure_skip_tls_verify: bool,
+    pub tls_server_name: Option<String>,
+    /// `--disable-compression`: never ask for gzip, whatever the kubeconfig says.
+    pub disable_compression: bool,
+    pub impersonate_user: Option<String>,
+    pub impersonate_groups: Vec<String>,
+    pub impersonate_uid: Option<String>,
+    /// Bounds each request (discovery, list pages, opening a watch); never a watch stream itself.
+    pub request_timeout: Option<Duration>,
+    pub proxy_environment: ProxyEnvironment,
+    /// Where discovery is cached (`--cache-dir`, `KUBECACHEDIR`, else `~/.kube/cache`); none: not cached.
+    pub cache_dir: Option<PathBuf>,
+}
 
 /// A client for the API server and what the rest of the tool needs to know about how it was made.
 #[derive(Clone)]
@@ -25,41 +55,113 @@ pub struct Connection {
     pub context: Option<String>,
     /// The API server's address, for messages.
     pub server: String,
+    /// The proxy the connections go through, if any.
+    pub proxy: Option<Proxy>,
+    /// Whether responses are asked for gzipped.
+    pub compressed: bool,
     pub request_timeout: Option<Duration>,
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// Name of the context made up when only `--server` says where to connect.
 const FLAGS_ENTRY: &str = "command-line";
 
-pub async fn connect(settings: &ConnectionSettings) -> Result<Connection> {
-    let (mut config, context) = match load_kubeconfig(settings)? {
-        Some(kubeconfig) => from_kubeconfig(kubeconfig, settings).await?,
-        None if settings.server.is_some() => from_kubeconfig(Kubeconfig::default(), settings).await?,
-        None => (in_cluster(settings)?, None),
+pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
+    let (mut config, context, kubeconfig_proxy) = match load_kubeconfig(options)? {
+        Some(kubeconfig) => from_kubeconfig(kubeconfig, options).await?,
+        None if options.server.is_some() => from_kubeconfig(Kubeconfig::default(), options).await?,
+        None => (in_cluster(options)?, None, None),
     };
-    config.connect_timeout = settings.request_timeout.or(config.connect_timeout);
+    config.connect_timeout = options.request_timeout.or(config.connect_timeout);
     // The watch engine bounds its streams itself; a read timeout here would cut quiet watches.
     config.read_timeout = None;
     config.headers.push((
         HeaderName::from_static("user-agent"),
         HeaderValue::from_static(concat!("kubectl-watchnew/", env!("CARGO_PKG_VERSION"))),
     ));
+    if options.disable_compression {
+        config.disable_compression = true;
+    }
     let server = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    // kube-rs would take HTTPS_PROXY for every address and NO_PROXY for the kubeconfig's proxy too; client-go's
+    // rules differ (loopback is never proxied from the environment), and they are the ones users know.
+    let proxy = proxy::proxy_for(
+        &config.cluster_url,
+        kubeconfig_proxy.as_deref(),
+        &options.proxy_environment,
+    )
+    .map_err(Error::Config)?;
+    config.proxy_url = proxy.as_ref().map(|proxy| proxy.url.clone());
     let default_namespace = config.default_namespace.clone();
-    let client = Client::try_from(config)
-        .map_err(|error| Error::Config(format!("cannot set up a client for {server}: {}", causes(&error))))?;
+    let compressed = !config.disable_compression;
+    let client = Client::try_from(config).map_err(|error| {
+        let through = proxy
+            .as_ref()
+            .map(|proxy| format!(" through the proxy {}", proxy.display()))
+            .unwrap_or_default();
+        Error::Config(format!(
+            "cannot set up a client for {server}{through}: {}",
+            causes(&error)
+        ))
+    })?;
     Ok(Connection {
         client,
         default_namespace,
         context,
         server,
-        request_timeout: settings.request_timeout,
+        proxy,
+        compressed,
+        request_timeout: options.request_timeout,
+        cache_dir: options.cache_dir.clone(),
     })
 }
 
+impl Connection {
+    /// Bounds a request by `--request-timeout`, when one is given.
+    pub async fn bounded<T>(&self, request: impl Future<Output = T>) -> Result<T> {
+        match self.request_timeout {
+            Some(limit) => tokio::time::timeout(limit, request).await.map_err(|_| {
+                Error::Connection(format!(
+                    "the API server at {} did not answer within {:.1}s",
+                    self.route(),
+                    limit.as_secs_f64()
+                ))
+            }),
+            None => Ok(request.await),
+        }
+    }
+
+    /// A failure to reach the server says through which proxy it was tried, if any: the first thing to check.
+    pub fn explain(&self, error: Error) -> Error {
+        match (error, &self.proxy) {
+            (Error::Connection(message), Some(_)) => {
+                Error::Connection(format!("{message} (connecting to {})", self.route()))
+            }
+            (error, _) => error,
+        }
+    }
+
+    /// `https://api:6443`, or `https://api:6443 through the proxy http://proxy:3128 that HTTPS_PROXY names`
+    /// (never with the proxy's credentials).
+    pub fn route(&self) -> String {
+        match &self.proxy {
+            None => self.server.clone(),
+            Some(proxy) => format!(
+                "{} through the proxy {} that {} names",
+                self.server,
+                proxy.display(),
+                match proxy.source {
+                    ProxySource::Kubeconfig => "the kubeconfig's proxy-url",
+                    ProxySource::Environment(variable) => variable,
+                }
+            ),
+        }
+    }
+}
+
 /// The kubeconfig kubectl would read, or `None` when there is none at all.
-pub fn load_kubeconfig(settings: &ConnectionSettings) -> Result<Option<Kubeconfig>> {
-    if let Some(path) = &settings.kubeconfig {
+pub fn load_kubeconfig(options: &ConnectOptions) -> Result<Option<Kubeconfig>> {
+    if let Some(path) = &options.kubeconfig {
         return read_kubeconfig(path).map(Some);
     }
     let paths: Vec<PathBuf> = match std::env::var_os("KUBECONFIG") {
@@ -94,10 +196,12 @@ fn read_kubeconfig(path: &Path) -> Result<Kubeconfig> {
         .map_err(|error| Error::Config(format!("cannot read kubeconfig {}: {}", path.display(), causes(&error))))
 }
 
+/// The configuration of the context to use, its name (none for one made up from `--server`), and the
+/// cluster's `proxy-url`.
 async fn from_kubeconfig(
     mut kubeconfig: Kubeconfig,
-    settings: &ConnectionSettings,
-) -> Result<(Config, Option<String>)> {
+    options: &ConnectOptions,
+) -> Result<(Config, Option<String>, Option<String>)> {
     let names: Vec<&str> = kubeconfig
         .contexts
         .iter()
@@ -108,14 +212,14 @@ async fn from_kubeconfig(
     } else {
         format!(" (contexts: {})", names.join(", "))
     };
-    let context_name = match settings
+    let context_name = match options
         .context
         .clone()
         .or_else(|| kubeconfig.current_context.clone())
         .filter(|n| !n.is_empty())
     {
         Some(name) => name,
-        None if settings.server.is_some() => {
+        None if options.server.is_some() => {
             kubeconfig.contexts.push(NamedContext {
                 name: FLAGS_ENTRY.into(),
                 context: Some(Context {
@@ -143,9 +247,9 @@ async fn from_kubeconfig(
         )));
     };
 
-    let cluster_name = settings.cluster.clone().unwrap_or(context.cluster.clone());
+    let cluster_name = options.cluster.clone().unwrap_or(context.cluster.clone());
     if !kubeconfig.clusters.iter().any(|cluster| cluster.name == cluster_name) {
-        if settings.server.is_none() {
+        if options.server.is_none() {
             return Err(Error::Config(format!(
                 "cluster {cluster_name:?} is not in the kubeconfig"
             )));
@@ -156,22 +260,26 @@ async fn from_kubeconfig(
             ..Default::default()
         });
     }
+    let mut proxy_url = None;
     if let Some(named) = kubeconfig
         .clusters
         .iter_mut()
         .find(|cluster| cluster.name == cluster_name)
     {
-        override_cluster(named.cluster.get_or_insert_with(Cluster::default), settings);
+        let cluster = named.cluster.get_or_insert_with(Cluster::default);
+        override_cluster(cluster, options);
+        // Chosen here by client-go's rules (see `proxy`); kube-rs must not see it, or it would apply NO_PROXY.
+        proxy_url = cluster.proxy_url.take();
     }
 
-    let user_name = settings
+    let user_name = options
         .user
         .clone()
         .or(context.user.clone())
         .filter(|name| !name.is_empty());
     if let Some(user_name) = &user_name {
         if !kubeconfig.auth_infos.iter().any(|user| &user.name == user_name) {
-            if settings.user.is_some() {
+            if options.user.is_some() {
                 return Err(Error::Config(format!("user {user_name:?} is not in the kubeconfig")));
             }
             kubeconfig.auth_infos.push(NamedAuthInfo {
@@ -181,26 +289,26 @@ async fn from_kubeconfig(
             });
         }
         if let Some(user) = kubeconfig.auth_infos.iter_mut().find(|user| &user.name == user_name) {
-            override_user(user.auth_info.get_or_insert_with(AuthInfo::default), settings);
+            override_user(user.auth_info.get_or_insert_with(AuthInfo::default), options);
         }
-    } else if has_user_overrides(settings) {
+    } else if has_user_overrides(options) {
         kubeconfig.auth_infos.push(NamedAuthInfo {
             name: FLAGS_ENTRY.into(),
             auth_info: Some(AuthInfo::default()),
             ..Default::default()
         });
         if let Some(user) = kubeconfig.auth_infos.last_mut() {
-            override_user(user.auth_info.get_or_insert_with(AuthInfo::default), settings);
+            override_user(user.auth_info.get_or_insert_with(AuthInfo::default), options);
         }
     }
-    let user = user_name.or_else(|| has_user_overrides(settings).then(|| FLAGS_ENTRY.to_string()));
+    let user = user_name.or_else(|| has_user_overrides(options).then(|| FLAGS_ENTRY.to_string()));
 
-    let options = KubeConfigOptions {
+    let names = KubeConfigOptions {
         context: Some(context_name.clone()),
         cluster: Some(cluster_name),
         user,
     };
-    let config = Config::from_custom_kubeconfig(kubeconfig, &options)
+    let config = Config::from_custom_kubeconfig(kubeconfig, &names)
         .await
         .map_err(|error| {
             Error::Config(format!(
@@ -209,18 +317,21 @@ async fn from_kubeconfig(
             ))
         })?;
     let context = (context_name != FLAGS_ENTRY).then_some(context_name);
-    Ok((config, context))
+    Ok((config, context, proxy_url))
 }
 
-fn override_cluster(cluster: &mut Cluster, settings: &ConnectionSettings) {
-    if let Some(server) = &settings.server {
+fn override_cluster(cluster: &mut Cluster, options: &ConnectOptions) {
+    if let Some(server) = &options.server {
         cluster.server = Some(server.clone());
     }
-    if let Some(path) = &settings.certificate_authority {
+    if let Some(path) = &options.certificate_authority {
         cluster.certificate_authority = Some(path.display().to_string());
         cluster.certificate_authority_data = None;
     }
-    if settings.insecure_skip_tls_verify {
+    if let Some(name) = &options.tls_server_name {
+        cluster.tls_server_name = Some(name.clone());
+    }
+    if options.insecure_skip_tls_verify {
         // As in kubectl, skipping verification drops the CA instead of mixing the two.
         cluster.insecure_skip_tls_verify = Some(true);
         cluster.certificate_authority = None;
@@ -228,15 +339,17 @@ fn override_cluster(cluster: &mut Cluster, settings: &ConnectionSettings) {
     }
 }
 
-fn has_user_overrides(settings: &ConnectionSettings) -> bool {
-    settings.token.is_some()
-        || settings.client_certificate.is_some()
-        || settings.client_key.is_some()
-        || settings.impersonate_user.is_some()
+fn has_user_overrides(options: &ConnectOptions) -> bool {
+    options.token.is_some()
+        || options.username.is_some()
+        || options.password.is_some()
+        || options.client_certificate.is_some()
+        || options.client_key.is_some()
+        || options.impersonate_user.is_some()
 }
 
-fn override_user(user: &mut AuthInfo, settings: &ConnectionSettings) {
-    if let Some(token) = &settings.token {
+fn override_user(user: &mut AuthInfo, options: &ConnectOptions) {
+    if let Some(token) = &options.token {
         // A token given on the command line replaces every other source of a token.
         user.token = Some(SecretString::from(token.clone()));
         user.token_file = None;
@@ -245,24 +358,29 @@ fn override_user(user: &mut AuthInfo, settings: &ConnectionSettings) {
         user.username = None;
         user.password = None;
     }
-    if let Some(path) = &settings.client_certificate {
+    if let Some(username) = &options.username {
+        user.username = Some(username.clone());
+    }
+    if let Some(password) = &options.password {
+        user.password = Some(SecretString::from(password.clone()));
+    }
+    if let Some(path) = &options.client_certificate {
         user.client_certificate = Some(path.display().to_string());
         user.client_certificate_data = None;
     }
-    if let Some(path) = &settings.client_key {
+    if let Some(path) = &options.client_key {
         user.client_key = Some(path.display().to_string());
         user.client_key_data = None;
     }
-    if let Some(name) = &settings.impersonate_user {
+    if let Some(name) = &options.impersonate_user {
         user.impersonate = Some(name.clone());
-        user.impersonate_groups =
-            (!settings.impersonate_groups.is_empty()).then(|| settings.impersonate_groups.clone());
-        user.impersonate_uid = settings.impersonate_uid.clone();
+        user.impersonate_groups = (!options.impersonate_groups.is_empty()).then(|| options.impersonate_groups.clone());
+        user.impersonate_uid = options.impersonate_uid.clone();
     }
 }
 
 /// Inside a pod, with no kubeconfig: the service account, as kubectl does.
-fn in_cluster(settings: &ConnectionSettings) -> Result<Config> {
+fn in_cluster(options: &ConnectOptions) -> Result<Config> {
     let mut config = Config::incluster().map_err(|error| {
         Error::Config(format!(
             "no kubeconfig found (KUBECONFIG is not set and ~/.kube/config does not exist) and not running in a pod \
@@ -271,72 +389,20 @@ fn in_cluster(settings: &ConnectionSettings) -> Result<Config> {
         ))
     })?;
     let mut user = config.auth_info.clone();
-    override_user(&mut user, settings);
+    override_user(&mut user, options);
     config.auth_info = user;
-    if settings.insecure_skip_tls_verify {
+    if options.insecure_skip_tls_verify {
         config.accept_invalid_certs = true;
     }
-    Ok(config)
-}
-
-/// An error and its sources, as one line, each cause said once.
-pub fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(error);
-    while let Some(error) = current {
-        let text = plain_words(&error.to_string());
-        if !parts.iter().any(|part| part.contains(&text)) {
-            parts.push(text);
-        }
-        current = error.source();
+    if let Some(name) = &options.tls_server_name {
+        config.tls_server_name = Some(name.clone());
     }
-    parts.join(": ")
-}
-
-/// An error's text as one would say it during an incident: no link to a manual, and a connection cut short
-/// called that rather than by the TLS message it causes.
-fn plain_words(text: &str) -> String {
-    let text = match text.find(": https://") {
-        Some(link) => &text[..link],
-        None => text,
-    };
-    text.replace(
-        "peer closed connection without sending TLS close_notify",
-        "the connection was cut",
-    )
+    Ok(config)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn causes_read_plainly() {
-        #[derive(Debug)]
-        struct Layer(&'static str, Option<Box<Layer>>);
-        impl std::fmt::Display for Layer {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.0)
-            }
-        }
-        impl std::error::Error for Layer {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                self.1.as_deref().map(|layer| layer as _)
-            }
-        }
-        let cut = Layer(
-            "error reading a body from connection",
-            Some(Box::new(Layer(
-                "peer closed connection without sending TLS close_notify: \
-                 https://docs.rs/rustls/latest/rustls/manual/_03_howto/index.html#unexpected-eof",
-                None,
-            ))),
-        );
-        assert_eq!(
-            causes(&cut),
-            "error reading a body from connection: the connection was cut"
-        );
-    }
 
     fn kubeconfig(yaml: &str) -> Kubeconfig {
         Kubeconfig::from_yaml(yaml).expect("valid test kubeconfig")
@@ -361,13 +427,15 @@ contexts:
 current-context: prod
 "#;
 
-    async fn resolve(yaml: &str, settings: ConnectionSettings) -> Result<(Config, Option<String>)> {
-        from_kubeconfig(kubeconfig(yaml), &settings).await
+    async fn resolve(yaml: &str, options: ConnectOptions) -> Result<(Config, Option<String>)> {
+        from_kubeconfig(kubeconfig(yaml), &options)
+            .await
+            .map(|(config, context, _)| (config, context))
     }
 
     #[tokio::test]
     async fn the_current_context_gives_server_and_namespace() {
-        let (config, context) = resolve(TWO_CONTEXTS, ConnectionSettings::default())
+        let (config, context) = resolve(TWO_CONTEXTS, ConnectOptions::default())
             .await
             .expect("resolves");
         assert_eq!(config.cluster_url.to_string(), "https://prod.example:6443/");
@@ -377,7 +445,7 @@ current-context: prod
 
     #[tokio::test]
     async fn flags_override_the_kubeconfig() {
-        let settings = ConnectionSettings {
+        let settings = ConnectOptions {
             context: Some("dev".into()),
             server: Some("https://other.example:443".into()),
             token: Some("flag-token".into()),
@@ -401,15 +469,15 @@ current-context: prod
     #[tokio::test]
     async fn unknown_names_are_configuration_errors() {
         for settings in [
-            ConnectionSettings {
+            ConnectOptions {
                 context: Some("staging".into()),
                 ..Default::default()
             },
-            ConnectionSettings {
+            ConnectOptions {
                 cluster: Some("nowhere".into()),
                 ..Default::default()
             },
-            ConnectionSettings {
+            ConnectOptions {
                 user: Some("bob".into()),
                 ..Default::default()
             },
@@ -419,7 +487,7 @@ current-context: prod
         }
         let error = resolve(
             TWO_CONTEXTS,
-            ConnectionSettings {
+            ConnectOptions {
                 context: Some("staging".into()),
                 ..Default::default()
             },
@@ -436,7 +504,7 @@ current-context: prod
     #[tokio::test]
     async fn no_current_context_asks_for_one() {
         let yaml = TWO_CONTEXTS.replace("current-context: prod", "");
-        let error = resolve(&yaml, ConnectionSettings::default())
+        let error = resolve(&yaml, ConnectOptions::default())
             .await
             .err()
             .map(|e| e.to_string());
@@ -447,13 +515,40 @@ current-context: prod
     }
 
     #[tokio::test]
+    async fn the_clusters_proxy_tls_name_and_compression_are_taken_and_flags_override_them() {
+        let yaml = TWO_CONTEXTS.replace(
+            r#"cluster: {server: "https://prod.example:6443", insecure-skip-tls-verify: true}"#,
+            r#"cluster: {server: "https://10.0.0.7:6443", insecure-skip-tls-verify: true,
+                proxy-url: "socks5://127.0.0.1:1080", tls-server-name: api.prod.example,
+                disable-compression: true}"#,
+        );
+        let (config, _, proxy) = from_kubeconfig(kubeconfig(&yaml), &ConnectOptions::default())
+            .await
+            .expect("resolves");
+        assert_eq!(proxy.as_deref(), Some("socks5://127.0.0.1:1080"));
+        assert_eq!(config.proxy_url, None, "chosen by client-go's rules, not kube-rs's");
+        assert_eq!(config.tls_server_name.as_deref(), Some("api.prod.example"));
+        assert!(config.disable_compression);
+
+        let flags = ConnectOptions {
+            tls_server_name: Some("other.example".into()),
+            username: Some("jane".into()),
+            password: Some("pass".into()),
+            ..Default::default()
+        };
+        let (config, _, _) = from_kubeconfig(kubeconfig(&yaml), &flags).await.expect("resolves");
+        assert_eq!(config.tls_server_name.as_deref(), Some("other.example"));
+        assert_eq!(config.auth_info.username.as_deref(), Some("jane"));
+    }
+
+    #[tokio::test]
     async fn a_server_flag_alone_is_enough() {
-        let settings = ConnectionSettings {
+        let settings = ConnectOptions {
             server: Some("https://10.0.0.1:6443".into()),
             token: Some("t".into()),
             ..Default::default()
         };
-        let (config, context) = from_kubeconfig(Kubeconfig::default(), &settings)
+        let (config, context, _) = from_kubeconfig(Kubeconfig::default(), &settings)
             .await
             .expect("resolves");
         assert_eq!(config.cluster_url.to_string(), "https://10.0.0.1:6443/");

@@ -2,7 +2,7 @@
 //! optionally qualified by group (`deployments.apps`) or version and group (`deployments.v1.apps`).
 //! Aggregated discovery gives everything in two requests; servers older than 1.26 get the per-group walk.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures::future::try_join_all;
@@ -10,8 +10,7 @@ use kube::Client;
 use kube::core::discovery::v2::APIGroupDiscoveryList;
 use serde::{Deserialize, Serialize};
 
-use super::connection::causes;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, request_error};
 
 /// One resource of one group version, as discovery describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,6 +48,11 @@ impl ResourceInfo {
 
     pub fn can(&self, verb: &str) -> bool {
         self.verbs.iter().any(|allowed| allowed == verb)
+    }
+
+    /// Whether it can be listed and watched, which is all this tool asks of a type.
+    pub fn watchable(&self) -> bool {
+        self.can("list") && self.can("watch")
     }
 
     /// The URL path of the collection, in one namespace or across all of them.
@@ -114,13 +118,10 @@ struct CacheFileRef<'a> {
 }
 
 impl DiscoveryCache {
-    pub fn for_server(server: &str) -> DiscoveryCache {
-        let base = std::env::var_os("KUBECACHEDIR")
-            .filter(|dir| !dir.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".kube").join("cache")));
+    /// The cache of one server in kubectl's cache folder (`--cache-dir`); none when there is no such folder.
+    pub fn for_server(cache_dir: Option<&Path>, server: &str) -> DiscoveryCache {
         DiscoveryCache {
-            path: base.map(|base| base.join("watchnew").join(cache_key(server)).join("discovery.json")),
+            path: cache_dir.map(|base| base.join("watchnew").join(cache_key(server)).join("discovery.json")),
         }
     }
 
@@ -248,6 +249,10 @@ pub async fn discover_per_group(client: &Client) -> Result<Catalog> {
 }
 
 impl Catalog {
+    pub fn from_resources(resources: Vec<ResourceInfo>) -> Catalog {
+        Catalog { resources }
+    }
+
     pub fn from_aggregated(lists: [APIGroupDiscoveryList; 2]) -> Catalog {
         let mut resources = Vec::new();
         for group in lists.into_iter().flat_map(|list| list.items) {
@@ -282,18 +287,23 @@ impl Catalog {
         &self.resources
     }
 
+    /// The resources that can be listed and watched, in discovery order.
+    pub fn watchable(&self) -> impl Iterator<Item = &ResourceInfo> {
+        self.resources.iter().filter(|resource| resource.watchable())
+    }
+
     /// Resolves a word of the command line to the resources to watch: one type, or every watchable type of a
     /// category such as `all` (each in its preferred version), as `kubectl get all` does.
     pub fn resolve_targets(&self, typed: &str) -> Result<Vec<&ResourceInfo>> {
         let wanted = typed.to_lowercase();
         if self.lookup(&wanted).is_none() {
             let mut members: Vec<&ResourceInfo> = Vec::new();
-            for resource in &self.resources {
+            for resource in self.watchable() {
                 let member = resource.categories.contains(&wanted);
                 let known = members
                     .iter()
                     .any(|m| m.group == resource.group && m.plural == resource.plural);
-                if member && !known && resource.can("list") && resource.can("watch") {
+                if member && !known {
                     members.push(resource);
                 }
             }
@@ -315,18 +325,16 @@ impl Catalog {
             };
             Error::ResourceType(format!("the server doesn't have a resource type {typed:?}{hint}"))
         })?;
-        for verb in ["list", "watch"] {
-            if !found.can(verb) {
-                return Err(Error::ResourceType(format!(
-                    "{} cannot be watched: the server allows only {} on it",
-                    found.qualified_name(),
-                    if found.verbs.is_empty() {
-                        "no verb".to_string()
-                    } else {
-                        found.verbs.join(", ")
-                    }
-                )));
-            }
+        if !found.watchable() {
+            return Err(Error::ResourceType(format!(
+                "{} cannot be watched: the server allows only {} on it",
+                found.qualified_name(),
+                if found.verbs.is_empty() {
+                    "no verb".to_string()
+                } else {
+                    found.verbs.join(", ")
+                }
+            )));
         }
         Ok(found)
     }
@@ -373,46 +381,6 @@ impl Catalog {
         }
         scored.sort_by(|a, b| b.0.total_cmp(&a.0));
         scored.into_iter().take(3).map(|(_, name)| name).collect()
-    }
-}
-
-/// What a failed request means to the user, as one of the typed errors.
-pub fn request_error(error: kube::Error, doing: &str) -> Error {
-    match error {
-        kube::Error::Api(status) => {
-            let message = if status.message.is_empty() {
-                format!("{} {}", status.code, status.reason)
-            } else {
-                status.message.clone()
-            };
-            match status.code {
-                401 => Error::Unauthorized(format!(
-                    "the API server rejected the credentials while {doing} (401 Unauthorized): \
-                     check the kubeconfig user, token or client certificate"
-                )),
-                403 => Error::Forbidden(message),
-                404 => Error::ResourceType(format!(
-                    "the API server does not serve this resource type (404 Not Found) while {doing}: \
-                     it may have been removed; run again to rediscover the server's types"
-                )),
-                _ => Error::Rejected(format!("the API server refused {doing}: {message}")),
-            }
-        }
-        kube::Error::Auth(error) => Error::Unauthorized(format!("getting credentials failed: {}", causes(&error))),
-        kube::Error::HyperError(_) | kube::Error::Service(_) => {
-            let description = causes(&error);
-            let lowered = description.to_lowercase();
-            // Only a certificate the client refused is a verification failure; a handshake cut short (a proxy
-            // or load balancer that drops the connection) is the server not being reachable.
-            if lowered.contains("certificate") {
-                Error::Connection(format!(
-                    "TLS verification of the API server failed while {doing}: {description}"
-                ))
-            } else {
-                Error::Connection(format!("cannot reach the API server while {doing}: {description}"))
-            }
-        }
-        other => Error::Internal(anyhow::anyhow!("{doing}: {}", causes(&other))),
     }
 }
 

@@ -1,4 +1,7 @@
-//! The cluster: connecting to it, and learning from discovery which resource types it serves.
+//! The cluster: connecting to it (through the proxy client-go would choose), learning from discovery which
+//! resource types it serves, and resolving the types typed on the command line.
 
 pub mod connection;
 pub mod discovery;
+pub mod proxy;
+pub mod resolver;

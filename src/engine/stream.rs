@@ -12,20 +12,21 @@ use http::HeaderValue;
 use kube::Client;
 use kube::api::{ListParams, WatchParams};
 use kube::core::Request;
-use kube::runtime::utils::Backoff;
-use kube::runtime::watcher::DefaultBackoff;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::policy::{self, Backoff};
 use super::tracker::StreamEvent;
 use super::wire::{self, Column, Payload, WatchEvent, WireObject};
-use crate::cluster::connection::causes;
-use crate::cluster::discovery::request_error;
-use crate::error::Error;
+use crate::error::{Error, causes, request_error};
 
 /// The page size kubectl uses for its lists.
 pub const PAGE_SIZE: u32 = 500;
 const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json";
+/// Metadata only, for a list and for a watch; a server that cannot (an aggregated API of its own making) may
+/// answer with whole objects, which read the same.
+const METADATA_LIST_ACCEPT: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+const METADATA_ACCEPT: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1, application/json";
 /// How much later than the server's own timeout a silent watch is given up as dead.
 const IDLE_MARGIN: Duration = Duration::from_secs(15);
 /// How long a watch may stay silent once the server is known to send bookmarks: kube-apiserver's watch cache
@@ -39,12 +40,24 @@ const PAGE_ANSWER_LIMIT: Duration = Duration::from_secs(60);
 /// A bookmark closer than this to the watch's timeout is the one sent before it ends, not a periodic one.
 const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(10);
 
+/// The form in which the changes are asked for; the first snapshot is always asked for in the cheapest form
+/// that serves it (see `StreamDriver::list`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Representation {
     /// Objects as they are (what `-o json` prints).
     Objects,
-    /// The server's Table rendering, the columns of `kubectl get`, with the whole object or only its metadata.
-    Table { whole_objects: bool },
+    /// Only each object's metadata (what `-o name` needs).
+    Metadata,
+    /// The server's Table rendering, the columns of `kubectl get`, with the whole object (for what changed).
+    Table,
+}
+
+/// The form of one request: how its Accept header and parameters ask for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Objects,
+    Metadata,
+    Table,
 }
 
 /// What one stream watches.
@@ -177,7 +190,7 @@ impl StreamDriver {
 
     /// Runs until the receiver goes away or the stream fails for good.
     pub async fn run(mut self) {
-        let mut backoff = DefaultBackoff::default();
+        let mut backoff = Backoff::default();
         loop {
             let outcome = match (&self.resume, self.strategy.streaming()) {
                 (Some(_), _) | (None, true) => self.watch().await,
@@ -207,7 +220,7 @@ impl StreamDriver {
                         backoff.reset();
                     }
                     self.interrupted_at.get_or_insert_with(Instant::now);
-                    let retry_in = backoff.next().unwrap_or(Duration::from_secs(30));
+                    let retry_in = backoff.next_wait(policy::clock_random());
                     if self.notify(Notice::Interrupted { cause, retry_in }).await.is_err() {
                         return;
                     }
@@ -266,28 +279,62 @@ impl StreamDriver {
 
     /// Whether objects are kept to say what changed in their next version (the human outputs).
     fn summarised(&self) -> bool {
-        matches!(self.spec.representation, Representation::Table { whole_objects: true })
+        self.spec.representation == Representation::Table
     }
 
-    fn prepare(&self, mut request: http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
-        if let Representation::Table { whole_objects } = self.spec.representation {
+    /// The form the changes are asked in: what the output prints.
+    fn changes_form(&self) -> Form {
+        match self.spec.representation {
+            Representation::Objects => Form::Objects,
+            Representation::Metadata => Form::Metadata,
+            Representation::Table => Form::Table,
+        }
+    }
+
+    /// The form of one page of a LIST. What a first list finds is never shown, only remembered: its identities
+    /// and resourceVersions, and for the human outputs the whole object, which the first modification is
+    /// compared with. So a first list asks for metadata only where that is all the output keeps, else its
+    /// first page as a Table (for the columns) and the rest as plain objects, which the server sends in about
+    /// half the time (BENCHMARKS.md). A relist shows what it finds, so every page of it is in the changes' form.
+    fn page_form(&self, first_page: bool) -> Form {
+        match (self.synced, self.spec.representation) {
+            (true, _) => self.changes_form(),
+            (false, Representation::Objects | Representation::Metadata) => Form::Metadata,
+            (false, Representation::Table) if first_page => Form::Table,
+            (false, Representation::Table) => Form::Objects,
+        }
+    }
+
+    fn prepare(&self, mut request: http::Request<Vec<u8>>, form: Form, list: bool) -> http::Request<Vec<u8>> {
+        let accept = match (form, list) {
+            (Form::Objects, _) => None,
+            (Form::Metadata, true) => Some(METADATA_LIST_ACCEPT),
+            (Form::Metadata, false) => Some(METADATA_ACCEPT),
+            (Form::Table, _) => Some(TABLE_ACCEPT),
+        };
+        if let Some(accept) = accept {
             request
                 .headers_mut()
-                .insert(http::header::ACCEPT, HeaderValue::from_static(TABLE_ACCEPT));
-            let include = if whole_objects { "Object" } else { "Metadata" };
-            let uri = format!("{}&includeObject={include}", request.uri());
+                .insert(http::header::ACCEPT, HeaderValue::from_static(accept));
+        }
+        if form == Form::Table {
+            let uri = format!("{}&includeObject=Object", request.uri());
             if let Ok(uri) = uri.parse() {
                 *request.uri_mut() = uri;
             }
+        }
+        if !list {
+            // kube-apiserver 1.37 gzips a watch stream as one gzip member per event, and the client's
+            // decompression reads only the first member (kube-rs does the same for its own watches). Watch
+            // events are small; the snapshot's pages are what compression is for.
+            request
+                .headers_mut()
+                .insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
         }
         request
     }
 
     /// A paginated LIST; restarted from the first page when the continue token expires.
-    ///
-    /// What a first list finds is never shown, so only its first page is asked as a Table, for the columns;
-    /// the rest come as plain objects, which the server sends in about half the time (BENCHMARKS.md).
-    /// A relist shows what changed, so every page of it is a Table.
     async fn list(&mut self) -> Result<End, Stop> {
         self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
         let mut continue_token: Option<String> = None;
@@ -360,11 +407,7 @@ impl StreamDriver {
             ..ListParams::default()
         };
         let request = Request::new(&self.spec.path).list(&params).map_err(internal)?;
-        let request = if self.synced || first {
-            self.prepare(request)
-        } else {
-            request
-        };
+        let request = self.prepare(request, self.page_form(first), true);
         Ok(self.bounded(self.client.request_text(request), PAGE_ANSWER_LIMIT).await)
     }
 
@@ -384,7 +427,9 @@ impl StreamDriver {
             .map_err(internal)?;
         let answer_limit = silence_allowed(self.silence_limit, self.periodic_bookmarks)
             .map_or(WATCH_ANSWER_LIMIT, |silence| silence.min(WATCH_ANSWER_LIMIT));
-        let opening = self.client.request_stream(self.prepare(request));
+        let opening = self
+            .client
+            .request_stream(self.prepare(request, self.changes_form(), false));
         let mut reader = match self.bounded(opening, answer_limit).await {
             Ok(Ok(reader)) => Box::pin(reader),
             Ok(Err(error)) => return self.failure(error, "watching"),

@@ -160,6 +160,8 @@ struct Row<'a> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Page<'a> {
+    #[serde(borrow)]
+    kind: Option<&'a str>,
     #[serde(borrow, default)]
     metadata: Metadata<'a>,
     column_definitions: Option<Vec<Column>>,
@@ -312,6 +314,8 @@ pub fn decode_list_page(body: &[u8], summarised: bool) -> Result<ListPage, Decod
             .into_iter()
             .map(|item| wire_object(item, None, summarised))
             .collect::<Result<_, _>>()?,
+        // A metadata-only list with nothing in it says `"items": null`.
+        (None, None) if page.kind == Some("PartialObjectMetadataList") => Vec::new(),
         (None, None) => return Err(DecodeError::MissingField("items")),
     };
     page_of(page.metadata, items, page.column_definitions)
@@ -510,6 +514,22 @@ mod tests {
             .remember()
             .expect("kept to summarise the next change");
         assert!(kept.unpack().is_some_and(|json| json.contains("\"uid\":\"u2\"")));
+    }
+
+    #[test]
+    fn metadata_only_pages_decode_even_when_empty() {
+        // As kube-apiserver 1.37 sends them for Accept: ...;as=PartialObjectMetadataList.
+        let page = br#"{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"2049","continue":"x"},"items":[{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"c1","namespace":"gz","uid":"u1","resourceVersion":"2001"}}]}"#;
+        let page = decode_list_page(page, false).expect("decodes");
+        assert_eq!(page.items[0].key.name, "c1");
+        assert_eq!(page.items[0].resource_version, "2001");
+        assert_eq!(page.continue_token.as_deref(), Some("x"));
+        let empty = br#"{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"2049"},"items":null}"#;
+        assert!(decode_list_page(empty, false).expect("decodes").items.is_empty());
+        assert!(
+            decode_list_page(br#"{"kind":"ConfigMapList","metadata":{"resourceVersion":"1"}}"#, false).is_err(),
+            "a full list without items is still malformed"
+        );
     }
 
     #[test]

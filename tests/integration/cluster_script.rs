@@ -142,3 +142,25 @@ fn building_without_go_is_a_clear_error() {
         support::stderr_of(&output)
     );
 }
+
+#[test]
+fn a_kubernetes_version_that_is_not_pinned_is_a_usage_error_that_lists_those_that_are() {
+    let versions = cluster_script(&["versions"]);
+    assert!(versions.status.success());
+    let pinned: Vec<String> = String::from_utf8_lossy(&versions.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert!(pinned.len() >= 3 && pinned.contains(&"1.30".to_string()), "{pinned:?}");
+    for wanted in ["1.29", "2.0", "1.30.2", "latest"] {
+        let output = cluster_script(&["up", "--name", "never-started", "--kubernetes-version", wanted]);
+        let stderr = support::stderr_of(&output);
+        assert_eq!(output.status.code(), Some(2), "{wanted}: {stderr}");
+        assert!(stderr.contains(wanted), "{stderr}");
+        assert!(
+            stderr.contains("is not one this checkout builds") || stderr.contains("is not pinned here"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("1.30"), "the pinned versions are named: {stderr}");
+    }
+}

@@ -8,5 +8,6 @@ mod ground;
 mod live;
 mod output;
 mod plugin;
+mod proxies;
 mod support;
 mod watch;

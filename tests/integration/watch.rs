@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, PodTemplate, Secret, Service, ServicePort, ServiceSpec};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{ApiResource, DeleteParams, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt};
@@ -83,10 +83,17 @@ async fn existing_objects_stay_hidden(list_flags: &[&str]) {
         "{}",
         watcher.stderr()
     );
-    assert!(
-        !watcher.stderr().contains("paginated"),
-        "this server streams initial lists when asked, and nothing is said by default: {}",
-        watcher.stderr()
+    // Asked to stream, a server with WatchList off (1.33, and before 1.32) says so and pages instead; by
+    // default nothing is asked and nothing is said.
+    let streamed_but_refused = !list_flags.is_empty() && !cluster.streams_initial_lists_by_default();
+    assert_eq!(
+        watcher
+            .stderr()
+            .contains("does not stream initial lists (WatchList is off); using paginated lists"),
+        streamed_but_refused,
+        "{} (kube-apiserver {})",
+        watcher.stderr(),
+        cluster.server_version
     );
 
     let added = create(&config_maps, "new").await;
@@ -119,6 +126,130 @@ async fn existing_objects_stay_hidden(list_flags: &[&str]) {
 
     let (code, stderr) = watcher.interrupt().await;
     assert_eq!(code, Some(130), "Ctrl-C ends with 130: {stderr}");
+}
+
+/// A pod template whose spec carries `size` bytes of env values that do not compress, against metadata of a
+/// few hundred bytes.
+fn bulky_pod_template(name: &str, size: usize) -> PodTemplate {
+    let mut noise = String::new();
+    let mut state = name.bytes().fold(0x9e37_79b9_7f4a_7c15u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    while noise.len() < size {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        noise.push_str(&format!("{state:016x}"));
+    }
+    serde_json::from_value(json!({
+        "metadata": { "name": name },
+        "template": { "spec": { "containers": [{
+            "name": "app", "image": "registry.k8s.io/pause:3.10",
+            "env": [{ "name": "NOISE", "value": noise }]
+        }]}}
+    }))
+    .expect("a pod template")
+}
+
+/// `-o json` prints whole objects for the changes, but keeps only identities of the snapshot: it is read as
+/// metadata (PartialObjectMetadataList), as is everything `-o name` reads, while the human output still reads
+/// whole objects (it compares the next version with them), gzipped unless `--disable-compression` or the
+/// kubeconfig's `disable-compression` says otherwise. Measured with the API server's own count of the bytes
+/// it sent for LISTs of pod templates, a type no other test lists (so the runs here go one after another).
+#[tokio::test]
+async fn json_and_name_outputs_take_the_snapshot_as_metadata_only() {
+    let cluster = support::cluster();
+    if !cluster.local() {
+        eprintln!(
+            "skipped: another client of {} may list pod templates too",
+            support::KUBECONFIG_ENV
+        );
+        return;
+    }
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "metadata").await;
+    let templates: Api<PodTemplate> = Api::namespaced(client, &namespace.name);
+    const COUNT: usize = 40;
+    const NOISE: usize = 16 * 1024;
+    for index in 0..COUNT {
+        templates
+            .create(
+                &PostParams::default(),
+                &bulky_pod_template(&format!("existing-{index}"), NOISE),
+            )
+            .await
+            .expect("create");
+    }
+    let whole = COUNT * NOISE;
+
+    let uncompressed_kubeconfig = tempfile::NamedTempFile::new().expect("a temporary file");
+    let text = std::fs::read_to_string(&cluster.kubeconfig).expect("readable");
+    let text = text.replacen("    server: ", "    disable-compression: true\n    server: ", 1);
+    std::fs::write(uncompressed_kubeconfig.path(), text).expect("written");
+    let runs: [(&std::path::Path, &[&str]); 5] = [
+        (&cluster.kubeconfig, &["-o", "json"]),
+        (&cluster.kubeconfig, &["-o", "name"]),
+        (&cluster.kubeconfig, &[]),
+        (&cluster.kubeconfig, &["--disable-compression"]),
+        (uncompressed_kubeconfig.path(), &[]),
+    ];
+    let mut sent = Vec::new();
+    for (kubeconfig, output) in runs {
+        let before = cluster.response_bytes("podtemplates", "LIST");
+        let mut args = vec!["podtemplates", "-n", &namespace.name];
+        args.extend(output);
+        let watcher = Watcher::start(kubeconfig, &args).await;
+        assert!(
+            watcher.stderr().contains(&format!("Synced {COUNT} podtemplates")),
+            "{}",
+            watcher.stderr()
+        );
+        drop(watcher);
+        sent.push(cluster.response_bytes("podtemplates", "LIST") - before);
+    }
+    let [json, name, human, flag, kubeconfig] = sent[..] else {
+        unreachable!()
+    };
+    eprintln!(
+        "bytes sent for the snapshot of {COUNT} pod templates ({whole} bytes of specs): -o json {json}, \
+         -o name {name}, lines {human}, lines with --disable-compression {flag}, with the kubeconfig's {kubeconfig}"
+    );
+    assert!(
+        json < whole as f64 / 8.0,
+        "-o json read {json} bytes for {whole} bytes of specs"
+    );
+    assert!(
+        name < whole as f64 / 8.0,
+        "-o name read {name} bytes for {whole} bytes of specs"
+    );
+    assert!(
+        human > whole as f64 / 4.0,
+        "the human output read {human} bytes for {whole} bytes of specs"
+    );
+    assert!(
+        human < whole as f64,
+        "the human output's snapshot came gzipped: {human} bytes"
+    );
+    assert!(flag > whole as f64, "--disable-compression: {flag} bytes");
+    assert!(
+        kubeconfig > whole as f64,
+        "disable-compression in the kubeconfig: {kubeconfig} bytes"
+    );
+
+    // The changes themselves are whole objects, as the server sent them.
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["podtemplates", "-n", &namespace.name, "-o", "json"],
+    )
+    .await;
+    templates
+        .create(&PostParams::default(), &bulky_pod_template("new", 1024))
+        .await
+        .expect("create");
+    let events = watcher.json_events(1).await;
+    assert_eq!(summary(&events[0]), pair("ADDED", "new"));
+    assert_eq!(events[0]["object"]["kind"], "PodTemplate");
+    assert_eq!(events[0]["object"]["template"]["spec"]["containers"][0]["name"], "app");
 }
 
 #[tokio::test]

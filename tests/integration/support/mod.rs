@@ -2,6 +2,7 @@
 //! identities, a namespace of its own for each test, the binary under test, and a proxy for faults.
 
 pub mod proxy;
+pub mod proxy_servers;
 pub mod watcher;
 
 use std::collections::HashMap;
@@ -19,6 +20,8 @@ use kube::{Api, Client, Config};
 
 /// Points the tests at an existing cluster instead of the local control plane.
 pub const KUBECONFIG_ENV: &str = "WATCHNEW_TEST_KUBECONFIG";
+/// The Kubernetes minor of the local control planes of this run (`1.30`, `1.33`); the newest by default.
+pub const KUBERNETES_VERSION_ENV: &str = "WATCHNEW_TEST_KUBERNETES_VERSION";
 pub const LIMITED_CONTEXT: &str = "watchnew-limited";
 pub const LIMITED_NAMESPACE: &str = "team-a";
 
@@ -33,6 +36,22 @@ pub struct Cluster {
 impl Cluster {
     pub fn local(&self) -> bool {
         self.state_dir.is_some()
+    }
+
+    /// The server's minor version: 37 for v1.37.1.
+    pub fn minor(&self) -> u32 {
+        self.server_version
+            .trim_start_matches('v')
+            .split('.')
+            .nth(1)
+            .and_then(|minor| minor.trim_end_matches('+').parse().ok())
+            .unwrap_or_else(|| panic!("a version like v1.37.1: {}", self.server_version))
+    }
+
+    /// Whether kube-apiserver streams initial lists unless told otherwise: the WatchList feature gate is on
+    /// by default in 1.32 and from 1.34 (beta), off in 1.33 and before 1.32.
+    pub fn streams_initial_lists_by_default(&self) -> bool {
+        matches!(self.minor(), 32 | 34..)
     }
 
     /// A client that acts as the administrator: the current context of the kubeconfig.
@@ -89,6 +108,24 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("{url}: {e}"))
     }
 
+    /// The bytes kube-apiserver has sent in answer to requests with this verb on this resource, in every
+    /// namespace, by its own count (`apiserver_response_sizes_sum`): after compression, as they went out.
+    pub fn response_bytes(&self, resource: &str, verb: &str) -> f64 {
+        let output = self.kubectl(&["get", "--raw", "/metrics"]);
+        assert!(output.status.success(), "reading /metrics: {}", stderr_of(&output));
+        let wanted = [
+            format!("resource=\"{resource}\""),
+            format!("verb=\"{verb}\""),
+            "scope=\"namespace\"".into(),
+        ];
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.starts_with("apiserver_response_sizes_sum{"))
+            .filter(|line| wanted.iter().all(|label| line.contains(label.as_str())))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// Compacts etcd's history up to now, so that watches resuming from before get 410 Gone.
     pub fn compact_etcd(&self) {
         let etcd = self.run_file("etcd.url");
@@ -129,7 +166,7 @@ pub fn cluster() -> &'static Cluster {
                     state_dir: None,
                 }
             }
-            None => start_local_control_plane(&[]),
+            None => start_local_control_plane(&with_version("default", &[])),
         };
         // Written past the test harness's capture, so that every run's output names the server it tested.
         let _ = writeln!(
@@ -160,18 +197,60 @@ pub fn named_control_plane(name: &str, apiserver_args: &[&str]) -> Option<&'stat
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cluster = named.entry(name.to_string()).or_insert_with(|| {
-        let mut args = vec!["--name", name, "--no-controller-manager"];
-        let flags: Vec<String> = apiserver_args
-            .iter()
-            .map(|arg| format!("--apiserver-arg={arg}"))
-            .collect();
-        args.extend(flags.iter().map(String::as_str));
-        Box::leak(Box::new(start_local_control_plane(&args)))
+        let mut args = vec!["--no-controller-manager".to_string()];
+        args.extend(apiserver_args.iter().map(|arg| format!("--apiserver-arg={arg}")));
+        Box::leak(Box::new(start_local_control_plane(&with_version(name, &args))))
     });
     Some(cluster)
 }
 
-fn start_local_control_plane(args: &[&str]) -> Cluster {
+/// `scripts/cluster up` arguments for a control plane of this run's Kubernetes version: the newest under the
+/// name given, or another under that name with the version added, so that runs of several versions can share
+/// one machine.
+fn with_version(name: &str, args: &[String]) -> Vec<String> {
+    let mut all = match kubernetes_version() {
+        None => vec!["--name".to_string(), name.to_string()],
+        Some(minor) => vec![
+            "--name".to_string(),
+            format!("{name}-v{}", minor.replace('.', "-")),
+            "--kubernetes-version".to_string(),
+            minor,
+        ],
+    };
+    all.extend(args.iter().cloned());
+    all
+}
+
+/// The minor asked for with `WATCHNEW_TEST_KUBERNETES_VERSION`, unless it is the newest (the default).
+fn kubernetes_version() -> Option<String> {
+    let minor = std::env::var(KUBERNETES_VERSION_ENV)
+        .ok()
+        .filter(|minor| !minor.is_empty())?;
+    let minor = minor.trim_start_matches('v').to_string();
+    (minor != newest_pinned_minor()).then_some(minor)
+}
+
+/// The Kubernetes minors with a module in scripts/controlplane, newest last.
+fn pinned_minors() -> Vec<String> {
+    let mut minors: Vec<(u32, String)> = std::fs::read_dir(repo_root().join("scripts/controlplane"))
+        .expect("scripts/controlplane is readable")
+        .flatten()
+        .filter(|entry| entry.path().join("go.mod").is_file())
+        .filter_map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let minor = name.strip_prefix("1.")?.parse().ok()?;
+            Some((minor, name))
+        })
+        .collect();
+    minors.sort();
+    minors.into_iter().map(|(_, name)| name).collect()
+}
+
+fn newest_pinned_minor() -> String {
+    pinned_minors().pop().expect("a module in scripts/controlplane")
+}
+
+fn start_local_control_plane(args: &[String]) -> Cluster {
     // stderr is inherited: a first run shows the build and start-up progress.
     let output = Command::new(repo_root().join("scripts/cluster"))
         .arg("up")
@@ -213,9 +292,12 @@ fn server_version(kubeconfig: &Path) -> String {
         .to_string()
 }
 
-/// The Kubernetes version pinned in scripts/controlplane/go.mod, which the local control plane is built from.
+/// The Kubernetes version pinned in scripts/controlplane/MINOR/go.mod for this run's minor, which the local
+/// control plane is built from.
 pub fn pinned_kubernetes_version() -> String {
-    let go_mod = std::fs::read_to_string(repo_root().join("scripts/controlplane/go.mod")).expect("go.mod is readable");
+    let minor = kubernetes_version().unwrap_or_else(newest_pinned_minor);
+    let go_mod = std::fs::read_to_string(repo_root().join("scripts/controlplane").join(minor).join("go.mod"))
+        .expect("go.mod is readable");
     go_mod
         .lines()
         .map(str::split_whitespace)

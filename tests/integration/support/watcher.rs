@@ -18,10 +18,25 @@ pub struct Watcher {
     stderr: Arc<Mutex<String>>,
 }
 
+/// The variables that would send the tool's connections through a proxy, which no test inherits.
+pub const PROXY_VARIABLES: [&str; 6] = [
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+];
+
 impl Watcher {
     /// Starts `kubectl-watchnew --kubeconfig KUBECONFIG ARGS...` and waits until it says it has synced.
     pub async fn start(kubeconfig: &Path, args: &[&str]) -> Watcher {
-        let mut watcher = Watcher::spawn(kubeconfig, args);
+        Watcher::start_with_env(kubeconfig, args, &[]).await
+    }
+
+    /// `start`, with these variables added to the environment.
+    pub async fn start_with_env(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Watcher {
+        let mut watcher = Watcher::spawn_with_env(kubeconfig, args, env);
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while !watcher.stderr().contains("Synced ") {
             if let Ok(Some(status)) = watcher.child.try_wait() {
@@ -41,11 +56,22 @@ impl Watcher {
     }
 
     pub fn spawn(kubeconfig: &Path, args: &[&str]) -> Watcher {
-        let mut child = Command::new(BINARY)
+        Watcher::spawn_with_env(kubeconfig, args, &[])
+    }
+
+    /// Starts it without waiting, with these variables added to an environment without any proxy variable.
+    pub fn spawn_with_env(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Watcher {
+        let mut command = Command::new(BINARY);
+        command
             .arg("--kubeconfig")
             .arg(kubeconfig)
             .args(args)
-            .env_remove("KUBECONFIG")
+            .env_remove("KUBECONFIG");
+        for variable in PROXY_VARIABLES {
+            command.env_remove(variable);
+        }
+        command.envs(env.iter().copied());
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,122 @@
+//! From the types typed on the command line to the resources to watch, in one call: the discovery cache
+//! first, the server when the cache does not know a name (a CRD installed since), as kubectl does.
+
+use std::collections::BTreeSet;
+
+use super::connection::Connection;
+use super::discovery::{self, Catalog, DiscoveryCache, ResourceInfo};
+use crate::error::{Error, Result};
+
+/// One resource type as the user typed it, and the names asked for (empty: every object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeTarget {
+    pub type_name: String,
+    pub names: BTreeSet<String>,
+}
+
+/// A resource to watch, and the names asked for (empty: every object).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub resource: ResourceInfo,
+    pub names: BTreeSet<String>,
+}
+
+/// The resources the command line names, each once, in the order given.
+pub async fn resolve(connection: &Connection, targets: &[TypeTarget]) -> Result<Vec<Target>> {
+    let cache = cache_of(connection);
+    let (catalog, cached) = connection
+        .bounded(discovery::discover_cached(&connection.client, &cache))
+        .await??;
+    match resolve_in(&catalog, targets) {
+        Err(Error::ResourceType(_)) if cached => {
+            let catalog = connection.bounded(discovery::discover(&connection.client)).await??;
+            cache.store(&catalog);
+            resolve_in(&catalog, targets)
+        }
+        resolved => resolved,
+    }
+}
+
+/// The catalog, from the cache when it has one: for completion, where a stale answer is better than none.
+pub async fn catalog(connection: &Connection) -> Result<Catalog> {
+    let cache = cache_of(connection);
+    let (catalog, _) = connection
+        .bounded(discovery::discover_cached(&connection.client, &cache))
+        .await??;
+    Ok(catalog)
+}
+
+/// The server no longer serves a type the cache named: the next start asks it again.
+pub fn forget_discovery(connection: &Connection) {
+    cache_of(connection).forget();
+}
+
+fn cache_of(connection: &Connection) -> DiscoveryCache {
+    DiscoveryCache::for_server(connection.cache_dir.as_deref(), &connection.server)
+}
+
+fn resolve_in(catalog: &Catalog, targets: &[TypeTarget]) -> Result<Vec<Target>> {
+    let mut resolved: Vec<Target> = Vec::new();
+    for target in targets {
+        for resource in catalog.resolve_targets(&target.type_name)? {
+            if !resolved.iter().any(|known| &known.resource == resource) {
+                resolved.push(Target {
+                    resource: resource.clone(),
+                    names: target.names.clone(),
+                });
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(plural: &str, kind: &str, short: &str, categories: &[&str]) -> ResourceInfo {
+        ResourceInfo {
+            group: String::new(),
+            version: "v1".into(),
+            plural: plural.into(),
+            singular: kind.to_lowercase(),
+            kind: kind.into(),
+            short_names: vec![short.into()],
+            namespaced: true,
+            verbs: vec!["list".into(), "watch".into()],
+            categories: categories.iter().map(|c| c.to_string()).collect(),
+        }
+    }
+
+    fn target(type_name: &str, names: &[&str]) -> TypeTarget {
+        TypeTarget {
+            type_name: type_name.into(),
+            names: names.iter().map(|n| n.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn each_resource_is_watched_once_with_the_names_first_asked_for() {
+        let catalog = Catalog::from_resources(vec![
+            resource("pods", "Pod", "po", &["all"]),
+            resource("services", "Service", "svc", &["all"]),
+        ]);
+        let resolved = resolve_in(
+            &catalog,
+            &[target("po", &["web"]), target("all", &[]), target("pods", &[])],
+        )
+        .expect("resolves");
+        let summary: Vec<(String, Vec<String>)> = resolved
+            .iter()
+            .map(|t| (t.resource.plural.clone(), t.names.iter().cloned().collect()))
+            .collect();
+        assert_eq!(
+            summary,
+            [("pods".into(), vec!["web".into()]), ("services".into(), vec![])]
+        );
+        assert!(matches!(
+            resolve_in(&catalog, &[target("nodes", &[])]),
+            Err(Error::ResourceType(_))
+        ));
+    }
+}
