@@ -4,6 +4,7 @@
 
 mod audit;
 mod churn;
+mod link;
 mod observe;
 mod report;
 mod seed;
@@ -22,8 +23,9 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use audit::AuditLog;
+use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
-use report::{Endurance, FormCost, Latency, Observer, Report, Start, StartRow};
+use report::{Endurance, FormCost, Latency, LinkRow, Observer, Report, Start, StartRow};
 
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
@@ -57,6 +59,9 @@ struct Args {
     /// Changes of the long run, at the highest rate.
     #[arg(long, default_value_t = 100_000)]
     endurance_changes: u64,
+    /// The size (one of --sizes) at which the pods are also read over network links; 0 for none.
+    #[arg(long, default_value_t = 10_000)]
+    link_objects: usize,
     #[arg(long, default_value = "BENCHMARKS.md")]
     markdown: PathBuf,
     #[arg(long, default_value = "BENCHMARKS.json")]
@@ -95,7 +100,12 @@ fn with_accept(
 }
 
 /// Reads every LIST page of 500 to the end; gives the bytes read.
-async fn read_list_pages(client: &kube::Client, path: &str, accept: Option<&str>) -> Result<usize> {
+async fn read_list_pages(
+    client: &kube::Client,
+    path: &str,
+    accept: Option<&str>,
+    table_objects: bool,
+) -> Result<usize> {
     #[derive(Deserialize)]
     struct Head {
         metadata: HeadMetadata,
@@ -113,7 +123,7 @@ async fn read_list_pages(client: &kube::Client, path: &str, accept: Option<&str>
             continue_token: continue_token.take(),
             ..ListParams::default()
         };
-        let request = with_accept(kube::core::Request::new(path).list(&params)?, accept, true)?;
+        let request = with_accept(kube::core::Request::new(path).list(&params)?, accept, table_objects)?;
         let body = client.request_text(request).await?;
         bytes += body.len();
         // Only the metadata is decoded, and it comes first: the continue token.
@@ -181,6 +191,32 @@ fn scenarios() -> Vec<Scenario> {
         },
     ]
 }
+
+/// The links the pods are read over: loopback through the forwarder (for the bytes), then a fast and a slow
+/// link with the round trip of a VPN or a cloud region away.
+fn links() -> [(&'static str, Option<Shape>); 3] {
+    let round_trip = Duration::from_millis(20);
+    [
+        ("loopback (through the forwarder, no limit)", None),
+        (
+            "100 Mbit/s, 20 ms round trip",
+            Some(Shape {
+                megabits_per_second: 100.0,
+                round_trip,
+            }),
+        ),
+        (
+            "20 Mbit/s, 20 ms round trip",
+            Some(Shape {
+                megabits_per_second: 20.0,
+                round_trip,
+            }),
+        ),
+    ]
+}
+
+/// The outputs compared over a link: what a person sees by default, and what a script reads.
+const LINK_OUTPUTS: [(&str, &[&str]); 2] = [("default human output", &[]), ("-o json", &["-o", "json"])];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tool {
@@ -252,6 +288,16 @@ async fn run(args: Args) -> Result<()> {
             .forms
             .extend(bench.form_costs(&scenarios()[0].list_path, size, args.repeats).await?);
         report.write(&args.markdown, &args.json)?;
+        if size == args.link_objects {
+            for (name, shape) in links() {
+                report.links.extend(
+                    bench
+                        .link_rows(&scenarios()[0], name, shape, size, args.repeats)
+                        .await?,
+                );
+                report.write(&args.markdown, &args.json)?;
+            }
+        }
     }
     report.churn_objects = seeded;
     let pods = &scenarios()[0];
@@ -350,7 +396,7 @@ impl Bench {
     /// from disk once.
     async fn warm_up(&self) -> Result<()> {
         for tool in [Tool::Kubectl, Tool::Watchnew] {
-            self.start(tool, &scenarios()[1].target).await?;
+            self.start(tool, &scenarios()[1].target, &[]).await?;
         }
         Ok(())
     }
@@ -359,6 +405,7 @@ impl Bench {
         say(format!("start: {} at {objects} objects", scenario.label));
         let mut watchnew = Vec::new();
         let mut kubectl = Vec::new();
+        let mut uncompressed = Vec::new();
         let mut list_floor = Vec::new();
         for repeat in 0..repeats {
             // Alternate who goes first, so that neither always meets the API server's warmer caches.
@@ -368,12 +415,17 @@ impl Bench {
                 [Tool::Kubectl, Tool::Watchnew]
             };
             for tool in order {
-                let start = self.start(tool, &scenario.target).await?;
+                let start = self.start(tool, &scenario.target, &[]).await?;
                 match tool {
                     Tool::Watchnew => watchnew.push(start),
                     Tool::Kubectl => kubectl.push(start),
                 }
             }
+            // On loopback, does gzip pay? The same start without it.
+            uncompressed.push(
+                self.start(Tool::Watchnew, &scenario.target, &["--disable-compression"])
+                    .await?,
+            );
             let (took, items) = self.list_floor(&scenario.list_path).await?;
             if items < objects {
                 bail!(
@@ -388,17 +440,106 @@ impl Bench {
             objects,
             watchnew,
             kubectl,
+            watchnew_uncompressed: uncompressed,
             list_floor_seconds: list_floor,
         })
     }
 
+    /// Both tools over one link, for each output: the same kubeconfig pointed at the link, warmed once
+    /// (discovery is cached per server, by both), then measured as the direct starts are.
+    async fn link_rows(
+        &self,
+        scenario: &Scenario,
+        name: &str,
+        shape: Option<Shape>,
+        objects: usize,
+        repeats: usize,
+    ) -> Result<Vec<LinkRow>> {
+        say(format!("link: {} at {objects} objects over {name}", scenario.label));
+        let link = Link::start(self.apiserver_address()?, shape).await?;
+        let kubeconfig = tempfile::NamedTempFile::new()?;
+        let mut config = Kubeconfig::read_from(&self.kubeconfig)?;
+        for cluster in config.clusters.iter_mut().filter_map(|named| named.cluster.as_mut()) {
+            cluster.server = Some(format!("https://{}", link.address));
+        }
+        // JSON is YAML, and the kubeconfig types serialize with their YAML field names.
+        std::fs::write(kubeconfig.path(), serde_json::to_string(&config)?)?;
+        let environment: Vec<(String, String)> = self
+            .environment
+            .iter()
+            .map(|(key, value)| match key.as_str() {
+                "KUBECONFIG" => (key.clone(), kubeconfig.path().display().to_string()),
+                _ => (key.clone(), value.clone()),
+            })
+            .collect();
+        for tool in [Tool::Kubectl, Tool::Watchnew] {
+            self.start_with(tool, &scenarios()[1].target, &[], &environment, None)
+                .await?;
+        }
+        let mut rows = Vec::new();
+        for (output, extra) in LINK_OUTPUTS {
+            let mut row = LinkRow {
+                link: name.to_string(),
+                output: output.to_string(),
+                objects,
+                watchnew: Vec::new(),
+                kubectl: Vec::new(),
+            };
+            for repeat in 0..repeats {
+                let order = if repeat % 2 == 0 {
+                    [Tool::Watchnew, Tool::Kubectl]
+                } else {
+                    [Tool::Kubectl, Tool::Watchnew]
+                };
+                for tool in order {
+                    let start = self
+                        .start_with(tool, &scenario.target, extra, &environment, Some(&link))
+                        .await?;
+                    match tool {
+                        Tool::Watchnew => row.watchnew.push(start),
+                        Tool::Kubectl => row.kubectl.push(start),
+                    }
+                }
+            }
+            rows.push(row);
+        }
+        Ok(rows)
+    }
+
+    /// Where the kubeconfig's API server listens.
+    fn apiserver_address(&self) -> Result<std::net::SocketAddr> {
+        let config = Kubeconfig::read_from(&self.kubeconfig)?;
+        let server = config
+            .clusters
+            .iter()
+            .find_map(|named| named.cluster.as_ref()?.server.clone())
+            .context("the kubeconfig names no server")?;
+        let address = server.trim_start_matches("https://").trim_end_matches('/');
+        address
+            .parse()
+            .with_context(|| format!("the server {server} is not an address"))
+    }
+
     /// Starts a tool, waits until it is ready, and stops it: how long it took, its peak memory, its requests.
-    async fn start(&self, tool: Tool, target: &[String]) -> Result<Start> {
+    async fn start(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Start> {
+        self.start_with(tool, target, extra, &self.environment, None).await
+    }
+
+    /// `start` with another environment, and the bytes that went over `link` if the tool went through it.
+    async fn start_with(
+        &self,
+        tool: Tool,
+        target: &[String],
+        extra: &[&str],
+        environment: &[(String, String)],
+        link: Option<&Link>,
+    ) -> Result<Start> {
         let offset = self.audit.end()?;
+        let bytes_before = link.map(Link::bytes);
         let mut observed = Observed::spawn(
             "kubectl",
-            &tool.args(target, &[]),
-            &self.environment,
+            &tool.args(target, extra),
+            environment,
             tool.signal(),
             StdoutUse::Count,
         )?;
@@ -414,10 +555,16 @@ impl Bench {
         // The watch is logged when the server sees it closed.
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let requests = self.audit.requests_since(offset, ADMIN)?;
+        let bytes = link.zip(bytes_before).map(|(link, (down, up))| {
+            let (down_after, up_after) = link.bytes();
+            ((down_after - down) as f64 / 1e6, (up_after - up) as f64 / 1e6)
+        });
         Ok(Start {
             ready_seconds: ready.as_secs_f64(),
             peak_rss_mib: peak_kib as f64 / 1024.0,
             requests,
+            megabytes_received: bytes.map(|(down, _)| down),
+            megabytes_sent: bytes.map(|(_, up)| up),
         })
     }
 
@@ -456,29 +603,43 @@ impl Bench {
     }
 
     /// What the server takes to send the whole initial state in each form a client can ask for: the bound of
-    /// the time to ready, whatever the client does with it.
+    /// the time to ready, whatever the client does with it. Read through the forwarder without limits, which
+    /// counts the bytes as they went over the connection (compressed, where they were).
     async fn form_costs(&self, path: &str, objects: usize, repeats: usize) -> Result<Vec<FormCost>> {
         say(format!("server cost of each initial-state form at {objects} objects"));
         const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json";
-        let forms: [(&str, Option<&str>, bool); 4] = [
-            ("LIST pages of 500, plain objects", None, false),
-            ("LIST pages of 500, Tables with objects", Some(TABLE), false),
-            ("streamed list (WatchList), plain objects", None, true),
-            ("streamed list (WatchList), Tables with objects", Some(TABLE), true),
+        const METADATA: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
+        let forms: [(&str, Option<&str>, bool, bool); 7] = [
+            ("LIST pages of 500, plain objects", None, false, false),
+            ("LIST pages of 500, plain objects, gzip", None, false, true),
+            ("LIST pages of 500, metadata only, gzip", Some(METADATA), false, true),
+            ("LIST pages of 500, Tables with objects", Some(TABLE), false, false),
+            ("LIST pages of 500, Tables with objects, gzip", Some(TABLE), false, true),
+            ("streamed list (WatchList), plain objects", None, true, false),
+            (
+                "streamed list (WatchList), Tables with objects",
+                Some(TABLE),
+                true,
+                false,
+            ),
         ];
+        let link = Link::start(self.apiserver_address()?, None).await?;
+        let server = format!("https://{}", link.address);
         let mut costs = Vec::new();
-        for (form, accept, streamed) in forms {
+        for (form, accept, streamed, compressed) in forms {
             let mut seconds = Vec::new();
             let mut bytes = 0;
             for _ in 0..repeats {
-                let client = client(&self.kubeconfig).await?;
+                let client = client_at(&self.kubeconfig, Some(&server), compressed).await?;
+                let (before, _) = link.bytes();
                 let started = Instant::now();
-                bytes = if streamed {
-                    read_streamed_list(&client, path, accept).await?
+                if streamed {
+                    read_streamed_list(&client, path, accept).await?;
                 } else {
-                    read_list_pages(&client, path, accept).await?
-                };
+                    read_list_pages(&client, path, accept, accept == Some(TABLE)).await?;
+                }
                 seconds.push(started.elapsed().as_secs_f64());
+                bytes = link.bytes().0 - before;
             }
             costs.push(FormCost {
                 objects,
@@ -516,7 +677,7 @@ impl Bench {
     /// rendering), on the same churn.
     async fn raw_watch_latency(&self, list_path: &str, rate: u32, seconds: u32) -> Result<Latency> {
         say(format!("latency: raw watch at {rate} changes/s for {seconds} s"));
-        let client = client(&self.kubeconfig).await?;
+        let client = client_at(&self.kubeconfig, None, false).await?;
         let current = kube::core::Request::new(list_path).list(&ListParams::default().limit(1))?;
         let page: serde_json::Value = serde_json::from_str(&client.request_text(current).await?)?;
         let resource_version = page["metadata"]["resourceVersion"]
@@ -822,12 +983,23 @@ fn percentile(sorted: &[f64], quantile: f64) -> f64 {
     sorted[rank - 1]
 }
 
+/// A client of the benchmark's own, asking for gzip as both tools do.
 async fn client(kubeconfig: &std::path::Path) -> Result<kube::Client> {
-    let config = kube::Config::from_custom_kubeconfig(
+    client_at(kubeconfig, None, true).await
+}
+
+/// A client for another address of the same server (a link), with or without gzip. Streamed lists must be
+/// read without: kube-apiserver gzips them one member per event, and the decompression reads the first only.
+async fn client_at(kubeconfig: &std::path::Path, server: Option<&str>, compressed: bool) -> Result<kube::Client> {
+    let mut config = kube::Config::from_custom_kubeconfig(
         Kubeconfig::read_from(kubeconfig).context("reading the kubeconfig")?,
         &KubeConfigOptions::default(),
     )
     .await?;
+    if let Some(server) = server {
+        config.cluster_url = server.parse()?;
+    }
+    config.disable_compression = !compressed;
     Ok(kube::Client::try_from(config)?)
 }
 
@@ -840,7 +1012,12 @@ const TMUX_SOCKET: &str = "watchnew-bench";
 
 impl TmuxView {
     async fn start(environment: &[(String, String)], args: &[String]) -> Result<TmuxView> {
+        // A server left by a run that failed is stopped, and gone, before a new one starts on its socket.
         let _ = tmux(&["kill-server"]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tmux(&["list-sessions"]).is_ok() && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         let mut command: Vec<String> = ["new-session", "-d", "-s", "bench", "-x", "200", "-y", "50"]
             .map(String::from)
             .to_vec();
@@ -901,6 +1078,13 @@ impl TmuxView {
 
     fn stop(&self) -> Result<()> {
         tmux(&["kill-server"]).map(|_| ())
+    }
+}
+
+impl Drop for TmuxView {
+    /// Also when the run fails on the way: no terminal and no live view are left behind.
+    fn drop(&mut self) {
+        let _ = tmux(&["kill-server"]);
     }
 }
 

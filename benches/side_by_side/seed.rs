@@ -1,5 +1,9 @@
-//! The data: pods of a typical size, with a spec like a web service's and the status a kubelet would report,
-//! spread over many namespaces; and ConfigMaps, all in one namespace.
+//! The data: pods of a typical size, with a spec like a web service's, the labels and annotations a Deployment
+//! and Helm give them (checksums that differ from pod to pod, as hashes do) and the status a kubelet would
+//! report, spread over many namespaces; and ConfigMaps, all in one namespace. Values that are unique in a real
+//! cluster (hashes, IDs, addresses) are unique here too, so that gzip finds no more repetition than it would.
+//! The pods name no owner and no node: kube-controller-manager collects pods whose owner or node does not
+//! exist, and this cluster has neither.
 
 use std::time::Duration;
 
@@ -48,22 +52,45 @@ pub async fn prepare_namespaces(client: &kube::Client) -> Result<()> {
     Ok(())
 }
 
-/// A pod as a Deployment of a web service would make it.
+/// A hexadecimal digest of `length` digits that differs for each seed and purpose, as a hash would.
+pub fn digest(seed: usize, purpose: u64, length: usize) -> String {
+    let mut state = (seed as u64 ^ purpose.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let mut text = String::with_capacity(length + 16);
+    while text.len() < length {
+        // xorshift64*: cheap and well spread, which is all a stand-in for a hash needs.
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        text.push_str(&format!("{:016x}", state.wrapping_mul(0x2545_f491_4f6c_dd1d)));
+    }
+    text.truncate(length);
+    text
+}
+
+/// A pod as a Deployment of a web service would make it, with the annotations a Helm chart adds.
 pub fn pod(name: &str, index: usize) -> Result<Pod> {
     let app = ["checkout", "cart", "catalog", "payments", "search"][index % 5];
+    // Pods of one ReplicaSet share its template hash; a namespace holds a few of each app.
+    let replica_set = index / 50;
+    let template_hash = &digest(replica_set, 1, 10);
     Ok(serde_json::from_value(json!({
         "metadata": {
             "name": name,
             "labels": {
                 "app.kubernetes.io/name": app,
+                "app.kubernetes.io/instance": format!("{app}-{}", replica_set % 7),
                 "app.kubernetes.io/part-of": "shop",
                 "app.kubernetes.io/version": "1.24.3",
-                "pod-template-hash": "6d9c7f8b5",
+                "app.kubernetes.io/managed-by": "Helm",
+                "helm.sh/chart": format!("{app}-4.2.1"),
+                "pod-template-hash": template_hash,
                 "tier": "backend"
             },
             "annotations": {
                 "prometheus.io/scrape": "true",
                 "prometheus.io/port": "9090",
+                "checksum/config": digest(index, 2, 64),
+                "checksum/secret": digest(index, 3, 64),
                 "kubectl.kubernetes.io/restartedAt": "2026-11-20T09:12:44Z"
             }
         },
@@ -82,7 +109,9 @@ pub fn pod(name: &str, index: usize) -> Result<Pod> {
                     {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                     {"name": "DATABASE_URL", "value": format!("postgres://{app}@db.shop.svc:5432/{app}")},
                     {"name": "CACHE_TTL", "value": "300s"},
-                    {"name": "LOG_LEVEL", "value": "info"}
+                    {"name": "LOG_LEVEL", "value": "info"},
+                    {"name": "RELEASE_ID", "value": digest(replica_set, 9, 40)},
+                    {"name": "DATABASE_PASSWORD", "valueFrom": {"secretKeyRef": {"name": format!("{app}-db"), "key": "password"}}}
                 ],
                 "resources": {
                     "requests": {"cpu": "100m", "memory": "128Mi"},
@@ -129,8 +158,8 @@ pub fn running_status(index: usize) -> serde_json::Value {
             "containerStatuses": [{
                 "name": app,
                 "image": format!("registry.example.com/shop/{app}:1.24.3"),
-                "imageID": format!("registry.example.com/shop/{app}@sha256:4f1c2e8a9b7d6c5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e6f5a4b3c2d1e"),
-                "containerID": format!("containerd://{:064x}", index as u128 * 0x9e37_79b9_7f4a_7c15),
+                "imageID": format!("registry.example.com/shop/{app}@sha256:{}", digest(index % 5, 10, 64)),
+                "containerID": format!("containerd://{}", digest(index, 11, 64)),
                 "ready": true,
                 "started": true,
                 "restartCount": 0,

@@ -87,10 +87,11 @@ pub fn proxy_for(
                 url.scheme_str().unwrap_or_default()
             ));
         }
-        return Ok(Some(Proxy {
+        let proxy = Proxy {
             url,
             source: ProxySource::Kubeconfig,
-        }));
+        };
+        return refuse_socks_credentials(proxy).map(Some);
     }
     let (variable, name) = match server.scheme_str() {
         Some("https") => (&environment.https_proxy, "HTTPS_PROXY"),
@@ -110,10 +111,32 @@ pub fn proxy_for(
     if !use_proxy(host, port, environment.no_proxy.as_deref().unwrap_or_default()) {
         return Ok(None);
     }
-    Ok(Some(Proxy {
+    refuse_socks_credentials(Proxy {
         url,
         source: ProxySource::Environment(name),
-    }))
+    })
+    .map(Some)
+}
+
+/// kube-rs connects to a SOCKS5 proxy without authentication; rather than be turned away by a proxy that
+/// wants the user name and password in its URL (or go around it), say so before connecting.
+fn refuse_socks_credentials(proxy: Proxy) -> Result<Proxy, String> {
+    let has_credentials = proxy
+        .url
+        .authority()
+        .is_some_and(|authority| authority.as_str().contains('@'));
+    if proxy.url.scheme_str() == Some("socks5") && has_credentials {
+        let named_by = match proxy.source {
+            ProxySource::Kubeconfig => "the kubeconfig's proxy-url",
+            ProxySource::Environment(variable) => variable,
+        };
+        return Err(format!(
+            "the SOCKS5 proxy {} that {named_by} names has a user name and password, which this version cannot \
+             send (SOCKS5 without authentication, and HTTP proxies with or without, work)",
+            proxy.display()
+        ));
+    }
+    Ok(proxy)
 }
 
 /// A proxy address of the environment as Go reads one: a URL, or `host:port` taken as `http://host:port`.
@@ -370,6 +393,34 @@ mod tests {
         assert!(
             !proxied("https://API.Example.com", "EXAMPLE.COM"),
             "case does not matter"
+        );
+    }
+
+    #[test]
+    fn a_socks_proxy_with_credentials_is_refused_without_showing_them() {
+        let server: Uri = "https://api.example.com".parse().expect("a URL");
+        let env = environment(Some("socks5://jane:secret@127.0.0.1:1080"), None, None);
+        for error in [
+            proxy_for(
+                &server,
+                Some("socks5://jane:secret@127.0.0.1:1080"),
+                &ProxyEnvironment::default(),
+            ),
+            proxy_for(&server, None, &env),
+        ]
+        .map(|result| result.expect_err("refused"))
+        {
+            assert!(error.contains("socks5://127.0.0.1:1080"), "{error}");
+            assert!(!error.contains("secret") && !error.contains("jane"), "{error}");
+        }
+        assert!(
+            proxy_for(
+                &server,
+                Some("http://jane:secret@127.0.0.1:3128"),
+                &ProxyEnvironment::default()
+            )
+            .is_ok(),
+            "an HTTP proxy's credentials are sent (Proxy-Authorization)"
         );
     }
 

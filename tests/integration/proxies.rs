@@ -297,3 +297,42 @@ async fn a_proxy_that_dies_while_watching_costs_nothing_once_it_is_back() {
     assert_eq!(summary(&events[0]).1, "while-the-proxy-was-down");
     watcher.assert_quiet(Duration::from_millis(1500)).await;
 }
+
+#[tokio::test]
+async fn a_proxys_credentials_are_sent_and_never_shown() {
+    let cluster = support::cluster();
+    if !cluster.local() {
+        eprintln!("skipped: needs the local control plane's address");
+        return;
+    }
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "proxyauth").await;
+    let proxy = ProxyServer::tinyproxy("BasicAuth jane s3cret-proxy-word");
+    let with_credentials = proxy.url.replace("http://", "http://jane:s3cret-proxy-word@");
+    let kubeconfig = kubeconfig_with(cluster, |c| c.proxy_url = Some(with_credentials.clone()));
+    let mut watcher = Watcher::start(kubeconfig.path(), &["cm", "-n", &namespace.name, "-o", "json"]).await;
+    create(&client, &namespace.name, "authenticated").await;
+    assert_eq!(summary(&watcher.json_events(1).await[0]).1, "authenticated");
+    let (_, stderr) = watcher.interrupt().await;
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+
+    // Without them the proxy answers 407, which is said plainly.
+    fails_through(
+        cluster,
+        &proxy.url,
+        "the proxy asks for credentials",
+        &["cm", "-n", "default"],
+    )
+    .await;
+
+    // A SOCKS5 proxy with credentials is refused before connecting, without showing them.
+    let socks = kubeconfig_with(cluster, |c| {
+        c.proxy_url = Some("socks5://jane:s3cret@127.0.0.1:1080".into())
+    });
+    let (code, stderr) = Watcher::spawn(socks.path(), &["cm", "-n", "default"]).finish().await;
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("user name and password") && !stderr.contains("s3cret"),
+        "{stderr}"
+    );
+}
