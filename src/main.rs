@@ -6,5 +6,7 @@ use std::process::ExitCode;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    // SAFETY: the process has one thread still: nothing else reads or writes the environment yet.
+    unsafe { kubectl_watchnew::cluster::proxy::make_readable_by_kube_rs() };
     kubectl_watchnew::run(std::env::args_os())
 }

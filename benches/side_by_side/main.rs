@@ -225,6 +225,15 @@ enum Tool {
 }
 
 impl Tool {
+    /// Who goes first in a repeat: each in turn, so that neither always meets the API server's warmer caches.
+    fn turn(repeat: usize) -> [Tool; 2] {
+        if repeat.is_multiple_of(2) {
+            [Tool::Watchnew, Tool::Kubectl]
+        } else {
+            [Tool::Kubectl, Tool::Watchnew]
+        }
+    }
+
     fn label(self) -> &'static str {
         match self {
             Tool::Watchnew => "kubectl watchnew",
@@ -408,13 +417,7 @@ impl Bench {
         let mut uncompressed = Vec::new();
         let mut list_floor = Vec::new();
         for repeat in 0..repeats {
-            // Alternate who goes first, so that neither always meets the API server's warmer caches.
-            let order = if repeat % 2 == 0 {
-                [Tool::Watchnew, Tool::Kubectl]
-            } else {
-                [Tool::Kubectl, Tool::Watchnew]
-            };
-            for tool in order {
+            for tool in Tool::turn(repeat) {
                 let start = self.start(tool, &scenario.target, &[]).await?;
                 match tool {
                     Tool::Watchnew => watchnew.push(start),
@@ -486,12 +489,7 @@ impl Bench {
                 kubectl: Vec::new(),
             };
             for repeat in 0..repeats {
-                let order = if repeat % 2 == 0 {
-                    [Tool::Watchnew, Tool::Kubectl]
-                } else {
-                    [Tool::Kubectl, Tool::Watchnew]
-                };
-                for tool in order {
+                for tool in Tool::turn(repeat) {
                     let start = self
                         .start_with(tool, &scenario.target, extra, &environment, Some(&link))
                         .await?;
@@ -823,7 +821,9 @@ impl Bench {
         if !screen.contains("churn-e") {
             bail!("the live view shows none of the churned pods:\n{screen}");
         }
-        let live_behind = (live_shown != Some(changes)).then(|| {
+        // More than the churn counted is not behind: a request the churn gave up on may still have been
+        // applied by the server, and then the view rightly shows its change.
+        let live_behind = (live_shown < Some(changes)).then(|| {
             format!(
                 "showed {} of the {changes} changes within 30 s of the last one",
                 live_shown.map_or("none".to_string(), |shown| shown.to_string())

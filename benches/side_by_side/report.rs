@@ -499,8 +499,8 @@ impl Report {
                  faster than the link's bandwidth, shared by every connection of that direction, and counts the \
                  bytes. kubectl and kubectl-watchnew go through the same link with the same kubeconfig, each \
                  warmed once on it (both cache discovery per server). Both ask for gzip, which kube-apiserver \
-                 applies to responses over 128 KiB. kubectl reads Tables whose rows carry only metadata (its \
-                 human output) or whole objects (`-o json`); kubectl-watchnew reads the first page as a Table with \
+                 applies to responses over 128 KiB. kubectl reads Tables whose rows carry only metadata for its \
+                 human output, and plain whole objects for `-o json`; kubectl-watchnew reads the first page as a Table with \
                  whole objects and the rest as whole objects (its human output keeps them to say what changed) or \
                  only metadata (`-o json`, which prints whole objects for the changes only). The default human \
                  output is measured piped; the live view makes the same requests.\n"

@@ -18,7 +18,7 @@ use crate::error::{Error, Result, causes};
 
 /// How to reach and authenticate to the API server: the kubeconfig, kubectl's overriding flags, and the
 /// proxy variables of the environment. `settings` fills it in; nothing here reads the command line.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct ConnectOptions {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
@@ -45,6 +45,35 @@ pub struct ConnectOptions {
     pub cache_dir: Option<PathBuf>,
 }
 
+/// Written out without the token, the password or proxy credentials, wherever it is printed.
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |value: &Option<String>| value.as_ref().map(|_| "<hidden>");
+        f.debug_struct("ConnectOptions")
+            .field("kubeconfig", &self.kubeconfig)
+            .field("context", &self.context)
+            .field("cluster", &self.cluster)
+            .field("user", &self.user)
+            .field("server", &self.server)
+            .field("token", &hidden(&self.token))
+            .field("username", &self.username)
+            .field("password", &hidden(&self.password))
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
+            .field("certificate_authority", &self.certificate_authority)
+            .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
+            .field("tls_server_name", &self.tls_server_name)
+            .field("disable_compression", &self.disable_compression)
+            .field("impersonate_user", &self.impersonate_user)
+            .field("impersonate_groups", &self.impersonate_groups)
+            .field("impersonate_uid", &self.impersonate_uid)
+            .field("request_timeout", &self.request_timeout)
+            .field("proxy_environment", &"<not shown>")
+            .field("cache_dir", &self.cache_dir)
+            .finish()
+    }
+}
+
 /// A client for the API server and what the rest of the tool needs to know about how it was made.
 #[derive(Clone)]
 pub struct Connection {
@@ -57,8 +86,6 @@ pub struct Connection {
     pub server: String,
     /// The proxy the connections go through, if any.
     pub proxy: Option<Proxy>,
-    /// Whether responses are asked for gzipped.
-    pub compressed: bool,
     pub request_timeout: Option<Duration>,
     pub cache_dir: Option<PathBuf>,
 }
@@ -93,7 +120,6 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
     .map_err(Error::Config)?;
     config.proxy_url = proxy.as_ref().map(|proxy| proxy.url.clone());
     let default_namespace = config.default_namespace.clone();
-    let compressed = !config.disable_compression;
     let client = Client::try_from(config).map_err(|error| {
         let through = proxy
             .as_ref()
@@ -110,7 +136,6 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         context,
         server,
         proxy,
-        compressed,
         request_timeout: options.request_timeout,
         cache_dir: options.cache_dir.clone(),
     })
@@ -323,6 +348,8 @@ async fn from_kubeconfig(
 fn override_cluster(cluster: &mut Cluster, options: &ConnectOptions) {
     if let Some(server) = &options.server {
         cluster.server = Some(server.clone());
+        // As client-go: another address makes the kubeconfig's name for the certificate meaningless.
+        cluster.tls_server_name = None;
     }
     if let Some(path) = &options.certificate_authority {
         cluster.certificate_authority = Some(path.display().to_string());
@@ -539,6 +566,49 @@ current-context: prod
         let (config, _, _) = from_kubeconfig(kubeconfig(&yaml), &flags).await.expect("resolves");
         assert_eq!(config.tls_server_name.as_deref(), Some("other.example"));
         assert_eq!(config.auth_info.username.as_deref(), Some("jane"));
+    }
+
+    #[tokio::test]
+    async fn a_server_flag_drops_the_kubeconfigs_tls_server_name_as_kubectl_does() {
+        let yaml = TWO_CONTEXTS.replace(
+            r#"cluster: {server: "https://prod.example:6443", insecure-skip-tls-verify: true}"#,
+            r#"cluster: {server: "https://10.0.0.7:6443", tls-server-name: api.prod.example}"#,
+        );
+        let server = |options: ConnectOptions| {
+            let yaml = yaml.clone();
+            async move {
+                let (config, _, _) = from_kubeconfig(kubeconfig(&yaml), &options).await.expect("resolves");
+                config.tls_server_name
+            }
+        };
+        let moved = ConnectOptions {
+            server: Some("https://127.0.0.1:6443".into()),
+            ..Default::default()
+        };
+        assert_eq!(server(moved.clone()).await, None);
+        let named = ConnectOptions {
+            tls_server_name: Some("api.prod.example".into()),
+            ..moved
+        };
+        assert_eq!(server(named).await.as_deref(), Some("api.prod.example"));
+    }
+
+    #[test]
+    fn secrets_stay_out_of_the_debug_form() {
+        let options = ConnectOptions {
+            token: Some("t0ken-value".into()),
+            password: Some("pa55word".into()),
+            proxy_environment: ProxyEnvironment {
+                https_proxy: Some("http://jane:pr0xy@proxy:3128".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let shown = format!("{options:?}");
+        for secret in ["t0ken-value", "pa55word", "pr0xy"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("token: Some(\"<hidden>\")"), "{shown}");
     }
 
     #[tokio::test]

@@ -39,10 +39,20 @@ pub enum ProxySource {
 }
 
 /// The proxy chosen for a server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Proxy {
     pub url: Uri,
     pub source: ProxySource,
+}
+
+/// Written out without the credentials its URL may carry.
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("url", &self.display())
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 impl Proxy {
@@ -80,7 +90,7 @@ pub fn proxy_for(
                 redacted(text)
             )
         })?;
-        if !SCHEMES.contains(&url.scheme_str().unwrap_or_default()) {
+        if !SCHEMES.contains(&url.scheme_str().unwrap_or_default().to_ascii_lowercase().as_str()) {
             return Err(format!(
                 "the kubeconfig's proxy-url {} has the scheme {:?}: only http, https and socks5 are supported",
                 redacted(text),
@@ -98,11 +108,17 @@ pub fn proxy_for(
         Some("http") => (&environment.http_proxy, "HTTP_PROXY"),
         _ => return Ok(None),
     };
+    // A value Go cannot read at all is ignored by Go (a direct connection); one it reads but cannot use
+    // fails there, and is refused here rather than gone around.
     let Some(url) = variable.as_deref().and_then(parse_proxy_url) else {
         return Ok(None);
     };
-    if !SCHEMES.contains(&url.scheme_str().unwrap_or_default()) {
-        return Ok(None);
+    if !SCHEMES.contains(&url.scheme_str().unwrap_or_default().to_ascii_lowercase().as_str()) {
+        return Err(format!(
+            "{name} names the proxy {} with the scheme {:?}: only http, https and socks5 are supported",
+            redacted(variable.as_deref().unwrap_or_default()),
+            url.scheme_str().unwrap_or_default()
+        ));
     }
     let Some(host) = server.host() else { return Ok(None) };
     let port = server
@@ -167,7 +183,8 @@ fn use_proxy(host: &str, port: u16, no_proxy: &str) -> bool {
         return false;
     }
     let ip = host.parse::<IpAddr>().ok();
-    if ip.is_some_and(|ip| ip.is_loopback()) {
+    // `::ffff:127.0.0.1` is loopback to Go too.
+    if ip.is_some_and(|ip| ip.to_canonical().is_loopback()) {
         return false;
     }
     let port = port.to_string();
@@ -202,7 +219,8 @@ fn excluded_by(entry: &str, host: &str, ip: Option<IpAddr>, port: &str) -> bool 
     if ip.is_some() {
         return false;
     }
-    let entry_host = entry_host.strip_prefix('*').unwrap_or(entry_host);
+    // `*.example.com` is `.example.com`; any other `*` is a name that matches nothing, as in Go.
+    let entry_host = entry_host.strip_prefix("*.").map_or(entry_host, |_| &entry_host[1..]);
     let covers = match entry_host.strip_prefix('.') {
         Some(domain) => host.ends_with(&format!(".{domain}")),
         None => host == entry_host || host.ends_with(&format!(".{entry_host}")),
@@ -213,9 +231,10 @@ fn excluded_by(entry: &str, host: &str, ip: Option<IpAddr>, port: &str) -> bool 
 /// `host:port`, `[v6]:port`, or a bare host (a bare IPv6 address has colons but no port).
 fn split_host_port(entry: &str) -> (&str, Option<&str>) {
     if let Some(rest) = entry.strip_prefix('[') {
+        // `[v6]` alone is no address to Go (it wants a port after the brackets): it then matches nothing.
         return match rest.split_once(']') {
-            Some((host, tail)) => (host, tail.strip_prefix(':')),
-            None => (entry, None),
+            Some((host, tail)) if tail.starts_with(':') => (host, tail.strip_prefix(':')),
+            _ => (entry, None),
         };
     }
     match entry.rsplit_once(':') {
@@ -236,6 +255,67 @@ fn in_block(ip: IpAddr, network: IpAddr, bits: u8) -> bool {
         }
         _ => false,
     }
+}
+
+/// The proxy variables of the process as kube-rs can read them. The proxy is chosen by `proxy_for`, but
+/// kube-rs also reads `HTTPS_PROXY` and `NO_PROXY` while it loads a kubeconfig, and refuses values Go
+/// accepts: an empty entry (`a,,b` or a trailing comma), an entry it cannot parse, or a proxy that is not a
+/// URL at all (which Go ignores). Gives the variables to set, with those entries left out (`*` anywhere
+/// stands for every host, as in Go), and `None` for a variable to remove; nothing when all are readable.
+pub fn readable_by_kube_rs(variables: &[(&str, Option<String>)]) -> Vec<(String, Option<String>)> {
+    let mut changes = Vec::new();
+    for (name, value) in variables {
+        let Some(value) = value else { continue };
+        let readable = match name.to_ascii_uppercase().as_str() {
+            "NO_PROXY" => readable_no_proxy(value),
+            _ if value.trim().is_empty() || value.parse::<Uri>().is_ok() => Some(value.clone()),
+            _ => None,
+        };
+        if readable.as_deref() != Some(value.as_str()) {
+            changes.push((name.to_string(), readable));
+        }
+    }
+    changes
+}
+
+/// Rewrites the process's proxy variables as `readable_by_kube_rs` says, so that a kubeconfig loads where
+/// kubectl's would; the entries left out are ones Go ignores or cannot use either.
+///
+/// # Safety
+/// Changes the environment: call it before any other thread runs.
+pub unsafe fn make_readable_by_kube_rs() {
+    const NAMES: [&str; 4] = ["HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"];
+    let variables: Vec<(&str, Option<String>)> = NAMES.iter().map(|name| (*name, std::env::var(name).ok())).collect();
+    for (name, value) in readable_by_kube_rs(&variables) {
+        // SAFETY: as the caller promised, no other thread reads or writes the environment.
+        unsafe {
+            match value {
+                Some(value) => std::env::set_var(name, value),
+                None => std::env::remove_var(name),
+            }
+        }
+    }
+}
+
+fn readable_no_proxy(value: &str) -> Option<String> {
+    let entries: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .collect();
+    if entries.contains(&"*") {
+        return Some("*".into());
+    }
+    let kept: Vec<&str> = entries
+        .into_iter()
+        .filter(|entry| {
+            let block = entry
+                .split_once('/')
+                .is_some_and(|(network, bits)| network.parse::<IpAddr>().is_ok() && bits.parse::<u8>().is_ok());
+            block || entry.parse::<IpAddr>().is_ok() || entry.parse::<Uri>().is_ok_and(|uri| uri.host().is_some())
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join(","))
 }
 
 /// A proxy address as written, with any password replaced, for an error message.
@@ -343,12 +423,14 @@ mod tests {
             chosen("https://api.example.com", None, &socks).as_deref(),
             Some("socks5://127.0.0.1:1080/")
         );
+        let server: Uri = "https://api.example.com".parse().expect("a URL");
         let unsupported = environment(Some("ftp://proxy:21"), None, None);
-        assert_eq!(
-            chosen("https://api.example.com", None, &unsupported),
-            None,
-            "ignored, as Go does"
+        assert!(
+            proxy_for(&server, None, &unsupported).is_err(),
+            "a proxy that cannot be used is not gone around"
         );
+        let upper = environment(Some("HTTP://proxy.corp:3128"), None, None);
+        assert!(chosen("https://api.example.com", None, &upper).is_some());
     }
 
     #[test]
@@ -394,6 +476,18 @@ mod tests {
             !proxied("https://API.Example.com", "EXAMPLE.COM"),
             "case does not matter"
         );
+        assert!(
+            proxied("https://api.example.com", "*example.com"),
+            "only `*.` is a wildcard"
+        );
+        assert!(
+            proxied("https://[fd00::5]:6443", "[fd00::5]"),
+            "brackets without a port match nothing"
+        );
+        assert!(
+            !proxied("https://[::ffff:127.0.0.1]:6443", ""),
+            "a mapped loopback address is loopback"
+        );
     }
 
     #[test]
@@ -422,6 +516,38 @@ mod tests {
             .is_ok(),
             "an HTTP proxy's credentials are sent (Proxy-Authorization)"
         );
+    }
+
+    #[test]
+    fn kube_rs_is_given_only_what_it_can_read() {
+        let changes = |variables: &[(&str, Option<&str>)]| {
+            let owned: Vec<(&str, Option<String>)> = variables
+                .iter()
+                .map(|(name, value)| (*name, value.map(String::from)))
+                .collect();
+            readable_by_kube_rs(&owned)
+        };
+        assert!(
+            changes(&[
+                ("NO_PROXY", Some("localhost,10.0.0.0/8,.corp")),
+                ("HTTPS_PROXY", Some("p:3128"))
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            changes(&[("NO_PROXY", Some("localhost, ,10.0.0.0/8,"))]),
+            [("NO_PROXY".to_string(), Some("localhost,10.0.0.0/8".to_string()))]
+        );
+        assert_eq!(
+            changes(&[("no_proxy", Some("a,*,b"))]),
+            [("no_proxy".to_string(), Some("*".to_string()))]
+        );
+        assert_eq!(changes(&[("NO_PROXY", Some(",,"))]), [("NO_PROXY".to_string(), None)]);
+        assert_eq!(
+            changes(&[("HTTPS_PROXY", Some("http://a b"))]),
+            [("HTTPS_PROXY".to_string(), None)]
+        );
+        assert!(changes(&[("HTTPS_PROXY", None)]).is_empty());
     }
 
     #[test]

@@ -127,6 +127,13 @@ impl ProxyServer {
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                panic!(
+                    "{} exited with {status} before it listened: {}",
+                    self.program,
+                    self.log()
+                );
+            }
             assert!(
                 Instant::now() < deadline,
                 "{} did not listen on {}: {}",
