@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::cluster::connection::{self, Connection};
 use crate::cluster::resolver;
+use crate::cluster::waits::ServerWaits;
 use crate::engine::session::{Report, Session};
 use crate::engine::stream::{ListStrategy, Notice, StreamDriver, StreamMessage, StreamSpec};
 use crate::engine::tracker::{Change, ChangeType, StreamEvent};
@@ -21,6 +22,7 @@ use crate::exit_code::ExitCode;
 use crate::render::lines::{LineFormat, LinePrinter};
 use crate::render::live::{self, Mode, Ui};
 use crate::settings::{NamespaceScope, OutputMode, Settings};
+use crate::view::waiting::WaitAnnouncer;
 use crate::view::{ChangeRecord, NoticeKind, StreamInfo, StreamLabel, ViewModel};
 
 /// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
@@ -34,16 +36,22 @@ const FRAME_INTERVAL: Duration = Duration::from_millis(100);
 const LIVE_GATHER: Duration = Duration::from_millis(25);
 /// With no time on screen counting seconds, it is drawn again this often for the ones that count minutes.
 const SLOW_TICK: Duration = Duration::from_secs(10);
+/// Until the first sync, how often the waits on the API server are looked at, to say why nothing happens.
+const WAIT_CHECK: Duration = Duration::from_millis(250);
 
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let mut signals = Signals::new()?;
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
     let ran = async {
-        let engine = Engine::start(&settings).await?;
+        let started = Instant::now();
+        let connection = connection::connect(&settings.connection).await?;
+        // Discovery and the version probe are requests too: a wait on them is said, as one on the lists.
+        let mut waits = WaitWatch::new(&connection);
+        let engine = waits.saying(Engine::start(&settings, connection, started)).await?;
         let connection = engine.connection.clone();
         let watched = match settings.output {
-            OutputMode::Lines(format) => append_lines(engine, &settings, format).await,
-            OutputMode::Live { timeline } => run_live(engine, &settings, timeline).await,
+            OutputMode::Lines(format) => append_lines(engine, &settings, format, waits).await,
+            OutputMode::Live { timeline } => run_live(engine, &settings, timeline, waits).await,
         };
         if let Err(Error::ResourceType(_)) = watched {
             resolver::forget_discovery(&connection);
@@ -75,9 +83,7 @@ struct Engine {
 }
 
 impl Engine {
-    async fn start(settings: &Settings) -> Result<Engine> {
-        let started = Instant::now();
-        let connection = connection::connect(&settings.connection).await?;
+    async fn start(settings: &Settings, connection: Connection, started: Instant) -> Result<Engine> {
         let targets = resolver::resolve(&connection, &settings.targets)
             .await
             .map_err(|error| connection.explain(error))?;
@@ -169,6 +175,11 @@ impl Pipeline {
         }
     }
 
+    /// Whether every stream has synced: from then on, waits on the server are said as interruptions.
+    fn synced(&self) -> bool {
+        self.session.is_synced()
+    }
+
     /// True once `--count` changes have been reported.
     fn done(&self) -> bool {
         self.remaining == Some(0)
@@ -246,19 +257,37 @@ impl Pipeline {
 }
 
 /// Appends one line (or document) per change to stdout; notices go to stderr.
-async fn append_lines(mut engine: Engine, settings: &Settings, format: LineFormat) -> Result<ExitCode> {
+async fn append_lines(
+    mut engine: Engine,
+    settings: &Settings,
+    format: LineFormat,
+    mut waits: WaitWatch,
+) -> Result<ExitCode> {
     let mut pipeline = Pipeline::new(&engine, settings);
     let mut printer = LinePrinter::new(format, settings.table.clone());
     let mut stdout = tokio::io::BufWriter::new(tokio::io::stdout());
     let mut outcomes = Vec::new();
     let mut text = String::new();
     let mut gaps: Vec<Option<Instant>> = vec![None; engine.streams.len()];
-    while let Some(first) = engine.receiver.recv().await {
+    loop {
+        let first = tokio::select! {
+            message = engine.receiver.recv() => match message {
+                Some(message) => message,
+                None => break,
+            },
+            line = waits.next_line(), if !pipeline.synced() => {
+                eprintln!("{line}");
+                continue;
+            }
+        };
         // What is already waiting goes out in the same write.
         let taken = pipeline.take_burst(&mut engine.receiver, first, &mut engine.streams, &mut outcomes);
         for outcome in outcomes.drain(..) {
             match outcome {
                 Outcome::Synced { existing, took } => {
+                    if let Some(line) = waits.finish() {
+                        eprintln!("{line}");
+                    }
                     eprintln!("{}", synced_line(&engine.streams, &existing, took))
                 }
                 Outcome::Relisted { stream, changes } => {
@@ -298,7 +327,7 @@ async fn append_lines(mut engine: Engine, settings: &Settings, format: LineForma
 
 /// The live view: the terminal is taken over (raw mode, alternate screen) and given back on every way out,
 /// since dropping `LiveTerminal` restores it and ratatui's panic hook does too.
-async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Result<ExitCode> {
+async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool, mut waits: WaitWatch) -> Result<ExitCode> {
     let mut pipeline = Pipeline::new(&engine, settings);
     let mut view = ViewModel::new(engine.streams.clone(), Timestamp::now());
     let mut ui = Ui {
@@ -352,7 +381,12 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                 let now = Timestamp::now();
                 for outcome in outcomes.drain(..) {
                     match outcome {
-                        Outcome::Synced { took, .. } => view.synced(now, took),
+                        Outcome::Synced { took, .. } => {
+                            if let Some(line) = waits.finish() {
+                                view.notice(NoticeKind::Other, line, now);
+                            }
+                            view.synced(now, took);
+                        }
                         Outcome::Relisted { stream, changes } => {
                             let after = gaps[stream].take().map(|since| since.elapsed());
                             let line = relisted_line(&view.streams[stream].label, changes, after);
@@ -402,6 +436,10 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
                 next_tick = tick_after(&view, &ui, last_frame);
                 dirty = false;
             }
+            line = waits.next_line(), if !pipeline.synced() => {
+                view.notice(NoticeKind::Other, line, Timestamp::now());
+                dirty = true;
+            }
             _ = tick_due => {
                 next_tick = None;
                 dirty = true;
@@ -423,6 +461,52 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool) -> Re
         );
     }
     ending
+}
+
+/// Until the first sync, looks at the waits on the API server every `WAIT_CHECK` and says what a person
+/// should know of them.
+struct WaitWatch {
+    waits: ServerWaits,
+    announcer: WaitAnnouncer,
+    checks: tokio::time::Interval,
+}
+
+impl WaitWatch {
+    fn new(connection: &Connection) -> WaitWatch {
+        let mut checks = tokio::time::interval(WAIT_CHECK);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        WaitWatch {
+            waits: connection.waits.clone(),
+            announcer: WaitAnnouncer::default(),
+            checks,
+        }
+    }
+
+    /// The next line to say; safe to drop unfinished (in a `select!`), as nothing is decided before a tick.
+    async fn next_line(&mut self) -> String {
+        loop {
+            self.checks.tick().await;
+            if let Some(line) = self.announcer.update(self.waits.current().as_ref(), Instant::now()) {
+                return line;
+            }
+        }
+    }
+
+    /// Runs `work` (the start: discovery, the version probe), saying on stderr meanwhile what it waits for.
+    async fn saying<T>(&mut self, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                output = &mut work => return output,
+                line = self.next_line() => eprintln!("{line}"),
+            }
+        }
+    }
+
+    /// The first sync came: a wait that was said is over.
+    fn finish(&mut self) -> Option<String> {
+        self.announcer.finish(Instant::now())
+    }
 }
 
 /// When to draw again if nothing happens: in a second while a time on screen counts seconds (ages, "how long
@@ -585,6 +669,14 @@ fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option<Instant>) 
             };
             (NoticeKind::Other, text)
         }
+        Notice::ListRetried { cause, retry_in } => (
+            NoticeKind::Other,
+            format!(
+                "{}: listing failed ({cause}); retrying in {:.1}s",
+                label.name,
+                retry_in.as_secs_f64()
+            ),
+        ),
         Notice::Resumed { gap: lasted } => {
             *gap = None;
             (

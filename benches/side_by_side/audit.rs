@@ -1,4 +1,4 @@
-//! Counting the read requests a tool made, from kube-apiserver's audit log (scripts/bench/audit-policy.yaml logs
+//! Counting the read requests a tool made, from kube-apiserver's audit log (scripts/controlplane/audit-policy.yaml logs
 //! each get, list and watch once, when it completes).
 
 use std::collections::BTreeMap;

@@ -38,7 +38,7 @@ pub const QUIET_WINDOW: Duration = Duration::from_secs(20);
 struct Args {
     #[arg(long)]
     kubeconfig: PathBuf,
-    /// kube-apiserver's audit log (the control plane must run with scripts/bench/audit-policy.yaml).
+    /// kube-apiserver's audit log (the control plane must run with scripts/controlplane/audit-policy.yaml).
     #[arg(long)]
     audit_log: PathBuf,
     /// The folder that holds the kubectl-watchnew binary to measure; put first on PATH.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
+use kube::client::ClientBuilder;
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
 };
@@ -14,6 +15,8 @@ use kube::{Client, Config};
 use secrecy::SecretString;
 
 use super::proxy::{self, Proxy, ProxyEnvironment, ProxySource};
+use super::retry::RetryAfterLayer;
+use super::waits::ServerWaits;
 use crate::error::{Error, Result, causes};
 
 /// How to reach and authenticate to the API server: the kubeconfig, kubectl's overriding flags, and the
@@ -88,6 +91,8 @@ pub struct Connection {
     pub proxy: Option<Proxy>,
     pub request_timeout: Option<Duration>,
     pub cache_dir: Option<PathBuf>,
+    /// What the requests are waiting on the server for, right now.
+    pub waits: ServerWaits,
 }
 
 /// Name of the context made up when only `--server` says where to connect.
@@ -102,10 +107,12 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
     config.connect_timeout = options.request_timeout.or(config.connect_timeout);
     // The watch engine bounds its streams itself; a read timeout here would cut quiet watches.
     config.read_timeout = None;
-    config.headers.push((
-        HeaderName::from_static("user-agent"),
-        HeaderValue::from_static(concat!("kubectl-watchnew/", env!("CARGO_PKG_VERSION"))),
-    ));
+    if let Ok(agent) = HeaderValue::from_str(&user_agent()) {
+        config.headers.push((HeaderName::from_static("user-agent"), agent));
+    }
+    // Refusals are retried by `RetryAfterLayer`, on the server's word only, and said; kube's own retry would
+    // back off silently, up to minutes, past the `Retry-After` the server asks for.
+    config.default_retry = false;
     if options.disable_compression {
         config.disable_compression = true;
     }
@@ -120,7 +127,8 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
     .map_err(Error::Config)?;
     config.proxy_url = proxy.as_ref().map(|proxy| proxy.url.clone());
     let default_namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|error| {
+    let waits = ServerWaits::default();
+    let client = ClientBuilder::try_from(config).map_err(|error| {
         let through = proxy
             .as_ref()
             .map(|proxy| format!(" through the proxy {}", proxy.display()))
@@ -130,6 +138,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
             causes(&error)
         ))
     })?;
+    let client = client.with_layer(&RetryAfterLayer::new(waits.clone())).build();
     Ok(Connection {
         client,
         default_namespace,
@@ -138,7 +147,30 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         proxy,
         request_timeout: options.request_timeout,
         cache_dir: options.cache_dir.clone(),
+        waits,
     })
+}
+
+/// The User-Agent, in the form kubectl's has (`kubectl/v1.32.4 (linux/amd64) kubernetes/59526cd`), so that
+/// the API server's audit log names the tool, its version, platform and commit, and an administrator can give
+/// it a flow schema of its own: `kubectl-watchnew/v0.1.0 (linux/amd64) kubectl-watchnew/1a2b3c4d5e6f`.
+pub fn user_agent() -> String {
+    // Go's names for the platform, as kubectl reports it.
+    let os = match std::env::consts::OS {
+        "macos" => "darwin",
+        other => other,
+    };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        other => other,
+    };
+    format!(
+        "kubectl-watchnew/v{} ({os}/{arch}) kubectl-watchnew/{}",
+        env!("CARGO_PKG_VERSION"),
+        env!("WATCHNEW_GIT_COMMIT")
+    )
 }
 
 impl Connection {

@@ -10,6 +10,7 @@ use kube::Client;
 use kube::core::discovery::v2::APIGroupDiscoveryList;
 use serde::{Deserialize, Serialize};
 
+use super::retry::{self, LONGEST_RETRY_AFTER};
 use crate::error::{Error, Result, request_error};
 
 /// One resource of one group version, as discovery describes it.
@@ -79,16 +80,41 @@ pub struct Catalog {
     resources: Vec<ResourceInfo>,
 }
 
+/// The server's resource types. A server that refuses for now (429, 5xx: overloaded, restarting) is asked
+/// again and again, ever less often, as the streams do after their start: the wait is said meanwhile.
 pub async fn discover(client: &Client) -> Result<Catalog> {
+    let mut wait = FIRST_REFUSAL_WAIT;
+    loop {
+        match discover_once(client).await {
+            Err(kube::Error::Api(status)) if is_refusal(status.code) => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(LONGEST_RETRY_AFTER);
+            }
+            discovered => {
+                return discovered.map_err(|error| request_error(error, "discovering the server's resource types"));
+            }
+        }
+    }
+}
+
+/// The first wait after discovery was refused (once the server's own hints, if any, were followed).
+const FIRST_REFUSAL_WAIT: Duration = Duration::from_secs(1);
+
+fn is_refusal(code: u16) -> bool {
+    http::StatusCode::from_u16(code).is_ok_and(retry::is_refusal)
+}
+
+async fn discover_once(client: &Client) -> Result<Catalog, kube::Error> {
     let aggregated = futures::try_join!(
         client.list_core_api_versions_aggregated(),
         client.list_api_groups_aggregated()
     );
     match aggregated {
         Ok((core, groups)) => Ok(Catalog::from_aggregated([core, groups])),
+        Err(kube::Error::Api(status)) if is_refusal(status.code) => Err(kube::Error::Api(status)),
         // Servers without aggregated discovery answer with the older document, which does not decode as the new.
         Err(kube::Error::SerdeError(_)) | Err(kube::Error::Api(_)) => discover_per_group(client).await,
-        Err(error) => Err(request_error(error, "discovering the server's resource types")),
+        Err(error) => Err(error),
     }
 }
 
@@ -195,10 +221,9 @@ pub async fn discover_cached(client: &Client, cache: &DiscoveryCache) -> Result<
 }
 
 /// Discovery the way servers before aggregated discovery need it: /api, /apis, then one request per group version.
-pub async fn discover_per_group(client: &Client) -> Result<Catalog> {
-    let failed = |error| request_error(error, "discovering the server's resource types");
-    let core = client.list_core_api_versions().await.map_err(failed)?;
-    let groups = client.list_api_groups().await.map_err(failed)?;
+async fn discover_per_group(client: &Client) -> Result<Catalog, kube::Error> {
+    let core = client.list_core_api_versions().await?;
+    let groups = client.list_api_groups().await?;
     let mut group_versions: Vec<(String, String)> = core
         .versions
         .iter()
@@ -219,8 +244,7 @@ pub async fn discover_per_group(client: &Client) -> Result<Catalog> {
             client.list_api_group_resources(&format!("{group}/{version}")).await
         }
     }))
-    .await
-    .map_err(failed)?;
+    .await?;
     let resources = group_versions
         .iter()
         .zip(lists)

@@ -5,3 +5,5 @@ pub mod connection;
 pub mod discovery;
 pub mod proxy;
 pub mod resolver;
+pub mod retry;
+pub mod waits;

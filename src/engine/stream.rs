@@ -90,6 +90,8 @@ pub enum StreamMessage {
 pub enum Notice {
     /// The watch broke off; the next attempt follows after `retry_in`.
     Interrupted { cause: String, retry_in: Duration },
+    /// Before the first sync, the list failed; the next attempt follows after `retry_in`.
+    ListRetried { cause: String, retry_in: Duration },
     /// The watch is back after an interruption that lasted `gap`, resumed where it stopped.
     Resumed { gap: Duration },
     /// The resume point is older than the server's history (410 Gone): a relist follows.
@@ -219,9 +221,9 @@ impl StreamDriver {
                     if std::mem::take(&mut self.recovered) {
                         backoff.reset();
                     }
-                    self.interrupted_at.get_or_insert_with(Instant::now);
                     let retry_in = backoff.next_wait(policy::clock_random());
-                    if self.notify(Notice::Interrupted { cause, retry_in }).await.is_err() {
+                    let notice = self.interruption(cause, retry_in);
+                    if self.notify(notice).await.is_err() {
                         return;
                     }
                     tokio::time::sleep(retry_in).await;
@@ -251,6 +253,17 @@ impl StreamDriver {
 
     async fn notify(&self, notice: Notice) -> Result<(), Stop> {
         self.send(StreamMessage::Notice(notice)).await
+    }
+
+    /// A failure as it is told: before the first sync, as the list being tried again; after it, as an
+    /// interruption, whose gap lasts until the stream works again.
+    fn interruption(&mut self, cause: String, retry_in: Duration) -> Notice {
+        if self.synced {
+            self.interrupted_at.get_or_insert_with(Instant::now);
+            Notice::Interrupted { cause, retry_in }
+        } else {
+            Notice::ListRetried { cause, retry_in }
+        }
     }
 
     /// After an interruption, says how long it lasted, once the stream works again.
@@ -334,14 +347,16 @@ impl StreamDriver {
         request
     }
 
-    /// A paginated LIST; restarted from the first page when the continue token expires.
+    /// A paginated LIST. A page that fails for a passing reason is asked for again with the same continue
+    /// token, so that the pages already read stay good; the list starts over only when the token expires.
     async fn list(&mut self) -> Result<End, Stop> {
         self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
         let mut continue_token: Option<String> = None;
         let mut response = self.fetch_page(None).await?;
+        let mut page_backoff = Backoff::default();
         loop {
-            let body = match response {
-                Ok(Ok(body)) => body,
+            let failed = match response {
+                Ok(Ok(body)) => Ok(body),
                 Ok(Err(kube::Error::Api(status))) if status.code == 410 && continue_token.is_some() => {
                     // The snapshot the pages came from is gone; start over with a fresh one.
                     continue_token = None;
@@ -349,10 +364,27 @@ impl StreamDriver {
                     response = self.fetch_page(None).await?;
                     continue;
                 }
-                Ok(Err(error)) => return self.failure(error, "listing"),
-                Err(waited) => {
-                    return self.unanswered("list", waited);
+                Ok(Err(error)) => Err(self.failure(error, "listing")?),
+                Err(waited) => Err(self.unanswered("list", waited)?),
+            };
+            let body = match (failed, &continue_token) {
+                (Ok(body), _) => body,
+                (Err(End::Broken(cause)), Some(_)) => {
+                    let retry_in = page_backoff.next_wait(policy::clock_random());
+                    let notice = self.interruption(cause, retry_in);
+                    self.notify(notice).await?;
+                    tokio::time::sleep(retry_in).await;
+                    response = self.fetch_page(continue_token.clone()).await?;
+                    continue;
                 }
+                (Err(End::Silent(cause)), Some(_)) => {
+                    // The wait for the answer was the pause.
+                    let retry_in = Duration::ZERO;
+                    self.notify(Notice::Interrupted { cause, retry_in }).await?;
+                    response = self.fetch_page(continue_token.clone()).await?;
+                    continue;
+                }
+                (Err(end), _) => return Ok(end),
             };
             let page = match wire::decode_list_page(body.as_bytes(), self.summarised()) {
                 Ok(page) => page,

@@ -3,6 +3,7 @@
 //! Pure: the time of each change comes in as an argument.
 
 pub mod summary;
+pub mod waiting;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;

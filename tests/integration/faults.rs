@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::{Api, ResourceExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -181,22 +182,36 @@ struct Seen {
     versions: Vec<String>,
 }
 
+/// How the tool runs through a fault.
+#[derive(Default)]
+struct Conditions<'a> {
+    /// Arguments beside `cm -n NAMESPACE -o json`.
+    args: &'a [&'a str],
+    /// The reader of the tool's output stops reading this long, 8 s in.
+    reader_pause: Option<Duration>,
+    /// The tool acts as the limited identity (given read access to the test's namespace), which unlike the
+    /// administrator is subject to the API server's limits on requests.
+    limited_user: bool,
+}
+
 /// Runs the generator and the fault side by side, then reads the tool's output until it accounts for the
 /// ground truth (or `CATCH_UP` passes), checks every promise, and prints the counts. Gives what the tool said
 /// on stderr, for checks of its own.
-async fn run_through_fault<F, Fut>(
-    name: &str,
-    cluster: &Cluster,
-    extra_args: &[&str],
-    reader_pause: Option<Duration>,
-    fault: F,
-) -> String
+async fn run_through_fault<F, Fut>(name: &str, cluster: &Cluster, conditions: Conditions<'_>, fault: F) -> String
 where
     F: FnOnce(Arc<AtomicBool>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let Conditions {
+        args: extra_args,
+        reader_pause,
+        limited_user,
+    } = conditions;
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create_in(cluster, &client, "faults").await;
+    if limited_user {
+        grant_read_access(cluster, &namespace.name);
+    }
     let api: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
     let truth = Arc::new(Mutex::new(Truth::default()));
     for index in 0..SNAPSHOT_OBJECTS {
@@ -213,6 +228,9 @@ where
         truth.lock().expect("not poisoned").objects.insert(name, fate);
     }
     let mut args = vec!["cm", "-n", &namespace.name, "-o", "json"];
+    if limited_user {
+        args.extend(["--context", support::LIMITED_CONTEXT]);
+    }
     args.extend(extra_args);
     let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
 
@@ -353,6 +371,15 @@ where
     stderr
 }
 
+/// The seconds the tool gave after each `phrase` on stderr: `reconnected after 3.2s` gives 3.2.
+fn seconds_after(stderr: &str, phrase: &str) -> Vec<f64> {
+    stderr
+        .split(phrase)
+        .skip(1)
+        .filter_map(|rest| rest.split('s').next()?.parse().ok())
+        .collect()
+}
+
 /// The local control plane behind a proxy of the test's own, and the server address that goes through it;
 /// `None` (the test is skipped) when the tests run against another cluster.
 async fn behind_proxy() -> Option<(&'static Cluster, Arc<Proxy>, String)> {
@@ -375,8 +402,10 @@ async fn connections_cut_at_random_moments() {
     run_through_fault(
         "connections cut at random",
         cluster,
-        &["--server", &server],
-        None,
+        Conditions {
+            args: &["--server", &server],
+            ..Conditions::default()
+        },
         move |stop| async move {
             let mut dice = Dice::new();
             while !stop.load(Ordering::SeqCst) {
@@ -400,8 +429,10 @@ async fn connections_that_stall() {
     let stderr = run_through_fault(
         "connections that stall",
         cluster,
-        &["--server", &server, "--silence-limit", "3s"],
-        None,
+        Conditions {
+            args: &["--server", &server, "--silence-limit", "3s"],
+            ..Conditions::default()
+        },
         move |_| async move {
             // Far enough apart that each finds a watch open: after a stall, the pooled connections are stalled
             // too, and the first attempt to reopen the watch may wait on one of them.
@@ -416,11 +447,7 @@ async fn connections_that_stall() {
     assert!(noticed >= 2, "each stall is noticed by the silence limit:\n{stderr}");
     // Each gap, from the last thing heard to the reconnection, is bounded: the silence limit, then as long again
     // for each pooled connection that stalled too; shorter than any object the generator deletes has lived.
-    let gaps: Vec<f64> = stderr
-        .split("reconnected after ")
-        .skip(1)
-        .filter_map(|rest| rest.split('s').next()?.parse().ok())
-        .collect();
+    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
     assert!(gaps.len() >= 2, "the tool reconnects after each stall:\n{stderr}");
     assert!(
         gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
@@ -440,8 +467,10 @@ async fn a_slow_api_server() {
     let stderr = run_through_fault(
         "a slow API server",
         cluster,
-        &["--server", &server],
-        None,
+        Conditions {
+            args: &["--server", &server],
+            ..Conditions::default()
+        },
         move |_| async move {
             tokio::time::sleep(Duration::from_secs(8)).await;
             slower.slow_down(Duration::from_millis(300));
@@ -471,8 +500,11 @@ async fn a_slow_api_server() {
 #[tokio::test]
 async fn a_reader_that_stops_for_a_while() {
     let cluster = support::cluster();
-    let pause = Some(Duration::from_secs(15));
-    run_through_fault("a reader that stops for 15 s", cluster, &[], pause, |_| async {}).await;
+    let conditions = Conditions {
+        reader_pause: Some(Duration::from_secs(15)),
+        ..Conditions::default()
+    };
+    run_through_fault("a reader that stops for 15 s", cluster, conditions, |_| async {}).await;
 }
 
 /// The watch is kept away (the proxy refuses connections) while etcd's history is compacted, three times: the
@@ -492,8 +524,10 @@ async fn watches_expired_by_compaction() {
     run_through_fault(
         "watches expired by compaction",
         cluster,
-        &["--server", &server],
-        None,
+        Conditions {
+            args: &["--server", &server],
+            ..Conditions::default()
+        },
         move |_| async move {
             for _ in 0..3 {
                 tokio::time::sleep(Duration::from_secs(6)).await;
@@ -514,32 +548,352 @@ async fn the_api_server_killed_and_restarted() {
     let Some(cluster) = support::named_control_plane("faults-restart", &[]) else {
         return;
     };
-    let name = cluster
-        .state_dir
-        .as_ref()
-        .and_then(|dir| dir.file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .expect("a named control plane");
     run_through_fault(
         "API server killed and restarted",
         cluster,
-        &[],
-        None,
+        Conditions::default(),
         move |_| async move {
             for pause in [8, 10] {
                 tokio::time::sleep(Duration::from_secs(pause)).await;
-                let name = name.clone();
-                let killed = tokio::task::spawn_blocking(move || {
-                    std::process::Command::new(support::repo_root().join("scripts/cluster"))
-                        .args(["kill-apiserver", "--name", &name])
-                        .output()
-                        .expect("scripts/cluster runs")
-                })
-                .await
-                .expect("joined");
-                assert!(killed.status.success(), "{}", support::stderr_of(&killed));
+                cluster.script("kill-apiserver", &[]).await;
             }
         },
     )
     .await;
+}
+
+/// Read access for the limited identity to the ConfigMaps of a namespace of the test's. (The bootstrap `view`
+/// role would get its rules from kube-controller-manager, which the named control planes do not run.)
+fn grant_read_access(cluster: &Cluster, namespace: &str) {
+    let user = format!("--user={}", support::LIMITED_CONTEXT);
+    for args in [
+        vec![
+            "create",
+            "role",
+            "configmap-reader",
+            "--verb=get,list,watch",
+            "--resource=configmaps",
+        ],
+        vec![
+            "create",
+            "rolebinding",
+            "configmap-reader",
+            "--role=configmap-reader",
+            &user,
+        ],
+    ] {
+        let mut args = args.clone();
+        args.extend(["-n", namespace]);
+        let output = cluster.kubectl(&args);
+        assert!(output.status.success(), "{}", support::stderr_of(&output));
+    }
+}
+
+/// Two kube-apiservers on one etcd behind a load balancer (haproxy), restarted one after the other the graceful
+/// way, four times, while changes happen, as in a managed cluster's rolling upgrade: each keeps serving for a
+/// moment with /readyz failing (the balancer takes it out), then answers new requests 429 with Retry-After
+/// while it drains, closes its watches and starts again. Nothing may be lost or reported twice, and the tool
+/// must not stall: each gap is short.
+#[tokio::test]
+async fn api_servers_restarted_gracefully_behind_a_load_balancer() {
+    let Some(cluster) = support::named_control_plane_with(
+        "balanced",
+        &["--apiservers", "2"],
+        &["--shutdown-delay-duration=2s", "--shutdown-send-retry-after=true"],
+    ) else {
+        return;
+    };
+    let stderr = run_through_fault(
+        "API servers restarted gracefully behind a load balancer",
+        cluster,
+        Conditions::default(),
+        move |_| async move {
+            for index in ["1", "2", "1", "2"] {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                cluster.script("restart-apiserver", &["--index", index]).await;
+            }
+        },
+    )
+    .await;
+    // Each restart was a graceful one: the balancer saw the server's /readyz fail (as it does from the moment
+    // its shutdown begins), took it out, and put it back once it was ready again.
+    let dir = cluster.state_dir.as_ref().expect("a local control plane");
+    let balancer = std::fs::read_to_string(dir.join("logs/haproxy.log")).expect("haproxy's log");
+    for server in ["kube-apiserver", "kube-apiserver-2"] {
+        let taken_out = balancer
+            .matches(&format!(
+                "Server apiservers/{server} is DOWN, reason: Layer7 wrong status"
+            ))
+            .count();
+        assert!(taken_out >= 2, "{server} was taken out {taken_out} times:\n{balancer}");
+    }
+    // A request that met a server draining its requests waits the 5 s its Retry-After asks for.
+    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
+    assert!(
+        gaps.iter().all(|gap| *gap < 8.0),
+        "each reconnection is quick, through the other API server: gaps of {gaps:?} s\n{stderr}"
+    );
+}
+
+/// The control plane of the throttling tests: without API Priority and Fairness, one read request at a time
+/// (for everybody but the administrators, who are exempt), so that a few busy clients make the server refuse
+/// the others with 429 and `Retry-After: 1`; with an audit log, and without a watch cache, so that a relist can
+/// be forced.
+fn throttled_control_plane() -> Option<&'static Cluster> {
+    support::named_control_plane_with(
+        "throttled",
+        &["--audit-log"],
+        &[
+            "--enable-priority-and-fairness=false",
+            "--max-requests-inflight=1",
+            "--watch-cache=false",
+        ],
+    )
+}
+
+/// Held for the whole of each test on the throttled control plane.
+static THROTTLED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The namespace whose ConfigMaps the busy clients list.
+const LOAD_NAMESPACE: &str = "throttle-load";
+
+/// ConfigMaps for the busy clients to list, readable by the limited identity: enough that the server spends a
+/// while on each list, holding its one slot. Made once per control plane.
+async fn fill_for_load(cluster: &Cluster) {
+    static FILLED: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    FILLED
+        .get_or_init(|| async {
+            let _ = cluster.kubectl(&["create", "namespace", LOAD_NAMESPACE]);
+            let _ = cluster.kubectl(&["delete", "rolebinding,role", "configmap-reader", "-n", LOAD_NAMESPACE]);
+            grant_read_access(cluster, LOAD_NAMESPACE);
+            let api: Api<ConfigMap> = Api::namespaced(cluster.admin_client().await, LOAD_NAMESPACE);
+            let value = "x".repeat(16 * 1024);
+            let creates = (0..1500).map(|index| {
+                let (api, value) = (&api, &value);
+                async move {
+                    let name = format!("load-{index:04}");
+                    let _ = api.create(&PostParams::default(), &config_map(&name, value)).await;
+                }
+            });
+            futures::stream::iter(creates)
+                .buffer_unordered(16)
+                .collect::<Vec<()>>()
+                .await;
+        })
+        .await;
+}
+
+/// Overloads the API server for the limited identity for `lasting`: a client of that identity lists the 24 MB
+/// of ConfigMaps and reads the answer at 1 kB/s, so the server's one slot for read requests stays taken while it
+/// writes, and every other read of that identity is refused with 429 and `Retry-After: 1`. (Busy clients listing
+/// in a loop, as the issue's reproduction had, leave the slot free now and then, at random: a slow reader holds
+/// it the whole time.)
+async fn overload(cluster: &Cluster, lasting: Duration) {
+    let dir = cluster.state_dir.as_ref().expect("a local control plane");
+    let tokens = std::fs::read_to_string(dir.join("pki/tokens.csv")).expect("the tokens file");
+    let token = tokens.split(',').next().expect("a token");
+    let url = format!(
+        "https://{}/api/v1/namespaces/{LOAD_NAMESPACE}/configmaps",
+        cluster.apiserver_address()
+    );
+    let mut slow_reader = tokio::process::Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "--limit-rate", "1k", "--cacert"])
+        .arg(dir.join("pki/ca.crt"))
+        .args(["-H", &format!("Authorization: Bearer {token}"), &url])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("curl runs");
+    // The fault is there: a read of that identity is refused.
+    let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).expect("readable");
+    let options = kube::config::KubeConfigOptions {
+        context: Some(support::LIMITED_CONTEXT.to_string()),
+        ..Default::default()
+    };
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .expect("usable");
+    // Its own answer, not kube's silent retries.
+    config.default_retry = false;
+    let probe: Api<ConfigMap> = Api::namespaced(
+        kube::Client::try_from(config).expect("a client"),
+        support::LIMITED_NAMESPACE,
+    );
+    let refused_by = Instant::now() + Duration::from_secs(10);
+    loop {
+        match probe.list(&ListParams::default().limit(1)).await {
+            Err(kube::Error::Api(status)) if status.code == 429 => break,
+            _ if Instant::now() < refused_by => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => panic!("the slow reader does not overload the server: {other:?}"),
+        }
+    }
+    tokio::time::sleep(lasting).await;
+    slow_reader.kill().await.expect("curl stops");
+}
+
+/// Started while the API server refuses most requests (429, Retry-After: 1) for 15 s: the tool says within a
+/// few seconds why it waits, says when the server accepts requests again, and is ready within about two
+/// seconds of the load's end (it retries when the server asks, not on a backoff of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttling_api_server_is_said_and_waited_for() {
+    let Some(cluster) = throttled_control_plane() else {
+        return;
+    };
+    let _one_at_a_time = THROTTLED.lock().await;
+    fill_for_load(cluster).await;
+    let load_started = Instant::now();
+    let load = tokio::spawn(overload(cluster, Duration::from_secs(15)));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let started = Instant::now();
+    let args = [
+        "cm",
+        "-n",
+        support::LIMITED_NAMESPACE,
+        "-o",
+        "json",
+        "--context",
+        support::LIMITED_CONTEXT,
+    ];
+    let watcher = Watcher::spawn(&cluster.kubeconfig, &args);
+    let mut said_at = None;
+    let mut synced_at = None;
+    while synced_at.is_none() && started.elapsed() < Duration::from_secs(60) {
+        let stderr = watcher.stderr();
+        if said_at.is_none() && stderr.contains("waiting for the API server: it asks to slow down (429") {
+            said_at = Some(started.elapsed());
+        }
+        if stderr.contains("Synced ") {
+            synced_at = Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    load.await.expect("the load ran");
+    let load_ended = load_started
+        .elapsed()
+        .saturating_sub(started.duration_since(load_started));
+    let stderr = watcher.stderr();
+    eprintln!(
+        "fault suite: throttled start: the wait said after {said_at:?}, ready after {synced_at:?}, the load \
+         ended after {load_ended:?} (times from the tool's start); it said:\n{stderr}"
+    );
+    let said_at = said_at.unwrap_or_else(|| panic!("the wait was never said:\n{stderr}"));
+    let synced_at = synced_at.unwrap_or_else(|| panic!("never synced:\n{stderr}"));
+    assert!(said_at <= Duration::from_secs(5), "said after {said_at:?}:\n{stderr}");
+    assert!(
+        synced_at <= load_ended + Duration::from_millis(2_500),
+        "ready {synced_at:?} after the start, the load ended after {load_ended:?}:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("the API server accepts requests again after"),
+        "the end of the wait is said:\n{stderr}"
+    );
+    let said = stderr.find("waiting for the API server").expect("said");
+    let ended = stderr.find("accepts requests again").expect("said");
+    let synced = stderr.find("Synced ").expect("said");
+    assert!(said < ended && ended < synced, "in order:\n{stderr}");
+}
+
+/// After the sync, the watch is kept away while etcd is compacted and the API server refuses most requests of
+/// the tool's identity (429): the relist that follows 410 Gone is throttled, and loses nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_relist_loses_nothing() {
+    let Some(cluster) = throttled_control_plane() else {
+        return;
+    };
+    let _one_at_a_time = THROTTLED.lock().await;
+    fill_for_load(cluster).await;
+    let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
+    let server = format!("https://{}", proxy.address);
+    let blocker = proxy.clone();
+    let stderr = run_through_fault(
+        "a throttled relist",
+        cluster,
+        Conditions {
+            args: &["--server", &server],
+            limited_user: true,
+            ..Conditions::default()
+        },
+        move |_| async move {
+            tokio::time::sleep(Duration::from_secs(8)).await;
+            blocker.cut_and_block();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            cluster.compact_etcd();
+            // Shorter than the generator's youngest deletion, so that nothing lives and dies inside the gap.
+            let load = tokio::spawn(overload(cluster, Duration::from_secs(8)));
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            blocker.unblock();
+            load.await.expect("the load ran");
+        },
+    )
+    .await;
+    // The relist was held back by the refusals (the load runs 7 s after the watch is let through again).
+    let relist_took: Vec<f64> = seconds_after(&stderr, "relisted after ");
+    eprintln!("fault suite: a throttled relist: relists took {relist_took:?} s");
+    assert!(
+        relist_took.iter().any(|took| *took >= 3.0),
+        "the relist after 410 Gone met the refusals:\n{stderr}"
+    );
+}
+
+/// The API server's audit log names the tool in the User-Agent of each of its requests, as kubectl's names
+/// kubectl: `kubectl-watchnew/v0.1.0 (linux/amd64) kubectl-watchnew/<commit>`.
+#[tokio::test]
+async fn the_audit_log_names_the_tool() {
+    let Some(cluster) = throttled_control_plane() else {
+        return;
+    };
+    let _one_at_a_time = THROTTLED.lock().await;
+    let namespace = support::unique_name("audited");
+    let watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace, "-o", "json"]).await;
+    drop(watcher);
+    let expected = format!(
+        "kubectl-watchnew/v{} ({}/{}) kubectl-watchnew/",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            other => other,
+        }
+    );
+    // An entry is written when its request completes: the list at once, the watch when it is cut.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut agents: BTreeSet<String> = BTreeSet::new();
+    while Instant::now() < deadline {
+        agents = cluster
+            .audit_log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|entry| {
+                entry["objectRef"]["namespace"] == namespace.as_str() && entry["objectRef"]["resource"] == "configmaps"
+            })
+            .map(|entry| {
+                format!(
+                    "{} {}",
+                    entry["verb"].as_str().unwrap_or("?"),
+                    entry["userAgent"].as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        if agents.iter().any(|agent| agent.starts_with("watch ")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!("fault suite: audit log: {agents:?}");
+    assert!(
+        agents.iter().any(|agent| agent.starts_with("list ")) && agents.iter().any(|agent| agent.starts_with("watch ")),
+        "the list and the watch are in the audit log: {agents:?}"
+    );
+    for agent in &agents {
+        let user_agent = agent.split_once(' ').map(|(_, agent)| agent).unwrap_or_default();
+        assert!(
+            user_agent.starts_with(&expected),
+            "{agent} names the tool as {expected}..."
+        );
+        let commit = &user_agent[expected.len()..];
+        assert!(
+            !commit.is_empty() && !commit.contains(' '),
+            "{agent} ends with the commit"
+        );
+    }
 }

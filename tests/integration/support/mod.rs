@@ -126,6 +126,42 @@ impl Cluster {
             .sum()
     }
 
+    /// What the first kube-apiserver has written to its audit log (a control plane started with `--audit-log`).
+    pub fn audit_log(&self) -> String {
+        let dir = self.state_dir.as_ref().expect("a local control plane");
+        let path = dir.join("logs/kube-apiserver.audit.log");
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The control plane's name for `scripts/cluster --name`.
+    pub fn name(&self) -> String {
+        self.state_dir
+            .as_ref()
+            .and_then(|dir| dir.file_name())
+            .map(|name| name.to_string_lossy().into_owned())
+            .expect("a local control plane")
+    }
+
+    /// Runs `scripts/cluster COMMAND --name NAME ARGS...` on this control plane, failing the test if it fails.
+    pub async fn script(&self, command: &str, args: &[&str]) -> String {
+        let mut all = vec![command.to_string(), "--name".to_string(), self.name()];
+        all.extend(args.iter().map(|arg| arg.to_string()));
+        let output = tokio::task::spawn_blocking(move || {
+            Command::new(repo_root().join("scripts/cluster"))
+                .args(&all)
+                .output()
+                .expect("scripts/cluster runs")
+        })
+        .await
+        .expect("joined");
+        assert!(
+            output.status.success(),
+            "scripts/cluster {command}: {}",
+            stderr_of(&output)
+        );
+        stderr_of(&output)
+    }
+
     /// Compacts etcd's history up to now, so that watches resuming from before get 410 Gone.
     pub fn compact_etcd(&self) {
         let etcd = self.run_file("etcd.url");
@@ -187,6 +223,11 @@ pub fn cluster() -> &'static Cluster {
 /// A second local control plane with other kube-apiserver flags, started once per run under `name` and shared
 /// by the tests that need those flags. `None` when the tests run against a cluster of the user's.
 pub fn named_control_plane(name: &str, apiserver_args: &[&str]) -> Option<&'static Cluster> {
+    named_control_plane_with(name, &[], apiserver_args)
+}
+
+/// `named_control_plane`, with options of `scripts/cluster up` too (`--apiservers 2`, `--audit-log`).
+pub fn named_control_plane_with(name: &str, up_args: &[&str], apiserver_args: &[&str]) -> Option<&'static Cluster> {
     static NAMED: OnceLock<Mutex<HashMap<String, &'static Cluster>>> = OnceLock::new();
     if !cluster().local() {
         eprintln!("skipped: {KUBECONFIG_ENV} points at a cluster of its own");
@@ -198,6 +239,7 @@ pub fn named_control_plane(name: &str, apiserver_args: &[&str]) -> Option<&'stat
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let cluster = named.entry(name.to_string()).or_insert_with(|| {
         let mut args = vec!["--no-controller-manager".to_string()];
+        args.extend(up_args.iter().map(|arg| arg.to_string()));
         args.extend(apiserver_args.iter().map(|arg| format!("--apiserver-arg={arg}")));
         Box::leak(Box::new(start_local_control_plane(&with_version(name, &args))))
     });
