@@ -574,7 +574,11 @@ impl Report {
                  change's request is sent to the moment the benchmark reads the event from the tool's stdout. The \
                  raw watch is the floor: the API server's own delivery, read by a plain watch inside the benchmark. \
                  CPU is the tool's user+system time over the churn, per 1,000 changes reported. Lost: changes never \
-                 reported; duplicates: an object's resourceVersion reported twice.\n",
+                 reported; duplicates: an object's resourceVersion reported twice. The benchmark's own control plane \
+                 runs no simulated nodes (`scripts/cluster up --nodes 0`): the churn writes each pod's running status \
+                 itself, the same status write a kubelet (or kwok) makes, because a latency is measured from the \
+                 moment the change's request is sent, which only the program that sends it knows; with kwok writing \
+                 the status, kwok would also compete for the same two cores at a rate the benchmark cannot set.\n",
                 self.churn_objects, self.churn_objects
             );
             let _ = writeln!(

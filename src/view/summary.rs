@@ -304,10 +304,18 @@ fn display_value(value: &Value) -> String {
 }
 
 /// `status.phase Pending→Running, spec.replicas 2→3, +metadata.labels.tier=web (+2 more)`, at most
-/// `max_fields` fields, each value cut to `max_value` characters, all on one line.
+/// `max_fields` fields, each value cut to `max_value` characters, all on one line. A value that moved says the
+/// most, so those come first, then fields that came or went, then whole objects and lists that did (a pod's
+/// new conditions); each in document order.
 pub fn summarize(changes: &[FieldChange], max_fields: usize, max_value: usize) -> String {
-    let shown: Vec<String> = changes
-        .iter()
+    let mut ordered: Vec<&FieldChange> = changes.iter().collect();
+    ordered.sort_by_key(|change| match (&change.before, &change.after, change.composite) {
+        (_, _, true) => 2,
+        (Some(_), Some(_), false) => 0,
+        _ => 1,
+    });
+    let shown: Vec<String> = ordered
+        .into_iter()
         .take(max_fields)
         .map(|change| describe(change, max_value))
         .collect();
@@ -376,6 +384,20 @@ mod tests {
     }
 
     #[test]
+    fn values_that_moved_come_before_what_came_or_went() {
+        let before = json!({"status": {"phase": "Pending"}});
+        let after = json!({"status": {
+            "conditions": [{"type": "Ready", "status": "True"}],
+            "hostIP": "10.0.0.1",
+            "phase": "Running"
+        }});
+        assert_eq!(
+            summary(before, after),
+            "status.phase Pending→Running, +status.hostIP=10.0.0.1, +status.conditions[Ready]"
+        );
+    }
+
+    #[test]
     fn bookkeeping_is_left_out() {
         let before = json!({"metadata": {"resourceVersion": "1", "generation": 1, "managedFields": [{"manager": "a"}],
             "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}}, "status": {"observedGeneration": 1}});
@@ -393,8 +415,8 @@ mod tests {
         let changes = field_changes(&before, &after, false);
         assert_eq!(
             summarize(&changes, 5, 60),
-            "metadata.labels[app.kubernetes.io/name] shop→store, +metadata.labels.tier=web, \
-             spec.containers[web].image nginx:1→nginx:2, +spec.containers[sidecar]"
+            "metadata.labels[app.kubernetes.io/name] shop→store, spec.containers[web].image nginx:1→nginx:2, \
+             +metadata.labels.tier=web, +spec.containers[sidecar]"
         );
         let sidecar = changes
             .iter()

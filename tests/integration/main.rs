@@ -5,6 +5,7 @@ mod connection;
 mod errors;
 mod faults;
 mod ground;
+mod lifecycle;
 mod live;
 mod output;
 mod plugin;

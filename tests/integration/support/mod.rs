@@ -91,6 +91,16 @@ impl Cluster {
         }
     }
 
+    /// Whether pods run: kwok simulates nodes of the local control plane (`scripts/cluster up --nodes`), or a
+    /// cluster of the user's has nodes.
+    pub fn runs_nodes(&self) -> bool {
+        match &self.state_dir {
+            Some(dir) => std::fs::read_to_string(dir.join("run/components"))
+                .is_ok_and(|components| components.split_whitespace().any(|component| component == "kwok")),
+            None => true,
+        }
+    }
+
     fn run_file(&self, name: &str) -> String {
         let dir = self.state_dir.as_ref().expect("a local control plane");
         let path = dir.join("run").join(name);
@@ -252,11 +262,14 @@ pub fn named_control_plane_with(name: &str, up_args: &[&str], apiserver_args: &[
 fn with_version(name: &str, args: &[String]) -> Vec<String> {
     let mut all = match kubernetes_version() {
         None => vec!["--name".to_string(), name.to_string()],
+        // The compatibility tests need no pods that run: no nodes, and no kube-scheduler or kwok to build.
         Some(minor) => vec![
             "--name".to_string(),
             format!("{name}-v{}", minor.replace('.', "-")),
             "--kubernetes-version".to_string(),
             minor,
+            "--nodes".to_string(),
+            "0".to_string(),
         ],
     };
     all.extend(args.iter().cloned());
