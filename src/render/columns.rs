@@ -205,6 +205,25 @@ impl Layout {
         order
     }
 
+    /// The index of the object's NAME (kubectl's name column, or `kind/name` with several types): what a person
+    /// reads first, kept whole as long as the terminal can hold it.
+    pub fn name_column(&self, stream: &StreamInfo) -> usize {
+        let server_start = 3 + usize::from(self.namespace);
+        let offset = match &self.server_columns {
+            Some(shown) => shown
+                .iter()
+                .position(|column| {
+                    stream
+                        .columns
+                        .get(*column)
+                        .is_some_and(|column| column.format == "name")
+                })
+                .unwrap_or(0),
+            None => 0,
+        };
+        server_start + offset
+    }
+
     /// The index of the WHAT CHANGED column, the one that gives way first when the table is too wide.
     pub fn what_changed_column(&self) -> usize {
         self.headers.len() - 1

@@ -216,15 +216,17 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
         .iter()
         .zip(&view.streams)
         .zip(&widths)
-        .map(|((layout, stream), widths)| columns_that_fit(widths, area.width as usize, &layout.drop_order(stream)))
+        .map(|((layout, stream), widths)| {
+            let name = layout.name_column(stream);
+            columns_that_fit(widths, area.width as usize, &layout.drop_order(stream), name)
+        })
         .collect();
-    for (stream, layout) in layouts.iter().enumerate() {
+    for ((stream, layout), info) in layouts.iter().enumerate().zip(&view.streams) {
         widths[stream] = select(&widths[stream], &kept[stream]);
-        let what_changed = kept[stream]
-            .iter()
-            .position(|index| *index == layout.what_changed_column())
-            .unwrap_or(usize::MAX);
-        fit(&mut widths[stream], area.width as usize, what_changed);
+        let position = |column: usize| kept[stream].iter().position(|index| *index == column);
+        let what_changed = position(layout.what_changed_column()).unwrap_or(usize::MAX);
+        let name = position(layout.name_column(info)).unwrap_or(usize::MAX);
+        fit(&mut widths[stream], area.width as usize, what_changed, name);
     }
 
     let mut lines: Vec<TableLine> = Vec::new();
@@ -366,7 +368,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
             *width = (*width).max(cell.width());
         }
     }
-    fit(&mut widths, area.width as usize, what_changed_column);
+    fit(&mut widths, area.width as usize, what_changed_column, what_changed_column - 1);
     let header = TableLine::new(cut_all(&headers, &widths), Style::new().bold());
     let entries = timeline.range(visible.clone()).zip(visible).map(|(record, index)| {
         entry_line(
@@ -453,18 +455,20 @@ fn window_of(len: usize, selected: usize, height: usize) -> std::ops::Range<usiz
     start..len.min(start + height)
 }
 
-/// Narrows columns until the table fits `available` cells: WHAT CHANGED first (down to 12), then always the
-/// widest other column, keeping EVENT whole and no column below 3.
 /// Below this, a cell cut short no longer says what it is ("Runni…"); a column that cannot have it goes.
 const READABLE_WIDTH: usize = 6;
 
-/// The columns kept: all of them, unless each cannot have a readable width (EVENT its whole word); then
-/// columns go in `drop_order` until the rest can.
-fn columns_that_fit(widths: &[usize], available: usize, drop_order: &[usize]) -> Vec<usize> {
+/// The columns kept: all of them, unless each cannot have a readable width (EVENT and the NAME at `name` whole,
+/// the others `READABLE_WIDTH`); then columns go in `drop_order` until the rest can.
+fn columns_that_fit(widths: &[usize], available: usize, drop_order: &[usize], name: usize) -> Vec<usize> {
     let readable = |kept: &[usize]| {
         let cells: usize = kept
             .iter()
-            .map(|index| widths[*index].min(if *index == 0 { "MODIFIED".len() } else { READABLE_WIDTH }))
+            .map(|index| match *index {
+                0 => widths[0].min("MODIFIED".len()),
+                index if index == name => widths[index],
+                index => widths[index].min(READABLE_WIDTH),
+            })
             .sum();
         cells + kept.len().saturating_sub(1) * GAP as usize
     };
@@ -482,9 +486,34 @@ fn select<T: Clone>(items: &[T], kept: &[usize]) -> Vec<T> {
     kept.iter().filter_map(|index| items.get(*index).cloned()).collect()
 }
 
-fn fit(widths: &mut [usize], available: usize, what_changed: usize) {
+/// Narrows columns until the table fits `available` cells: WHAT CHANGED first (down to 12), then always the
+/// widest other column, keeping EVENT whole and no column below 3. The NAME at `name` is narrowed last, only
+/// when the others cannot make room for it.
+fn fit(widths: &mut [usize], available: usize, what_changed: usize, name: usize) {
     let total = |widths: &[usize]| widths.iter().sum::<usize>() + widths.len().saturating_sub(1) * GAP as usize;
-    let floor = |index: usize| if index == 0 { "MODIFIED".len() } else { 3 };
+    let whole_name = widths.get(name).copied().unwrap_or(0);
+    let mut name_floor = whole_name;
+    loop {
+        let floor = |index: usize| match index {
+            0 => "MODIFIED".len(),
+            index if index == name => name_floor,
+            _ => 3,
+        };
+        shrink(widths, available, what_changed, floor, total);
+        if total(widths) <= available || name_floor <= 3 || name >= widths.len() {
+            break;
+        }
+        name_floor = 3;
+    }
+}
+
+fn shrink(
+    widths: &mut [usize],
+    available: usize,
+    what_changed: usize,
+    floor: impl Fn(usize) -> usize,
+    total: impl Fn(&[usize]) -> usize,
+) {
     while total(widths) > available {
         let shrinkable = if widths.get(what_changed).is_some_and(|w| *w > 12) {
             Some(what_changed)
@@ -750,6 +779,29 @@ mod tests {
             !middle[2].contains("CHANGES") && !middle[2].contains("LAST"),
             "{middle:#?}"
         );
+    }
+
+    #[test]
+    fn names_stay_whole_while_other_columns_can_give_way() {
+        let pods = stream("Pod", "pods", &["Name", "Ready", "Status", "Restarts", "Age"]);
+        let mut view = ViewModel::new(vec![pods.clone()], at(-60));
+        view.synced(at(-50), std::time::Duration::from_millis(120));
+        let name = "bar-pod-1-5c47644f58-t28vv";
+        view.record(change(
+            &pods,
+            ChangeType::Modified,
+            name,
+            &[name, "0/1", "CrashLoopBackOff", "4 (2s ago)", "3m"],
+            "Running",
+        ));
+        for width in [70, 60, 50, 40] {
+            let lines = render(&view, &ui(), width, 6);
+            assert!(lines[3].contains(name), "{width} columns: {lines:#?}");
+            assert!(lines.iter().all(|line| line.chars().count() <= width as usize));
+        }
+        // Only a terminal narrower than EVENT and NAME together cuts the name.
+        let lines = render(&view, &ui(), 30, 6);
+        assert!(lines[3].starts_with("MODIFIED  bar-pod-1-5c"), "{lines:#?}");
     }
 
     #[test]
