@@ -339,6 +339,8 @@ async fn run_live(mut engine: Engine, settings: &Settings, timeline: bool, mut w
         options: settings.table.clone(),
         header: live_header(&engine, settings),
         time_zone: jiff::tz::TimeZone::system(),
+        filter: settings.filter.clone(),
+        filtering: false,
     };
     let mut terminal = LiveTerminal::start()?;
     let mut keys = terminal_input()?;
@@ -524,12 +526,29 @@ fn tick_after(view: &ViewModel, ui: &Ui, drawn: tokio::time::Instant) -> Option<
 
 /// Handles one key; gives the exit code when it ends the view.
 fn press(key: KeyEvent, view: &mut ViewModel, ui: &mut Ui, waiting: &mut VecDeque<ChangeRecord>) -> Option<ExitCode> {
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return Some(ExitCode::Signal(2));
+    }
+    if ui.filtering {
+        type_filter(key, view, ui);
+        return None;
+    }
     let last = live::entry_count(view, ui).saturating_sub(1);
     let page = 10;
     match key.code {
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => return Some(ExitCode::Signal(2)),
+        // A new filter, as `/` starts a new search in less or vim.
+        KeyCode::Char('/') => {
+            ui.filter.clear();
+            ui.filtering = true;
+            ui.details = false;
+            return None;
+        }
         KeyCode::Char('q') => return Some(ExitCode::Success),
         KeyCode::Esc if ui.details => ui.details = false,
+        KeyCode::Esc if !ui.filter.is_empty() => {
+            ui.filter.clear();
+            ui.selected = live::entry_count(view, ui).saturating_sub(1);
+        }
         KeyCode::Enter => ui.details = !ui.details,
         KeyCode::Char(' ') => match ui.paused.take() {
             Some(_) => {
@@ -566,6 +585,25 @@ fn press(key: KeyEvent, view: &mut ViewModel, ui: &mut Ui, waiting: &mut VecDequ
     }
     ui.follow = ui.selected >= last;
     None
+}
+
+/// A key while the filter is typed: text narrows the entries at once, Enter keeps the filter, Esc clears it.
+fn type_filter(key: KeyEvent, view: &ViewModel, ui: &mut Ui) {
+    match key.code {
+        KeyCode::Enter => ui.filtering = false,
+        KeyCode::Esc => {
+            ui.filter.clear();
+            ui.filtering = false;
+        }
+        KeyCode::Backspace => {
+            ui.filter.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => ui.filter.push(c),
+        _ => {}
+    }
+    // The newest matching entry is selected, as when the view follows.
+    ui.selected = live::entry_count(view, ui).saturating_sub(1);
+    ui.follow = true;
 }
 
 fn live_header(engine: &Engine, settings: &Settings) -> String {

@@ -136,6 +136,11 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub timeline: bool,
 
+    /// Start the live view with this filter, as typed after `/`: only rows whose type, namespace, name or
+    /// WHAT CHANGED contain the text (ignoring case)
+    #[arg(long, value_name = "TEXT", help_heading = "Output")]
+    pub filter: Option<String>,
+
     /// Stream the initial state in one watch (WatchList, Kubernetes 1.27+) instead of LIST pages: lighter on
     /// the API server's memory, slower to be ready (see BENCHMARKS.md)
     #[arg(long, help_heading = "Connection")]

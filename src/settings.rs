@@ -36,6 +36,8 @@ pub struct Settings {
     pub streaming_lists: bool,
     /// A watch silent this long is taken as dead; `None`: the default (see `StreamDriver`).
     pub silence_limit: Option<Duration>,
+    /// The live view's filter at start (empty: none).
+    pub filter: String,
 }
 
 /// What the process finds around it, decided once: where stdout goes, whether colour is unwanted, the
@@ -213,6 +215,7 @@ impl Settings {
             timeout,
             streaming_lists: cli.streaming_lists,
             silence_limit,
+            filter: cli.filter.clone().unwrap_or_default(),
         })
     }
 }

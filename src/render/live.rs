@@ -13,6 +13,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::columns::{Layout, TableOptions, human_duration, what_changed};
 use crate::engine::tracker::ChangeType;
+use crate::view::query::Query;
 use crate::view::summary::{describe_in_full, one_line};
 use crate::view::{ChangeRecord, Row, ViewModel};
 
@@ -40,6 +41,10 @@ pub struct Ui {
     /// Where and what is watched, for the status line: `context watchnew-admin · pods in team-a`.
     pub header: String,
     pub time_zone: TimeZone,
+    /// The filter: only entries that match it are shown (empty: all).
+    pub filter: String,
+    /// The filter is being typed (after `/`).
+    pub filtering: bool,
 }
 
 /// How long a changed row stays highlighted.
@@ -47,27 +52,46 @@ const HIGHLIGHT_SECONDS: i64 = 3;
 /// Space between columns.
 const GAP: u16 = 2;
 
-/// The number of entries the current mode shows: rows (table) or changes (timeline).
+/// The number of entries the current mode shows: rows (table) or changes (timeline) that pass the filter.
 pub fn entry_count(view: &ViewModel, ui: &Ui) -> usize {
-    match ui.mode {
-        Mode::Table => view.rows().len(),
-        Mode::Timeline => view.timeline().len(),
+    let query = Query::new(&ui.filter);
+    match (ui.mode, query.is_empty()) {
+        (Mode::Table, _) => ordered_rows(view, &query).len(),
+        (Mode::Timeline, true) => view.timeline().len(),
+        (Mode::Timeline, false) => shown_timeline(view, &query).len(),
     }
 }
 
 /// The change the selection points at.
 pub fn selected_record<'a>(view: &'a ViewModel, ui: &Ui) -> Option<&'a ChangeRecord> {
+    let query = Query::new(&ui.filter);
     match ui.mode {
-        Mode::Table => ordered_rows(view).get(ui.selected).map(|row| row.latest.as_ref()),
-        Mode::Timeline => view.timeline().get(ui.selected).map(|record| record.as_ref()),
+        Mode::Table => ordered_rows(view, &query)
+            .get(ui.selected)
+            .map(|row| row.latest.as_ref()),
+        Mode::Timeline => shown_timeline(view, &query).get(ui.selected).copied(),
     }
 }
 
-/// Rows grouped by type (in the order the types were given), each group in the order its objects first changed.
-fn ordered_rows(view: &ViewModel) -> Vec<&Row> {
-    let mut rows: Vec<&Row> = view.rows().iter().collect();
+/// Rows that pass the filter, grouped by type (in the order the types were given), each group in the order its
+/// objects first changed.
+fn ordered_rows<'a>(view: &'a ViewModel, query: &Query) -> Vec<&'a Row> {
+    let mut rows: Vec<&Row> = view
+        .rows()
+        .iter()
+        .filter(|row| query.matches(&row.latest, &view.streams[row.latest.stream].label))
+        .collect();
     rows.sort_by_key(|row| row.latest.stream);
     rows
+}
+
+/// The changes of the timeline that pass the filter, oldest first.
+fn shown_timeline<'a>(view: &'a ViewModel, query: &Query) -> Vec<&'a ChangeRecord> {
+    view.timeline()
+        .iter()
+        .map(|record| record.as_ref())
+        .filter(|record| query.matches(record, &view.streams[record.stream].label))
+        .collect()
 }
 
 pub fn draw(frame: &mut Frame, view: &ViewModel, ui: &Ui, now: Timestamp) {
@@ -78,7 +102,11 @@ pub fn draw(frame: &mut Frame, view: &ViewModel, ui: &Ui, now: Timestamp) {
         Mode::Table => draw_table(frame, body, view, ui, now),
         Mode::Timeline => draw_timeline(frame, body, view, ui, now),
     }
-    let keys = "q quit · space pause · c clear · t timeline/table · ↑↓ PgUp PgDn Home End move · enter details";
+    let keys = if ui.filtering {
+        "type to filter by type, namespace, name or what changed · enter keeps it · esc clears it"
+    } else {
+        "q quit · space pause · c clear · t timeline/table · / filter · ↑↓ PgUp PgDn Home End move · enter details"
+    };
     frame.render_widget(
         Paragraph::new(one_line(keys, hints.width as usize)).style(Style::new().dim()),
         hints,
@@ -109,6 +137,20 @@ fn status_lines(view: &ViewModel, ui: &Ui, now: Timestamp) -> Vec<Line<'static>>
         activity.reconnects,
         activity.relists
     ))];
+    if ui.filtering || !ui.filter.is_empty() {
+        let all = match ui.mode {
+            Mode::Table => view.rows().len(),
+            Mode::Timeline => view.timeline().len(),
+        };
+        let cursor = if ui.filtering { "▏" } else { "" };
+        second.insert(
+            0,
+            Span::styled(
+                format!("/{}{cursor} ({} hidden) ", ui.filter, all - entry_count(view, ui)),
+                Style::new().reversed(),
+            ),
+        );
+    }
     if let Some((at, notice)) = &activity.notice {
         second.push(Span::raw(format!(" · {} {notice}", clock(*at, &ui.time_zone))));
     }
@@ -145,9 +187,11 @@ enum Item<'a> {
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Timestamp) {
-    let rows = ordered_rows(view);
+    let rows = ordered_rows(view, &Query::new(&ui.filter));
     if rows.is_empty() {
-        let waiting = if view.activity.synced.is_some() {
+        let waiting = if !view.rows().is_empty() {
+            "No change matches the filter."
+        } else if view.activity.synced.is_some() {
             "No changes yet."
         } else {
             "Listing what exists…"
@@ -335,9 +379,15 @@ fn event_color(event: ChangeType) -> Color {
 }
 
 fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Timestamp) {
-    let timeline = view.timeline();
-    if timeline.is_empty() {
-        frame.render_widget(Paragraph::new("No changes yet.").style(Style::new().dim()), area);
+    let query = Query::new(&ui.filter);
+    let count = entry_count(view, ui);
+    if count == 0 {
+        let empty = if view.timeline().is_empty() {
+            "No changes yet."
+        } else {
+            "No change matches the filter."
+        };
+        frame.render_widget(Paragraph::new(empty).style(Style::new().dim()), area);
         return;
     }
     let several = view.streams.len() > 1;
@@ -350,7 +400,16 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
     }
     headers.extend(["NAME".to_string(), "WHAT CHANGED".to_string()]);
     let what_changed_column = headers.len() - 1;
-    let visible = window_of(timeline.len(), ui.selected, area.height.saturating_sub(1) as usize);
+    let visible = window_of(count, ui.selected, area.height.saturating_sub(1) as usize);
+    // Without a filter only the visible changes are gathered: the timeline holds up to 10,000.
+    let shown: Vec<&ChangeRecord> = if query.is_empty() {
+        view.timeline()
+            .range(visible.clone())
+            .map(|record| record.as_ref())
+            .collect()
+    } else {
+        shown_timeline(view, &query)[visible.clone()].to_vec()
+    };
     let cells_of = |record: &ChangeRecord| {
         let mut cells = vec![clock(record.at, &ui.time_zone), record.event.as_str().to_string()];
         if several {
@@ -363,14 +422,19 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
         cells
     };
     let mut widths: Vec<usize> = headers.iter().map(|h| h.width()).collect();
-    for record in timeline.range(visible.clone()) {
+    for record in &shown {
         for (width, cell) in widths.iter_mut().zip(cells_of(record)) {
             *width = (*width).max(cell.width());
         }
     }
-    fit(&mut widths, area.width as usize, what_changed_column, what_changed_column - 1);
+    fit(
+        &mut widths,
+        area.width as usize,
+        what_changed_column,
+        what_changed_column - 1,
+    );
     let header = TableLine::new(cut_all(&headers, &widths), Style::new().bold());
-    let entries = timeline.range(visible.clone()).zip(visible).map(|(record, index)| {
+    let entries = shown.iter().zip(visible).map(|(record, index)| {
         entry_line(
             cut_all(&cells_of(record), &widths),
             record,
@@ -633,6 +697,8 @@ mod tests {
             options: TableOptions::default(),
             header: "context test · pods in namespace shop".into(),
             time_zone: TimeZone::UTC,
+            filter: String::new(),
+            filtering: false,
         }
     }
 
@@ -692,7 +758,7 @@ mod tests {
                 "DELETED   11:06:40 (10s)  1        db-0   1/1    Terminating  26m",
                 "",
                 "",
-                "q quit · space pause · c clear · t timeline/table · ↑↓ PgUp PgDn Home End move · enter details",
+                "q quit · space pause · c clear · t timeline/table · / filter · ↑↓ PgUp PgDn Home End move · enter details",
             ]
         );
     }
@@ -802,6 +868,33 @@ mod tests {
         // Only a terminal narrower than EVENT and NAME together cuts the name.
         let lines = render(&view, &ui(), 30, 6);
         assert!(lines[3].starts_with("MODIFIED  bar-pod-1-5c"), "{lines:#?}");
+    }
+
+    #[test]
+    fn a_filter_keeps_the_matching_rows_and_says_how_many_it_hides() {
+        let view = pods_view();
+        let mut filtered = ui();
+        filtered.filter = "WEB".into();
+        let lines = render(&view, &filtered, 120, 8);
+        assert!(lines[1].starts_with("/WEB (1 hidden)"), "{lines:#?}");
+        assert!(lines.iter().any(|line| line.contains("web-1")), "{lines:#?}");
+        assert!(!lines.iter().any(|line| line.contains("db-0")), "{lines:#?}");
+        assert_eq!(entry_count(&view, &filtered), 1);
+        assert_eq!(
+            selected_record(&view, &filtered).map(|record| record.key.name.as_str()),
+            Some("web-1")
+        );
+        filtered.mode = Mode::Timeline;
+        assert_eq!(entry_count(&view, &filtered), 2, "both changes of web-1");
+        filtered.filter = "nothing-like-it".into();
+        let lines = render(&view, &filtered, 120, 8);
+        assert!(
+            lines.iter().any(|line| line.contains("No change matches the filter.")),
+            "{lines:#?}"
+        );
+        filtered.filtering = true;
+        let lines = render(&view, &filtered, 120, 8);
+        assert!(lines[7].starts_with("type to filter"), "the keys say how: {lines:#?}");
     }
 
     #[test]

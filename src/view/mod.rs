@@ -2,6 +2,7 @@
 //! what it changed), the rows of the live table, the timeline, and the counters of the status line.
 //! Pure: the time of each change comes in as an argument.
 
+pub mod query;
 pub mod summary;
 pub mod waiting;
 

@@ -213,6 +213,52 @@ async fn keys_switch_to_the_timeline_pause_and_quit_with_ctrl_c() {
     assert!(screen.contains("EXIT=130"), "Ctrl-C exits with 130: {screen}");
 }
 
+/// `/` narrows the rows to those that match what is typed, the status line says how many it hides, Enter keeps
+/// the filter, Esc clears it; `--filter` sets one at start.
+#[tokio::test]
+async fn a_filter_narrows_the_rows_and_esc_clears_it() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "filter").await;
+    let tmux = Tmux::new();
+    let command = format!(
+        "{BINARY} --kubeconfig {} cm -n {} --filter db; echo EXIT=$?; sleep 600",
+        cluster.kubeconfig.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "120", "-y", "20", &command]);
+    tmux.wait_for("the synced status line", |screen| screen.contains("existing hidden"));
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client, &namespace.name);
+    for name in ["web-settings", "db-settings", "web-flags"] {
+        let config_map = serde_json::from_value(json!({ "metadata": { "name": name } })).expect("a configmap");
+        config_maps
+            .create(&PostParams::default(), &config_map)
+            .await
+            .expect("create");
+    }
+    let screen = tmux.wait_for("the filter from the command line", |screen| {
+        screen.contains("/db (2 hidden)") && row(screen, "db-settings").is_some()
+    });
+    assert!(row(&screen, "web-settings").is_none(), "{screen}");
+
+    tmux.run(&["send-keys", "-t", "live", "Escape", "/", "w", "e", "b", "Enter"]);
+    let screen = tmux.wait_for("the typed filter", |screen| screen.contains("/web (1 hidden)"));
+    assert!(
+        row(&screen, "web-settings").is_some() && row(&screen, "web-flags").is_some(),
+        "{screen}"
+    );
+    assert!(row(&screen, "db-settings").is_none(), "{screen}");
+    // Kept after Enter: the keys move and quit again.
+    tmux.run(&["send-keys", "-t", "live", "/", "Escape"]);
+    let screen = tmux.wait_for("every row again", |screen| {
+        !screen.contains("hidden)") && row(screen, "db-settings").is_some()
+    });
+    assert!(row(&screen, "web-flags").is_some(), "{screen}");
+    tmux.run(&["send-keys", "-t", "live", "q"]);
+    let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
+
 /// The process of the binary that runs in the session, found by the namespace it watches.
 fn watcher_pid(namespace: &str) -> String {
     let deadline = Instant::now() + PATIENCE;
