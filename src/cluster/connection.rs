@@ -152,8 +152,8 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
 }
 
 /// The User-Agent, in the form kubectl's has (`kubectl/v1.32.4 (linux/amd64) kubernetes/59526cd`), so that
-/// the API server's audit log names the tool, its version, platform and commit, and an administrator can give
-/// it a flow schema of its own: `kubectl-watchnew/v0.1.0 (linux/amd64) kubectl-watchnew/1a2b3c4d5e6f`.
+/// the API server's audit log names the tool, its version, platform and commit:
+/// `kubectl-watchnew/v0.1.0 (linux/amd64) kubectl-watchnew/1a2b3c4d5e6f`.
 pub fn user_agent() -> String {
     // Go's names for the platform, as kubectl reports it.
     let os = match std::env::consts::OS {

@@ -355,7 +355,7 @@ impl StreamDriver {
         let mut response = self.fetch_page(None).await?;
         let mut page_backoff = Backoff::default();
         loop {
-            let failed = match response {
+            let answered = match response {
                 Ok(Ok(body)) => Ok(body),
                 Ok(Err(kube::Error::Api(status))) if status.code == 410 && continue_token.is_some() => {
                     // The snapshot the pages came from is gone; start over with a fresh one.
@@ -367,7 +367,7 @@ impl StreamDriver {
                 Ok(Err(error)) => Err(self.failure(error, "listing")?),
                 Err(waited) => Err(self.unanswered("list", waited)?),
             };
-            let body = match (failed, &continue_token) {
+            let body = match (answered, &continue_token) {
                 (Ok(body), _) => body,
                 (Err(End::Broken(cause)), Some(_)) => {
                     let retry_in = page_backoff.next_wait(policy::clock_random());
