@@ -1,0 +1,96 @@
+//! What each key does in the live view.
+
+use std::collections::VecDeque;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::exit_code::ExitCode;
+use crate::render::live::{self, Mode, Ui};
+use crate::view::{ChangeRecord, ViewModel};
+
+/// Handles one key; gives the exit code when it ends the view.
+pub(super) fn press(
+    key: KeyEvent,
+    view: &mut ViewModel,
+    ui: &mut Ui,
+    waiting: &mut VecDeque<ChangeRecord>,
+) -> Option<ExitCode> {
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return Some(ExitCode::Signal(2));
+    }
+    if ui.filtering {
+        type_filter(key, view, ui);
+        return None;
+    }
+    let last = live::entry_count(view, ui).saturating_sub(1);
+    let page = 10;
+    match key.code {
+        // A new filter, as `/` starts a new search in less or vim.
+        KeyCode::Char('/') => {
+            ui.filter.clear();
+            ui.filtering = true;
+            ui.details = false;
+            return None;
+        }
+        KeyCode::Char('q') => return Some(ExitCode::Success),
+        KeyCode::Esc if ui.details => ui.details = false,
+        KeyCode::Esc if !ui.filter.is_empty() => {
+            ui.filter.clear();
+            ui.selected = live::entry_count(view, ui).saturating_sub(1);
+        }
+        KeyCode::Enter => ui.details = !ui.details,
+        KeyCode::Char(' ') => match ui.paused.take() {
+            Some(_) => {
+                for record in waiting.drain(..) {
+                    view.record(record);
+                }
+            }
+            None => ui.paused = Some(0),
+        },
+        KeyCode::Char('c') => {
+            view.clear();
+            waiting.clear();
+            if let Some(count) = &mut ui.paused {
+                *count = 0;
+            }
+            ui.selected = 0;
+            ui.details = false;
+        }
+        KeyCode::Char('t') => {
+            ui.mode = match ui.mode {
+                Mode::Table => Mode::Timeline,
+                Mode::Timeline => Mode::Table,
+            };
+            ui.selected = live::entry_count(view, ui).saturating_sub(1);
+            ui.follow = true;
+        }
+        KeyCode::Up | KeyCode::Char('k') => ui.selected = ui.selected.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => ui.selected = (ui.selected + 1).min(last),
+        KeyCode::PageUp => ui.selected = ui.selected.saturating_sub(page),
+        KeyCode::PageDown => ui.selected = (ui.selected + page).min(last),
+        KeyCode::Home => ui.selected = 0,
+        KeyCode::End => ui.selected = last,
+        _ => return None,
+    }
+    ui.follow = ui.selected >= last;
+    None
+}
+
+/// A key while the filter is typed: text narrows the entries at once, Enter keeps the filter, Esc clears it.
+fn type_filter(key: KeyEvent, view: &ViewModel, ui: &mut Ui) {
+    match key.code {
+        KeyCode::Enter => ui.filtering = false,
+        KeyCode::Esc => {
+            ui.filter.clear();
+            ui.filtering = false;
+        }
+        KeyCode::Backspace => {
+            ui.filter.pop();
+        }
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => ui.filter.push(c),
+        _ => {}
+    }
+    // The newest matching entry is selected, as when the view follows.
+    ui.selected = live::entry_count(view, ui).saturating_sub(1);
+    ui.follow = true;
+}
