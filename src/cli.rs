@@ -136,10 +136,18 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub timeline: bool,
 
-    /// Start the live view with this filter, as typed after `/`: only rows whose type, namespace, name or
-    /// WHAT CHANGED contain the text (ignoring case)
+    /// Start the live view with this filter, as typed after `/`: only rows whose type, namespace, name, owner,
+    /// WHAT CHANGED or latest Event contain the text (ignoring case)
     #[arg(long, value_name = "TEXT", help_heading = "Output")]
     pub filter: Option<String>,
+
+    /// Do not watch the Events about the watched objects (no LAST EVENT in the live view, no REASON in the lines)
+    #[arg(long, help_heading = "Output", conflicts_with = "with_events")]
+    pub no_events: bool,
+
+    /// With -o json|yaml|name: also print the Events about objects of the watched types, as changes of their own
+    #[arg(long, help_heading = "Output")]
+    pub with_events: bool,
 
     /// Stream the initial state in one watch (WatchList, Kubernetes 1.27+) instead of LIST pages: lighter on
     /// the API server's memory, slower to be ready (see BENCHMARKS.md)

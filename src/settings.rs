@@ -38,6 +38,19 @@ pub struct Settings {
     pub silence_limit: Option<Duration>,
     /// The live view's filter at start (empty: none).
     pub filter: String,
+    /// What the Events about the watched objects are watched for.
+    pub events: EventUse,
+}
+
+/// Why the Events about the watched objects are watched, if at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventUse {
+    /// Not at all: `--no-events`, or an output that prints objects without `--with-events`.
+    Off,
+    /// To say on each row or line why it changed.
+    Join,
+    /// To print them too (`-o json|yaml|name --with-events`).
+    Print,
 }
 
 /// What the process finds around it, decided once: where stdout goes, whether colour is unwanted, the
@@ -149,6 +162,18 @@ impl Settings {
             // kubectl's columns, and what changed, which needs the whole object.
             OutputMode::Lines(LineFormat::Table) | OutputMode::Live { .. } => Representation::Table,
         };
+        let events = match (&output, cli.no_events, cli.with_events) {
+            (_, true, _) => EventUse::Off,
+            (OutputMode::Lines(LineFormat::Table) | OutputMode::Live { .. }, _, true) => {
+                return Err(Error::Usage(
+                    "--with-events is for -o json, yaml or name: the live view and the lines show the Events already"
+                        .into(),
+                ));
+            }
+            (OutputMode::Lines(LineFormat::Table) | OutputMode::Live { .. }, _, false) => EventUse::Join,
+            (_, _, true) => EventUse::Print,
+            (_, _, false) => EventUse::Off,
+        };
         let color = match cli.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -200,6 +225,7 @@ impl Settings {
             label_columns: cli.label_columns,
             show_labels: cli.show_labels.unwrap_or(false),
             color,
+            events: events == EventUse::Join,
         };
         Ok(Settings {
             connection,
@@ -216,6 +242,7 @@ impl Settings {
             streaming_lists: cli.streaming_lists,
             silence_limit,
             filter: cli.filter.clone().unwrap_or_default(),
+            events,
         })
     }
 }
@@ -374,6 +401,26 @@ mod tests {
         ));
         assert!(color(PIPED, &["pods", "--color", "always"]));
         assert!(!color(TERMINAL, &["pods", "--color=never"]));
+    }
+
+    #[test]
+    fn events_are_joined_for_people_and_printed_only_when_asked() {
+        let events = |args: &[&str]| settings(args).map(|settings| settings.events);
+        assert_eq!(events(&["pods", "--plain"]).expect("valid"), EventUse::Join);
+        assert_eq!(
+            events(&["pods", "--plain", "--no-events"]).expect("valid"),
+            EventUse::Off
+        );
+        assert_eq!(events(&["pods", "-o", "json"]).expect("valid"), EventUse::Off);
+        assert_eq!(
+            events(&["pods", "-o", "json", "--with-events"]).expect("valid"),
+            EventUse::Print
+        );
+        assert!(matches!(
+            events(&["pods", "--plain", "--with-events"]),
+            Err(Error::Usage(_))
+        ));
+        assert!(settings(&["pods", "--no-events", "--with-events", "-o", "json"]).is_err());
     }
 
     #[test]

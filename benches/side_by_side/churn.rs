@@ -2,13 +2,17 @@
 //! that the API server sees a given number of changes a second. Each change is stamped when its request is sent.
 //!
 //! A lifecycle is four changes, as a watch sees them: ADDED at the creation, MODIFIED when the status says it
-//! runs, and for the deletion MODIFIED (the deletion timestamp is set) then DELETED.
+//! runs, and for the deletion MODIFIED (the deletion timestamp is set) then DELETED. With Events, each pod also
+//! gets the two a scheduler and a kubelet would write: `Scheduled` after its creation, `Started` with its
+//! running status.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{ObjectReference, Pod};
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -37,6 +41,8 @@ pub struct Record {
     pub changes: Vec<Change>,
     pub failures: u64,
     pub first_failure: Option<String>,
+    /// Events written about the churned pods.
+    pub events: u64,
     /// From the first request sent to the last answer.
     pub elapsed: Duration,
 }
@@ -46,6 +52,7 @@ impl Record {
     pub fn absorb(&mut self, later: Record) {
         self.changes.extend(later.changes);
         self.failures += later.failures;
+        self.events += later.events;
         if self.first_failure.is_none() {
             self.first_failure = later.first_failure;
         }
@@ -63,9 +70,9 @@ impl Record {
     }
 }
 
-/// Makes `total` changes (rounded down to whole lifecycles) at `rate` changes a second. `run` keeps the pod names
-/// of different runs apart.
-pub async fn run(client: &kube::Client, run: &str, rate: u32, total: u64) -> Result<Record> {
+/// Makes `total` changes (rounded down to whole lifecycles) at `rate` changes a second, with two Events per pod
+/// when `events` is set. `run` keeps the pod names of different runs apart.
+pub async fn run(client: &kube::Client, run: &str, rate: u32, total: u64, events: bool) -> Result<Record> {
     let record = Arc::new(Mutex::new(Record::default()));
     let lifecycles = total / CHANGES_PER_POD;
     let pace_seconds = CHANGES_PER_POD as f64 / f64::from(rate);
@@ -75,11 +82,13 @@ pub async fn run(client: &kube::Client, run: &str, rate: u32, total: u64) -> Res
     let mut tasks = Vec::with_capacity(lifecycles as usize);
     for index in 0..lifecycles as usize {
         pace.tick().await;
-        let pods: Api<Pod> = Api::namespaced(client.clone(), &seed::spread_namespace(index));
+        let namespace = seed::spread_namespace(index);
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+        let writer = events.then(|| Api::<Event>::namespaced(client.clone(), &namespace));
         let name = format!("churn-{run}-{index:06}");
         let record = record.clone();
         tasks.push(tokio::spawn(async move {
-            if let Err(error) = lifecycle(&pods, &name, index, &record).await {
+            if let Err(error) = lifecycle(&pods, writer.as_ref(), &name, index, &record).await {
                 let mut record = record.lock().expect("record");
                 record.failures += 1;
                 record.first_failure.get_or_insert_with(|| format!("{name}: {error:#}"));
@@ -97,7 +106,13 @@ pub async fn run(client: &kube::Client, run: &str, rate: u32, total: u64) -> Res
     Ok(record)
 }
 
-async fn lifecycle(pods: &Api<Pod>, name: &str, index: usize, record: &Mutex<Record>) -> Result<()> {
+async fn lifecycle(
+    pods: &Api<Pod>,
+    events: Option<&Api<Event>>,
+    name: &str,
+    index: usize,
+    record: &Mutex<Record>,
+) -> Result<()> {
     let note = |event: &'static str, nth: u8, sent: Instant| {
         record.lock().expect("record").changes.push(Change {
             name: name.to_string(),
@@ -107,8 +122,10 @@ async fn lifecycle(pods: &Api<Pod>, name: &str, index: usize, record: &Mutex<Rec
         });
     };
     let sent = Instant::now();
-    pods.create(&PostParams::default(), &seed::pod(name, index)?).await?;
+    let created = pods.create(&PostParams::default(), &seed::pod(name, index)?).await?;
     note("ADDED", 0, sent);
+    let scheduled = format!("Successfully assigned {name} to node-{}", index % 3);
+    say(events, &created, "Scheduled", scheduled, record).await?;
 
     tokio::time::sleep(STEP).await;
     let sent = Instant::now();
@@ -119,6 +136,7 @@ async fn lifecycle(pods: &Api<Pod>, name: &str, index: usize, record: &Mutex<Rec
     )
     .await?;
     note("MODIFIED", 0, sent);
+    say(events, &created, "Started", "Started container app".to_string(), record).await?;
 
     tokio::time::sleep(STEP).await;
     let sent = Instant::now();
@@ -127,4 +145,43 @@ async fn lifecycle(pods: &Api<Pod>, name: &str, index: usize, record: &Mutex<Rec
     note("MODIFIED", 1, sent);
     note("DELETED", 0, sent);
     Ok(())
+}
+
+/// Writes an Event about `pod` when Events are asked for.
+async fn say(events: Option<&Api<Event>>, pod: &Pod, reason: &str, note: String, record: &Mutex<Record>) -> Result<()> {
+    if let Some(events) = events {
+        events
+            .create(&PostParams::default(), &event_about(pod, reason, note))
+            .await?;
+        record.lock().expect("record").events += 1;
+    }
+    Ok(())
+}
+
+/// An Event about `pod`, as a scheduler or a kubelet writes it.
+fn event_about(pod: &Pod, reason: &str, note: String) -> Event {
+    let now = MicroTime(jiff::Timestamp::now());
+    Event {
+        metadata: ObjectMeta {
+            generate_name: Some(format!("{}.", pod.metadata.name.as_deref().unwrap_or("pod"))),
+            namespace: pod.metadata.namespace.clone(),
+            ..ObjectMeta::default()
+        },
+        event_time: Some(now),
+        reason: Some(reason.to_string()),
+        note: Some(note),
+        type_: Some("Normal".to_string()),
+        action: Some(reason.to_string()),
+        reporting_controller: Some("bench.watchnew.example/churn".to_string()),
+        reporting_instance: Some("bench".to_string()),
+        regarding: Some(ObjectReference {
+            api_version: Some("v1".to_string()),
+            kind: Some("Pod".to_string()),
+            name: pod.metadata.name.clone(),
+            namespace: pod.metadata.namespace.clone(),
+            uid: pod.metadata.uid.clone(),
+            ..ObjectReference::default()
+        }),
+        ..Event::default()
+    }
 }

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use audit::AuditLog;
 use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
-use report::{Endurance, FormCost, Latency, LinkRow, Observer, Report, Start, StartRow};
+use report::{Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, Report, Start, StartRow};
 
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
@@ -59,6 +59,16 @@ struct Args {
     /// Changes of the long run, at the highest rate.
     #[arg(long, default_value_t = 100_000)]
     endurance_changes: u64,
+    /// Changes of the run that measures what the Events cost (two Events per pod besides its four changes).
+    #[arg(long, default_value_t = 20_000)]
+    events_changes: u64,
+    /// The rate of that run, in changes a second.
+    #[arg(long, default_value_t = 500)]
+    events_rate: u32,
+    /// Only the Events' cost (on the pods of the largest size, seeded if need be), written into the report
+    /// already there in place of its own section: the other figures stay those of their full run.
+    #[arg(long)]
+    only_events: bool,
     /// The size (one of --sizes) at which the pods are also read over network links; 0 for none.
     #[arg(long, default_value_t = 10_000)]
     link_objects: usize,
@@ -278,6 +288,21 @@ async fn run(args: Args) -> Result<()> {
     seed::prepare_namespaces(&bench.client).await?;
     bench.warm_up().await?;
 
+    if args.only_events {
+        let size = args.sizes.iter().copied().max().unwrap_or(0);
+        say(format!("seeding up to {size} pods"));
+        seed::pods(&bench.client, 0, size).await?;
+        let cost = bench
+            .events_cost(&scenarios()[0].target, args.events_rate, args.events_changes, size)
+            .await?;
+        report::splice_events(&cost, &args.markdown, &args.json)?;
+        say(format!(
+            "wrote the Events' section into {} and {}",
+            args.markdown.display(),
+            args.json.display()
+        ));
+        return Ok(());
+    }
     let mut seeded = 0;
     for &size in &args.sizes {
         if size > seeded {
@@ -325,6 +350,12 @@ async fn run(args: Args) -> Result<()> {
     }
     let rate = args.rates.iter().copied().max().unwrap_or(1000);
     report.endurance = Some(bench.endurance(&pods.target, rate, args.endurance_changes).await?);
+    report.write(&args.markdown, &args.json)?;
+    report.events = Some(
+        bench
+            .events_cost(&pods.target, args.events_rate, args.events_changes, seeded)
+            .await?,
+    );
     report.write(&args.markdown, &args.json)?;
     say(format!("wrote {} and {}", args.markdown.display(), args.json.display()));
     Ok(())
@@ -716,7 +747,7 @@ impl Bench {
         seconds: u32,
     ) -> Result<Churned> {
         let closed_before = self.closed_watchers().await?;
-        let record = churn::run(&self.client, run, rate, u64::from(rate * seconds)).await?;
+        let record = churn::run(&self.client, run, rate, u64::from(rate * seconds), false).await?;
         let expected = expected_events(&record);
         let deadline = Instant::now() + Duration::from_secs(20);
         let matching = loop {
@@ -789,7 +820,7 @@ impl Bench {
         let mut record = churn::Record::default();
         let mut quarters = Vec::new();
         for quarter in 0..4 {
-            let part = churn::run(&self.client, &format!("e{quarter}"), rate, total / 4).await?;
+            let part = churn::run(&self.client, &format!("e{quarter}"), rate, total / 4, false).await?;
             record.absorb(part);
             tokio::time::sleep(Duration::from_secs(2)).await;
             quarters.push(self.samples(&pids));
@@ -868,6 +899,96 @@ impl Bench {
             kubectl_lines,
             pods_before,
             pods_after,
+            observers,
+        })
+    }
+
+    /// What watching the Events costs: the same churn, with two Events per pod, seen by the live view (Events on,
+    /// as by default) and by the piped lines with and without `--no-events`.
+    async fn events_cost(&self, target: &[String], rate: u32, total: u64, pods: usize) -> Result<EventsCost> {
+        say(format!(
+            "the Events' cost: {total} changes at {rate} changes/s, two Events per pod"
+        ));
+        let live = TmuxView::start(&self.environment, &Tool::Watchnew.args(target, &[])).await?;
+        let mut with_events = Observed::spawn(
+            "kubectl",
+            &Tool::Watchnew.args(target, &[]),
+            &self.environment,
+            ReadySignal::WatchnewSynced,
+            StdoutUse::Count,
+        )?;
+        let mut without = Observed::spawn(
+            "kubectl",
+            &Tool::Watchnew.args(target, &["--no-events"]),
+            &self.environment,
+            ReadySignal::WatchnewSynced,
+            StdoutUse::Count,
+        )?;
+        with_events.wait_ready(READY_LIMIT).await?;
+        without.wait_ready(READY_LIMIT).await?;
+        live.wait_synced().await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let labels = [
+            "kubectl watchnew, live view in tmux (Events on)",
+            "kubectl watchnew, piped (Events on)",
+            "kubectl watchnew, piped --no-events",
+        ];
+        let pids = [live.pid, with_events.pid, without.pid];
+        let ready = self.samples(&pids);
+        let record = churn::run(&self.client, "ev", rate, total, true).await?;
+        let changes = record.changes.len() as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline
+            && [&with_events, &without]
+                .iter()
+                .any(|observed| observed.output.lock().expect("output").lines < changes + 1)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mut live_shown = live.changes_shown()?;
+        while live_shown < Some(changes) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            live_shown = live.changes_shown()?;
+        }
+        let after = self.samples(&pids);
+        let screen = live.capture()?;
+        // The churn's Events are joined: the live view's rows show them.
+        let joined = screen.contains("Started (") || screen.contains("Scheduled (");
+        let ended = [
+            (live_shown < Some(changes)).then(|| format!("showed {live_shown:?} of the {changes} changes")),
+            with_events.exited(),
+            without.exited(),
+        ];
+        with_events.stop().await?;
+        without.stop().await?;
+        live.stop()?;
+        let observers = (0..pids.len())
+            .map(|index| {
+                let cpu = match (&ready[index], &after[index]) {
+                    (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
+                    _ => None,
+                };
+                Observer {
+                    observer: labels[index].to_string(),
+                    rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                    rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                    rss_quarters_mib: Vec::new(),
+                    cpu_ms_per_1000: cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
+                    cpu_percent_of_a_core: cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
+                    idle_cpu_percent: None,
+                    quiet_cpu_percent: None,
+                    ended: ended[index].clone(),
+                }
+            })
+            .collect();
+        Ok(EventsCost {
+            rate,
+            changes,
+            events: record.events,
+            achieved_rate: record.achieved_rate(),
+            failed_requests: record.failures,
+            pods,
+            joined_on_screen: joined,
             observers,
         })
     }

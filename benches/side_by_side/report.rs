@@ -113,6 +113,114 @@ pub struct Endurance {
     pub observers: Vec<Observer>,
 }
 
+/// What watching the Events costs, under churn with two Events per pod.
+#[derive(Debug, Serialize)]
+pub struct EventsCost {
+    pub rate: u32,
+    pub changes: u64,
+    pub events: u64,
+    pub achieved_rate: f64,
+    pub failed_requests: u64,
+    /// Pods in the cluster besides the churned ones.
+    pub pods: usize,
+    /// The live view's screen showed one of the churn's Events on a row at the end.
+    pub joined_on_screen: bool,
+    pub observers: Vec<Observer>,
+}
+
+/// The title of the Events' section, where `--only-events` puts it back.
+const EVENTS_TITLE: &str = "## What the Events cost";
+
+/// Writes the Events' section into the report already there, in place of the one it had (or at its end), and
+/// the figures into the JSON's `events`.
+pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<()> {
+    let existing = std::fs::read_to_string(markdown).unwrap_or_default();
+    let section = events_markdown(cost);
+    let updated = match existing.find(EVENTS_TITLE) {
+        Some(start) => {
+            let end = existing[start + EVENTS_TITLE.len()..]
+                .find("\n## ")
+                .map_or(existing.len(), |offset| start + EVENTS_TITLE.len() + offset + 1);
+            format!("{}{section}{}", &existing[..start], &existing[end..])
+        }
+        None => format!("{}\n{section}", existing.trim_end()),
+    };
+    std::fs::write(markdown, updated).with_context(|| format!("writing {}", markdown.display()))?;
+    let mut figures: serde_json::Value = std::fs::read_to_string(json)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    figures["events"] = serde_json::to_value(cost)?;
+    std::fs::write(json, serde_json::to_string_pretty(&figures)? + "\n")
+        .with_context(|| format!("writing {}", json.display()))
+}
+
+fn events_markdown(e: &EventsCost) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{EVENTS_TITLE}\n");
+    let _ = writeln!(
+        out,
+        "The rows and lines say why an object changed by joining the Events about it, from a second watch (on \
+         `events.k8s.io/v1`). Its cost, measured: pods churned on `pods -A` ({} pods in the cluster besides), {} \
+         changes asked at {}/s ({:.0}/s achieved, {} failed requests), and for each pod the two Events a \
+         scheduler and a kubelet write (`Scheduled`, `Started`; {} Events in all). Three watchers side by side: \
+         the live view in a 200×50 tmux terminal with the Events on (the default), and the piped lines with \
+         and without `--no-events`. The difference between the two piped watchers is the Events' cost. Memory \
+         is VmRSS when ready and after the churn. The live view showed the churn's Events on its rows at the \
+         end: {}.\n",
+        e.pods,
+        e.changes,
+        e.rate,
+        e.achieved_rate,
+        e.failed_requests,
+        e.events,
+        if e.joined_on_screen { "yes" } else { "no" }
+    );
+    let _ = writeln!(
+        out,
+        "| watcher | memory when ready | memory after | CPU per 1,000 changes | CPU during churn |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for o in &e.observers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            o.observer,
+            figure(o.rss_ready_mib, |v| format!("{v:.1} MiB")),
+            figure(o.rss_after_mib, |v| format!("{v:.1} MiB")),
+            figure(o.cpu_ms_per_1000, |v| format!("{v:.0} ms")),
+            figure(o.cpu_percent_of_a_core, |v| format!("{v:.1}% of a core")),
+        );
+    }
+    let piped = |label: &str| e.observers.iter().find(|o| o.observer == label);
+    if let (Some(on), Some(off)) = (
+        piped("kubectl watchnew, piped (Events on)"),
+        piped("kubectl watchnew, piped --no-events"),
+    ) && let (Some(cpu_on), Some(cpu_off), Some(rss_on), Some(rss_off)) = (
+        on.cpu_ms_per_1000,
+        off.cpu_ms_per_1000,
+        on.rss_after_mib,
+        off.rss_after_mib,
+    ) {
+        let _ = writeln!(
+            out,
+            "\nThe Events cost {:+.0} ms of CPU per 1,000 changes ({:+.0}%) and {:+.1} MiB of memory.",
+            cpu_on - cpu_off,
+            (cpu_on - cpu_off) / cpu_off * 100.0,
+            rss_on - rss_off
+        );
+    }
+    for o in e.observers.iter().filter(|o| o.ended.is_some()) {
+        let _ = writeln!(
+            out,
+            "\n{} stopped before the end: {}",
+            o.observer,
+            o.ended.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
 /// What the API server takes to send the whole initial state in one form, read to the end and not decoded.
 #[derive(Debug, Serialize)]
 pub struct FormCost {
@@ -132,6 +240,7 @@ pub struct Report {
     pub churn_objects: usize,
     pub latencies: Vec<Latency>,
     pub endurance: Option<Endurance>,
+    pub events: Option<EventsCost>,
 }
 
 fn figure(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
@@ -187,6 +296,7 @@ impl Report {
             churn_objects: 0,
             latencies: Vec::new(),
             endurance: None,
+            events: None,
         }
     }
 
@@ -678,6 +788,10 @@ impl Report {
                     o.ended.as_deref().unwrap_or("")
                 );
             }
+        }
+        if let Some(events) = &self.events {
+            out.push('\n');
+            out.push_str(&events_markdown(events));
         }
         out
     }

@@ -22,6 +22,9 @@ pub(super) fn press(
         type_filter(key, view, ui);
         return None;
     }
+    if ui.details {
+        scroll_details(key, ui);
+    }
     let last = live::entry_count(view, ui).saturating_sub(1);
     let page = 10;
     match key.code {
@@ -38,7 +41,32 @@ pub(super) fn press(
             ui.filter.clear();
             ui.selected = live::entry_count(view, ui).saturating_sub(1);
         }
-        KeyCode::Enter => ui.details = !ui.details,
+        KeyCode::Enter => {
+            ui.details = !ui.details;
+            ui.scroll = 0;
+        }
+        // While the details are open, the moving keys scroll them.
+        KeyCode::Up
+        | KeyCode::Down
+        | KeyCode::Char('j')
+        | KeyCode::Char('k')
+        | KeyCode::PageUp
+        | KeyCode::PageDown
+        | KeyCode::Home
+        | KeyCode::End
+            if ui.details =>
+        {
+            return None;
+        }
+        // Owners as a tree, or the rows by type; the selected row stays selected.
+        KeyCode::Char('o') if ui.mode == Mode::Table => {
+            let selected = live::selected_record(view, ui).map(|record| (record.stream, record.key.clone()));
+            ui.tree = !ui.tree;
+            ui.selected = selected
+                .and_then(|(stream, key)| live::position_of(view, ui, stream, &key))
+                .unwrap_or(last);
+            return None;
+        }
         KeyCode::Char(' ') => match ui.paused.take() {
             Some(_) => {
                 for record in waiting.drain(..) {
@@ -74,6 +102,20 @@ pub(super) fn press(
     }
     ui.follow = ui.selected >= last;
     None
+}
+
+/// A moving key while the details are open scrolls them.
+fn scroll_details(key: KeyEvent, ui: &mut Ui) {
+    let page = 10;
+    ui.scroll = match key.code {
+        KeyCode::Up | KeyCode::Char('k') => ui.scroll.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => ui.scroll.saturating_add(1),
+        KeyCode::PageUp => ui.scroll.saturating_sub(page),
+        KeyCode::PageDown => ui.scroll.saturating_add(page),
+        KeyCode::Home => 0,
+        KeyCode::End => u16::MAX,
+        _ => ui.scroll,
+    };
 }
 
 /// A key while the filter is typed: text narrows the entries at once, Enter keeps the filter, Esc clears it.

@@ -5,7 +5,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 use tokio::io::AsyncWriteExt;
 
-use super::notices::{notice_line, relisted_line, synced_line};
+use super::notices::{events_unavailable_line, notice_line, relisted_line, synced_line};
 use super::pipeline::{Outcome, Pipeline};
 use super::waits::WaitWatch;
 use super::{Engine, fatal};
@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::render::lines::{LineFormat, LinePrinter};
 use crate::settings::Settings;
+use crate::view::events::EventLog;
 
 /// Appends one line (or document) per change to stdout; notices go to stderr.
 pub(super) async fn append_lines(
@@ -22,11 +23,12 @@ pub(super) async fn append_lines(
     mut waits: WaitWatch,
 ) -> Result<ExitCode> {
     let mut pipeline = Pipeline::new(&engine, settings);
-    let mut printer = LinePrinter::new(format, settings.table.clone());
+    let mut printer = LinePrinter::new(format, engine.table_options(settings));
+    let mut events = EventLog::default();
     let mut stdout = tokio::io::BufWriter::new(tokio::io::stdout());
     let mut outcomes = Vec::new();
     let mut text = String::new();
-    let mut gaps: Vec<Option<Instant>> = vec![None; engine.streams.len()];
+    let mut gaps: Vec<Option<Instant>> = vec![None; engine.stream_count()];
     loop {
         let first = tokio::select! {
             message = engine.receiver.recv() => match message {
@@ -50,16 +52,26 @@ pub(super) async fn append_lines(
                 }
                 Outcome::Relisted { stream, changes } => {
                     let after = gaps[stream].take().map(|since| since.elapsed());
-                    eprintln!("{}", relisted_line(&engine.streams[stream].label, changes, after));
+                    eprintln!("{}", relisted_line(engine.label(stream), changes, after));
                 }
                 Outcome::Notice { stream, notice } => {
-                    eprintln!(
-                        "{}",
-                        notice_line(&engine.streams[stream].label, &notice, &mut gaps[stream]).1
-                    );
+                    eprintln!("{}", notice_line(engine.label(stream), &notice, &mut gaps[stream]).1);
                 }
                 Outcome::Change { stream, change } => {
-                    printer.print(&mut text, &engine.streams, stream, &change, Timestamp::now());
+                    printer.print(&mut text, &engine.streams, stream, &change, Timestamp::now(), &events);
+                }
+                Outcome::Event { observed, change } => {
+                    if let (Some(change), Some(label)) = (change, engine.events.as_ref().map(|events| &events.label))
+                        && engine.prints_event_about(&observed.regarding.kind)
+                    {
+                        printer.print_event(&mut text, label, &change);
+                    }
+                    events.record(observed);
+                }
+                Outcome::EventsUnavailable(error) => {
+                    if let Some(stream) = &engine.events {
+                        eprintln!("{}", events_unavailable_line(&stream.label, &error));
+                    }
                 }
             }
         }

@@ -8,10 +8,11 @@ use ratatui::crossterm::event::{Event, KeyEventKind};
 use tokio::sync::mpsc;
 
 use super::keys::press;
-use super::notices::{notice_line, relisted_line};
+use super::notices::{events_unavailable_line, notice_line, relisted_line};
 use super::pipeline::{Outcome, Pipeline};
 use super::waits::WaitWatch;
 use super::{Engine, fatal};
+use crate::engine::wire::Packed;
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::render::live::{self, Mode, Ui};
@@ -40,17 +41,19 @@ pub(super) async fn run_live(
         follow: true,
         paused: None,
         details: false,
-        options: settings.table.clone(),
+        options: engine.table_options(settings),
         header: live_header(&engine, settings),
         time_zone: jiff::tz::TimeZone::system(),
         filter: settings.filter.clone(),
         filtering: false,
+        tree: false,
+        scroll: 0,
     };
     let mut terminal = LiveTerminal::start()?;
     let mut keys = terminal_input()?;
     let mut waiting: VecDeque<ChangeRecord> = VecDeque::new();
     let mut outcomes = Vec::new();
-    let mut gaps: Vec<Option<Instant>> = vec![None; view.streams.len()];
+    let mut gaps: Vec<Option<Instant>> = vec![None; engine.stream_count()];
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - FRAME_INTERVAL;
     // When the screen must be drawn again with nothing happening: decided after each frame.
@@ -95,15 +98,16 @@ pub(super) async fn run_live(
                         }
                         Outcome::Relisted { stream, changes } => {
                             let after = gaps[stream].take().map(|since| since.elapsed());
-                            let line = relisted_line(&view.streams[stream].label, changes, after);
+                            let line = relisted_line(engine.label(stream), changes, after);
                             view.notice(NoticeKind::Relist, line, now);
                         }
                         Outcome::Notice { stream, notice } => {
-                            let (kind, text) = notice_line(&view.streams[stream].label, &notice, &mut gaps[stream]);
+                            let (kind, text) = notice_line(engine.label(stream), &notice, &mut gaps[stream]);
                             view.notice(kind, text, now);
                         }
                         Outcome::Change { stream, change } => {
-                            let record = ChangeRecord::new(stream, &view.streams[stream].label, &change, now);
+                            let mut record = ChangeRecord::new(stream, &view.streams[stream].label, &change, now);
+                            record.object = change.payload.as_ref().map(|payload| Packed::pack(&payload.raw));
                             match &mut ui.paused {
                                 Some(count) => {
                                     waiting.push_back(record);
@@ -112,12 +116,20 @@ pub(super) async fn run_live(
                                 None => view.record(record),
                             }
                         }
+                        // Joined at once, paused or not: an Event moves no row.
+                        Outcome::Event { observed, .. } => view.events.record(observed),
+                        Outcome::EventsUnavailable(error) => {
+                            if let Some(events) = &engine.events {
+                                view.notice(NoticeKind::Other, events_unavailable_line(&events.label, &error), now);
+                            }
+                        }
                     }
                 }
                 if let Err(error) = taken {
                     break Err(fatal(error, &engine.connection, settings));
                 }
-                if ui.follow {
+                // Open details stay on their object.
+                if ui.follow && !ui.details {
                     ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
                 }
                 dirty = true;

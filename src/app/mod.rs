@@ -15,10 +15,11 @@ use tokio::sync::mpsc;
 
 use crate::cluster::connection::{self, Connection};
 use crate::cluster::resolver;
-use crate::engine::stream::{ListStrategy, StreamDriver, StreamMessage, StreamSpec};
+use crate::engine::stream::{ListStrategy, Representation, StreamDriver, StreamMessage, StreamSpec};
 use crate::error::{Error, Result, request_error};
 use crate::exit_code::ExitCode;
-use crate::settings::{NamespaceScope, OutputMode, Settings};
+use crate::render::columns::TableOptions;
+use crate::settings::{EventUse, NamespaceScope, OutputMode, Settings};
 use crate::view::{StreamInfo, StreamLabel};
 use waits::WaitWatch;
 
@@ -67,9 +68,20 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
 pub(crate) struct Engine {
     receiver: mpsc::Receiver<(usize, StreamMessage)>,
     streams: Vec<StreamInfo>,
+    /// The stream of the Events about the watched objects, numbered after the watched types.
+    events: Option<EventStream>,
     connection: Connection,
     namespace: Option<String>,
     started: Instant,
+}
+
+/// The Events watched beside the watched types, and why.
+pub(crate) struct EventStream {
+    index: usize,
+    label: StreamLabel,
+    /// Events about these kinds only are printed (`--with-events`).
+    kinds: Vec<String>,
+    printed: bool,
 }
 
 impl Engine {
@@ -91,15 +103,8 @@ impl Engine {
                     .map_err(|error| connection.explain(error))?,
         );
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        for (index, target) in targets.iter().enumerate() {
-            let spec = StreamSpec {
-                path: target.resource.collection_path(namespace.as_deref()),
-                label_selector: settings.label_selector.clone(),
-                field_selector: settings.field_selector.clone(),
-                names: target.names.clone(),
-                representation: settings.representation,
-                gather: matches!(settings.output, OutputMode::Live { .. }).then_some(LIVE_GATHER),
-            };
+        let gather = matches!(settings.output, OutputMode::Live { .. }).then_some(LIVE_GATHER);
+        let start_stream = |index: usize, spec: StreamSpec| {
             let driver = StreamDriver::new(
                 connection.client.clone(),
                 spec,
@@ -110,7 +115,51 @@ impl Engine {
                 settings.silence_limit,
             );
             tokio::spawn(driver.run());
+        };
+        for (index, target) in targets.iter().enumerate() {
+            let spec = StreamSpec {
+                path: target.resource.collection_path(namespace.as_deref()),
+                label_selector: settings.label_selector.clone(),
+                field_selector: settings.field_selector.clone(),
+                names: target.names.clone(),
+                representation: settings.representation,
+                gather,
+            };
+            start_stream(index, spec);
         }
+        // Events about Events are not watched: a watch of `events` alone has nothing to join.
+        let watched_kinds: Vec<String> = targets
+            .iter()
+            .map(|target| target.resource.kind.clone())
+            .filter(|kind| kind != "Event")
+            .collect();
+        let events = match settings.events {
+            EventUse::Off => None,
+            _ if watched_kinds.is_empty() => None,
+            EventUse::Join | EventUse::Print => resolver::event_resource(&connection)
+                .await
+                .map_err(|error| connection.explain(error))?
+                .map(|resource| {
+                    let index = targets.len();
+                    start_stream(
+                        index,
+                        StreamSpec {
+                            path: resource.collection_path(namespace.as_deref()),
+                            label_selector: None,
+                            field_selector: None,
+                            names: Default::default(),
+                            representation: Representation::Objects,
+                            gather,
+                        },
+                    );
+                    EventStream {
+                        index,
+                        label: StreamLabel::from(&resource),
+                        kinds: watched_kinds,
+                        printed: settings.events == EventUse::Print,
+                    }
+                }),
+        };
         let streams = targets
             .iter()
             .map(|target| StreamInfo::new(StreamLabel::from(&target.resource)))
@@ -118,10 +167,41 @@ impl Engine {
         Ok(Engine {
             receiver,
             streams,
+            events,
             connection,
             namespace,
             started,
         })
+    }
+}
+
+impl Engine {
+    /// The label of any stream, the Events' included.
+    fn label(&self, stream: usize) -> &StreamLabel {
+        match &self.events {
+            Some(events) if events.index == stream => &events.label,
+            _ => &self.streams[stream].label,
+        }
+    }
+
+    /// The number of streams, the Events' included.
+    fn stream_count(&self) -> usize {
+        self.streams.len() + usize::from(self.events.is_some())
+    }
+
+    /// The table's options, with the Events' column only when they are watched.
+    fn table_options(&self, settings: &Settings) -> TableOptions {
+        TableOptions {
+            events: settings.table.events && self.events.is_some(),
+            ..settings.table.clone()
+        }
+    }
+
+    /// Whether an Event about a `kind` object is printed (`--with-events`).
+    fn prints_event_about(&self, kind: &str) -> bool {
+        self.events
+            .as_ref()
+            .is_some_and(|events| events.printed && events.kinds.iter().any(|watched| watched == kind))
     }
 }
 

@@ -70,3 +70,12 @@ pub(super) fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option
         ),
     }
 }
+
+/// The Events cannot be watched: said once, and the rest goes on.
+pub(super) fn events_unavailable_line(label: &StreamLabel, error: &crate::error::Error) -> String {
+    format!(
+        "{}: cannot be watched, so rows show no Events ({})",
+        label.name,
+        crate::view::summary::one_line(&error.to_string(), 200)
+    )
+}

@@ -9,9 +9,10 @@ use crate::engine::session::{Report, Session};
 use crate::engine::stream::{Notice, StreamMessage};
 use crate::engine::tracker::{Change, ChangeType, StreamEvent};
 use crate::engine::wire::Payload;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::view::StreamInfo;
+use crate::view::events::ObservedEvent;
 
 /// At most this many waiting messages are taken at once, so that output and keys are never held back long.
 const MESSAGES_PER_TURN: usize = 1024;
@@ -34,11 +35,23 @@ pub(super) enum Outcome {
         stream: usize,
         notice: Notice,
     },
+    /// An Event about a watched object; `change` is the Event's own change, once the Events have synced.
+    Event {
+        observed: ObservedEvent,
+        change: Option<Box<Change<Payload>>>,
+    },
+    /// The Events cannot be watched (no permission, most often): the rest goes on without them.
+    EventsUnavailable(Error),
 }
 
 /// The session and the reporting rules shared by both outputs: `--types`, `--count`.
 pub(super) struct Pipeline {
     session: Session<Payload>,
+    /// The Events' stream has a session of its own: the watched types never wait for it to sync.
+    events: Option<(usize, Session<Payload>)>,
+    /// The Events' stream failed before the watched types synced: said once they have, since a failure to
+    /// connect at all ends the run with its own error, and the Events' would only repeat it.
+    events_failure: Option<Error>,
     event_types: Vec<ChangeType>,
     remaining: Option<u64>,
     started: Instant,
@@ -49,6 +62,8 @@ impl Pipeline {
     pub(super) fn new(engine: &Engine, settings: &Settings) -> Pipeline {
         Pipeline {
             session: Session::new(engine.streams.len()),
+            events: engine.events.as_ref().map(|events| (events.index, Session::new(1))),
+            events_failure: None,
             event_types: settings.event_types.clone(),
             remaining: settings.count,
             started: engine.started,
@@ -94,6 +109,43 @@ impl Pipeline {
         message: StreamMessage,
         outcomes: &mut Vec<Outcome>,
     ) -> Result<()> {
+        if let Some((index, events)) = &mut self.events
+            && *index == stream
+        {
+            match message {
+                StreamMessage::Event(event) => {
+                    // The Events that exist at the start are joined as well: why a pod restarts may be older.
+                    if let (StreamEvent::ListItem(object), false) = (&event, events.is_synced())
+                        && let Some(observed) = ObservedEvent::from_json(&object.payload.raw)
+                    {
+                        outcomes.push(Outcome::Event { observed, change: None });
+                    }
+                    events.apply(0, event, &mut self.reports);
+                }
+                StreamMessage::Columns(_) => {}
+                StreamMessage::Notice(notice) => outcomes.push(Outcome::Notice { stream, notice }),
+                StreamMessage::Failed(error) if self.session.is_synced() => {
+                    outcomes.push(Outcome::EventsUnavailable(error))
+                }
+                StreamMessage::Failed(error) => self.events_failure = Some(error),
+            }
+            for report in self.reports.drain(..) {
+                // An Event that expires (after an hour, by default) is deleted: it was, all the same.
+                if let Report::Change { change, .. } = report
+                    && change.change_type != ChangeType::Deleted
+                    && let Some(observed) = change
+                        .payload
+                        .as_ref()
+                        .and_then(|payload| ObservedEvent::from_json(&payload.raw))
+                {
+                    outcomes.push(Outcome::Event {
+                        observed,
+                        change: Some(Box::new(change)),
+                    });
+                }
+            }
+            return Ok(());
+        }
         match message {
             StreamMessage::Event(event) => {
                 if let (StreamEvent::ListItem(object), false) = (&event, self.session.is_synced())
@@ -117,6 +169,9 @@ impl Pipeline {
                         existing,
                         took: self.started.elapsed(),
                     });
+                    if let Some(error) = self.events_failure.take() {
+                        outcomes.push(Outcome::EventsUnavailable(error));
+                    }
                 }
                 Report::Relisted { stream, changes } => outcomes.push(Outcome::Relisted { stream, changes }),
                 Report::Change { stream, change } => {

@@ -46,6 +46,19 @@ pub async fn catalog(connection: &Connection) -> Result<Catalog> {
     Ok(catalog)
 }
 
+/// Where the Events are: `events.k8s.io/v1`, else core `v1` on a server without it; `None` on a server that
+/// lists neither for watching.
+pub async fn event_resource(connection: &Connection) -> Result<Option<ResourceInfo>> {
+    let catalog = catalog(connection).await?;
+    let find = |group: &str| {
+        catalog
+            .watchable()
+            .find(|resource| resource.group == group && resource.plural == "events")
+            .cloned()
+    };
+    Ok(find("events.k8s.io").or_else(|| find("")))
+}
+
 /// The server no longer serves a type the cache named: the next start asks it again.
 pub fn forget_discovery(connection: &Connection) {
     cache_of(connection).forget();

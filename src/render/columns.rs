@@ -6,8 +6,9 @@ use jiff::Timestamp;
 
 use crate::engine::tracker::{ChangeType, Origin};
 use crate::engine::wire::Column;
+use crate::view::events::EventNote;
 use crate::view::summary;
-use crate::view::{ChangeRecord, StreamInfo};
+use crate::view::{ChangeRecord, OwnerRef, StreamInfo};
 
 /// The flags that shape the table, as kubectl has them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,6 +23,8 @@ pub struct TableOptions {
     /// `--show-labels`: a LABELS column.
     pub show_labels: bool,
     pub color: bool,
+    /// The Events about the objects are watched: the live view's LAST EVENT, the lines' REASON.
+    pub events: bool,
 }
 
 /// How many changed fields WHAT CHANGED lists, and how long each value may be.
@@ -46,7 +49,15 @@ pub struct Layout {
     headers: Vec<String>,
     label_columns: Vec<String>,
     show_labels: bool,
+    /// Where the OWNER column is (the live view only).
+    owner: Option<usize>,
+    /// Where the latest Event is: LAST EVENT in the live view, REASON in the lines.
+    event: Option<usize>,
+    leading: Leading,
 }
+
+/// The longest LAST EVENT cell; the whole message is in the details.
+const EVENT_CELL: usize = 60;
 
 impl Layout {
     /// The appended lines: one table for every type watched.
@@ -60,6 +71,11 @@ impl Layout {
     /// One section of the live table: one type.
     pub fn for_live_section(stream: &StreamInfo, options: &TableOptions) -> Layout {
         Layout::new(Leading::Live, Some(stream), options)
+    }
+
+    /// The live table as a tree of owners: every type in one table, NAME as `kind/name`.
+    pub fn for_live_tree(options: &TableOptions) -> Layout {
+        Layout::new(Leading::Live, None, options)
     }
 
     fn new(leading: Leading, stream: Option<&StreamInfo>, options: &TableOptions) -> Layout {
@@ -86,6 +102,17 @@ impl Layout {
         if options.show_labels {
             headers.push("LABELS".into());
         }
+        let owner = (leading == Leading::Live).then(|| {
+            headers.push("OWNER".into());
+            headers.len() - 1
+        });
+        let event = options.events.then(|| {
+            headers.push(match leading {
+                Leading::Live => "LAST EVENT".into(),
+                Leading::Lines => "REASON".into(),
+            });
+            headers.len() - 1
+        });
         headers.push("WHAT CHANGED".into());
         Layout {
             namespace: options.all_namespaces,
@@ -93,6 +120,9 @@ impl Layout {
             headers,
             label_columns: options.label_columns.clone(),
             show_labels: options.show_labels,
+            owner,
+            event,
+            leading,
         }
     }
 
@@ -119,12 +149,14 @@ impl Layout {
 
     /// The cells of one record. `time` is the TIME (lines) or LAST CHANGE (live) text; with `live` set to the
     /// current time and the number of changes, ages tick (AGE is recomputed from the object's creation).
+    /// `event` is the latest Event about the object.
     pub fn cells(
         &self,
         streams: &[StreamInfo],
         record: &ChangeRecord,
         time: &str,
         live: Option<(Timestamp, u32)>,
+        event: Option<&EventNote>,
     ) -> Vec<String> {
         let stream = &streams[record.stream];
         let mut cells = vec![record.event.as_str().to_string(), time.to_string()];
@@ -170,13 +202,33 @@ impl Layout {
                 labels.join(",")
             });
         }
+        if self.owner.is_some() {
+            cells.push(record.owner.as_ref().map(OwnerRef::display).unwrap_or_default());
+        }
+        if self.event.is_some() {
+            cells.push(match (self.leading, event) {
+                (_, None) => String::new(),
+                (Leading::Lines, Some(event)) => event_reason(event),
+                (Leading::Live, Some(event)) => last_event(event, live.map(|(now, _)| now)),
+            });
+        }
         cells.push(what_changed(record));
         cells
     }
 
+    /// Where OWNER is, in the live view.
+    pub fn owner_column(&self) -> Option<usize> {
+        self.owner
+    }
+
+    /// Where LAST EVENT is, to make a Warning stand out.
+    pub fn event_column(&self) -> Option<usize> {
+        self.event
+    }
+
     /// The columns a terminal too narrow for all of them gives up, in the order they go: how often and when an
-    /// object changed, the label columns, kubectl's columns from the right (its NAME stays), the namespace,
-    /// and WHAT CHANGED. EVENT and NAME always stay.
+    /// object changed, its owner, the label columns, its latest Event, kubectl's columns from the right (its
+    /// NAME stays), the namespace, and WHAT CHANGED. EVENT and NAME always stay.
     pub fn drop_order(&self, stream: &StreamInfo) -> Vec<usize> {
         let mut order = vec![2, 1]; // CHANGES, LAST CHANGE (the live view's leading columns)
         let what_changed = self.what_changed_column();
@@ -187,7 +239,10 @@ impl Layout {
             None => 2,
         };
         let labels_start = server_start + server_count;
-        order.extend((labels_start..what_changed).rev());
+        let labels_end = self.owner.or(self.event).unwrap_or(what_changed);
+        order.extend(self.owner);
+        order.extend((labels_start..labels_end).rev());
+        order.extend(self.event);
         let server_kept = |offset: usize| match &self.server_columns {
             Some(shown) if !shown.is_empty() => stream.columns[shown[offset]].format == "name",
             _ => offset == 0, // NAME (then DETAILS, for several types)
@@ -250,6 +305,26 @@ fn cell(record: &ChangeRecord, column: &Column, index: usize, now: Option<Timest
         None if column.format == "name" => record.key.name.clone(),
         None => "<unknown>".to_string(),
     }
+}
+
+/// REASON in the lines: `Scheduled`, `⚠ BackOff ×3`.
+fn event_reason(event: &EventNote) -> String {
+    let warning = if event.warning { "⚠ " } else { "" };
+    format!("{warning}{}", event.reason_counted())
+}
+
+/// LAST EVENT in the live view: `⚠ BackOff ×3 (5s): Back-off restarting failed container…`.
+fn last_event(event: &EventNote, now: Option<Timestamp>) -> String {
+    let ago = match (now, event.last_seen) {
+        (Some(now), Some(seen)) => format!(" ({})", human_duration(now.duration_since(seen))),
+        _ => String::new(),
+    };
+    let text = if event.message.is_empty() {
+        format!("{}{ago}", event_reason(event))
+    } else {
+        format!("{}{ago}: {}", event_reason(event), event.message)
+    };
+    summary::one_line(&text, EVENT_CELL)
 }
 
 /// kubectl's header for a `-L` column: the key's last segment, upper-cased.

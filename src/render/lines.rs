@@ -13,7 +13,8 @@ use unicode_width::UnicodeWidthStr;
 use super::columns::{self, Layout, TableOptions};
 use crate::engine::tracker::Change;
 use crate::engine::wire::Payload;
-use crate::view::{ChangeRecord, StreamInfo};
+use crate::view::events::EventLog;
+use crate::view::{ChangeRecord, StreamInfo, StreamLabel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineFormat {
@@ -47,7 +48,8 @@ impl LinePrinter {
         }
     }
 
-    /// Appends the output for one change of `stream`, seen at `at`, to `out`.
+    /// Appends the output for one change of `stream`, seen at `at`, to `out`; `events` has the Events seen so
+    /// far, for the REASON column.
     pub fn print(
         &mut self,
         out: &mut String,
@@ -55,8 +57,26 @@ impl LinePrinter {
         stream: usize,
         change: &Change<Payload>,
         at: Timestamp,
+        events: &EventLog,
     ) {
         let label = &streams[stream].label;
+        self.print_as(out, label, change, |printer, out| {
+            printer.table_line(out, streams, &ChangeRecord::new(stream, label, change, at), events)
+        });
+    }
+
+    /// Appends a change of an Event about a watched object (`--with-events`), for the outputs that print objects.
+    pub fn print_event(&mut self, out: &mut String, label: &StreamLabel, change: &Change<Payload>) {
+        self.print_as(out, label, change, |_, _| {});
+    }
+
+    fn print_as(
+        &mut self,
+        out: &mut String,
+        label: &StreamLabel,
+        change: &Change<Payload>,
+        table_line: impl FnOnce(&mut Self, &mut String),
+    ) {
         match self.format {
             LineFormat::Json => {
                 out.push_str(&watch_event_json(change, label));
@@ -79,14 +99,21 @@ impl LinePrinter {
             LineFormat::Name => {
                 let _ = writeln!(out, "{}/{}", label.object_prefix, change.key.name);
             }
-            LineFormat::Table => self.table_line(out, streams, &ChangeRecord::new(stream, label, change, at)),
+            LineFormat::Table => table_line(self, out),
         }
     }
 
-    fn table_line(&mut self, out: &mut String, streams: &[StreamInfo], record: &ChangeRecord) {
+    fn table_line(&mut self, out: &mut String, streams: &[StreamInfo], record: &ChangeRecord, events: &EventLog) {
         let layout = Layout::for_lines(streams, &self.options);
         let time = format!("{:.3}", record.at);
-        let cells = layout.cells(streams, record, &time, None);
+        let label = &streams[record.stream].label;
+        let event = events.latest(
+            &record.uid,
+            &label.kind,
+            record.key.namespace.as_deref(),
+            &record.key.name,
+        );
+        let cells = layout.cells(streams, record, &time, None, event);
         if !self.header_printed {
             // The widths start from the snapshot's cells, so that most later lines fit under the header.
             self.header_printed = true;
@@ -142,7 +169,7 @@ impl LinePrinter {
 
 /// `{"type":"ADDED","object":{...}}`. An object that vanished while the watch was down is known only by its
 /// identity, so that is what its DELETED event carries.
-pub fn watch_event_json(change: &Change<Payload>, label: &crate::view::StreamLabel) -> String {
+pub fn watch_event_json(change: &Change<Payload>, label: &StreamLabel) -> String {
     let event_type = change.change_type.as_str();
     match &change.payload {
         Some(payload) => format!(r#"{{"type":"{event_type}","object":{}}}"#, payload.raw),
@@ -228,12 +255,51 @@ mod tests {
     }
 
     fn print(format: LineFormat, options: TableOptions, events: &[(ChangeType, &str, &str)]) -> String {
+        print_with(format, options, events, &EventLog::default())
+    }
+
+    fn print_with(
+        format: LineFormat,
+        options: TableOptions,
+        events: &[(ChangeType, &str, &str)],
+        log: &EventLog,
+    ) -> String {
         let mut printer = LinePrinter::new(format, options);
         let mut out = String::new();
         for (event, name, status) in events {
-            printer.print(&mut out, &[pods()], 0, &pod_change(*event, name, status), at());
+            printer.print(&mut out, &[pods()], 0, &pod_change(*event, name, status), at(), log);
         }
         out
+    }
+
+    #[test]
+    fn the_latest_event_s_reason_is_on_the_line() {
+        let mut log = EventLog::default();
+        for (uid, reason, kind) in [("e1", "Scheduled", "Normal"), ("e2", "BackOff", "Warning")] {
+            let event = format!(
+                r#"{{"metadata":{{"uid":"{uid}"}},"regarding":{{"kind":"Pod","namespace":"team-a","name":"web-1"}},"reason":"{reason}","type":"{kind}","deprecatedCount":2}}"#
+            );
+            log.record(crate::view::events::ObservedEvent::from_json(&event).expect("an event"));
+        }
+        let options = TableOptions {
+            events: true,
+            ..TableOptions::default()
+        };
+        let out = print_with(
+            LineFormat::Table,
+            options,
+            &[
+                (ChangeType::Added, "web-1", "Pending"),
+                (ChangeType::Added, "web-2", "Pending"),
+            ],
+            &log,
+        );
+        assert_eq!(
+            out,
+            "EVENT      TIME                       NAME    STATUS    REASON         WHAT CHANGED\n\
+             ADDED      2026-11-22T12:05:20.123Z   web-1   Pending   ⚠ BackOff ×2\n\
+             ADDED      2026-11-22T12:05:20.123Z   web-2   Pending\n"
+        );
     }
 
     #[test]
@@ -263,6 +329,7 @@ mod tests {
             label_columns: vec!["app".into(), "tier".into()],
             show_labels: true,
             color: false,
+            events: false,
         };
         let out = print(LineFormat::Table, options, &[(ChangeType::Deleted, "web-1", "Running")]);
         // Columns keep the width of their headers even when the headers are not printed.

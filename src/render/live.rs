@@ -12,10 +12,12 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::columns::{Layout, TableOptions, human_duration, what_changed};
-use crate::engine::tracker::ChangeType;
+use crate::engine::tracker::{ChangeType, ObjectKey};
+use crate::view::details::object_yaml;
+use crate::view::owners::{self, TreeLine};
 use crate::view::query::Query;
-use crate::view::summary::{describe_in_full, one_line};
-use crate::view::{ChangeRecord, Row, ViewModel};
+use crate::view::summary::{describe_in_full, one_line, summarize};
+use crate::view::{ChangeRecord, OwnerRef, Row, ViewModel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -45,6 +47,10 @@ pub struct Ui {
     pub filter: String,
     /// The filter is being typed (after `/`).
     pub filtering: bool,
+    /// The table groups rows under their owners.
+    pub tree: bool,
+    /// How far the details are scrolled down, in lines.
+    pub scroll: u16,
 }
 
 /// How long a changed row stays highlighted.
@@ -56,7 +62,7 @@ const GAP: u16 = 2;
 pub fn entry_count(view: &ViewModel, ui: &Ui) -> usize {
     let query = Query::new(&ui.filter);
     match (ui.mode, query.is_empty()) {
-        (Mode::Table, _) => ordered_rows(view, &query).len(),
+        (Mode::Table, _) => ordered_rows(view, ui, &query).len(),
         (Mode::Timeline, true) => view.timeline().len(),
         (Mode::Timeline, false) => shown_timeline(view, &query).len(),
     }
@@ -66,23 +72,44 @@ pub fn entry_count(view: &ViewModel, ui: &Ui) -> usize {
 pub fn selected_record<'a>(view: &'a ViewModel, ui: &Ui) -> Option<&'a ChangeRecord> {
     let query = Query::new(&ui.filter);
     match ui.mode {
-        Mode::Table => ordered_rows(view, &query)
+        Mode::Table => ordered_rows(view, ui, &query)
             .get(ui.selected)
             .map(|row| row.latest.as_ref()),
         Mode::Timeline => shown_timeline(view, &query).get(ui.selected).copied(),
     }
 }
 
-/// Rows that pass the filter, grouped by type (in the order the types were given), each group in the order its
-/// objects first changed.
-fn ordered_rows<'a>(view: &'a ViewModel, query: &Query) -> Vec<&'a Row> {
-    let mut rows: Vec<&Row> = view
-        .rows()
-        .iter()
-        .filter(|row| query.matches(&row.latest, &view.streams[row.latest.stream].label))
-        .collect();
+fn matches(view: &ViewModel, query: &Query, record: &ChangeRecord) -> bool {
+    query.matches(record, &view.streams[record.stream].label, view.latest_event(record))
+}
+
+/// Rows that pass the filter: grouped by type (in the order the types were given), each group in the order its
+/// objects first changed; or, as a tree, under their owners.
+fn ordered_rows<'a>(view: &'a ViewModel, ui: &Ui, query: &Query) -> Vec<&'a Row> {
+    let mut rows = filtered_rows(view, query);
+    if ui.tree {
+        return owners_tree(view, &rows)
+            .into_iter()
+            .filter_map(|line| match line {
+                TreeLine::Object { row, .. } => Some(row),
+                TreeLine::Owner { .. } => None,
+            })
+            .collect();
+    }
     rows.sort_by_key(|row| row.latest.stream);
     rows
+}
+
+/// Rows that pass the filter, in the order their objects first changed.
+fn filtered_rows<'a>(view: &'a ViewModel, query: &Query) -> Vec<&'a Row> {
+    view.rows()
+        .iter()
+        .filter(|row| matches(view, query, &row.latest))
+        .collect()
+}
+
+fn owners_tree<'a>(view: &'a ViewModel, rows: &[&'a Row]) -> Vec<TreeLine<'a>> {
+    owners::tree(rows, |row| view.streams[row.latest.stream].label.kind.as_str())
 }
 
 /// The changes of the timeline that pass the filter, oldest first.
@@ -90,8 +117,25 @@ fn shown_timeline<'a>(view: &'a ViewModel, query: &Query) -> Vec<&'a ChangeRecor
     view.timeline()
         .iter()
         .map(|record| record.as_ref())
-        .filter(|record| query.matches(record, &view.streams[record.stream].label))
+        .filter(|record| matches(view, query, record))
         .collect()
+}
+
+/// Where the row of an object is in the table as it is now shown.
+pub fn position_of(view: &ViewModel, ui: &Ui, stream: usize, key: &ObjectKey) -> Option<usize> {
+    ordered_rows(view, ui, &Query::new(&ui.filter))
+        .iter()
+        .position(|row| row.latest.stream == stream && &row.latest.key == key)
+}
+
+/// The row the selection is on (in the timeline: the row of the selected change's object).
+pub fn selected_row<'a>(view: &'a ViewModel, ui: &Ui) -> Option<&'a Row> {
+    match ui.mode {
+        Mode::Table => ordered_rows(view, ui, &Query::new(&ui.filter))
+            .get(ui.selected)
+            .copied(),
+        Mode::Timeline => selected_record(view, ui).and_then(|record| view.row_of(record.stream, &record.key)),
+    }
 }
 
 pub fn draw(frame: &mut Frame, view: &ViewModel, ui: &Ui, now: Timestamp) {
@@ -103,9 +147,9 @@ pub fn draw(frame: &mut Frame, view: &ViewModel, ui: &Ui, now: Timestamp) {
         Mode::Timeline => draw_timeline(frame, body, view, ui, now),
     }
     let keys = if ui.filtering {
-        "type to filter by type, namespace, name or what changed · enter keeps it · esc clears it"
+        "type to filter by type, namespace, name, owner, what changed or Event · enter keeps it · esc clears it"
     } else {
-        "q quit · space pause · c clear · t timeline/table · / filter · ↑↓ PgUp PgDn Home End move · enter details"
+        "q quit · space pause · c clear · t timeline/table · o owners · / filter · ↑↓ PgUp PgDn move · enter details"
     };
     frame.render_widget(
         Paragraph::new(one_line(keys, hints.width as usize)).style(Style::new().dim()),
@@ -175,19 +219,27 @@ fn last_change(record: &ChangeRecord, now: Timestamp, time_zone: &TimeZone) -> S
     )
 }
 
-/// One line of a table section: a title, a header or an entry.
+/// One line of a table section: a title, a header, an owner without a row, or an entry.
 enum Item<'a> {
     Title(String),
     Header(usize),
+    Owner {
+        section: usize,
+        owner: &'a OwnerRef,
+        depth: usize,
+    },
     Entry {
         index: usize,
+        section: usize,
         record: &'a ChangeRecord,
         changes: u32,
+        depth: usize,
     },
 }
 
 fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Timestamp) {
-    let rows = ordered_rows(view, &Query::new(&ui.filter));
+    let query = Query::new(&ui.filter);
+    let mut rows = filtered_rows(view, &query);
     if rows.is_empty() {
         let waiting = if !view.rows().is_empty() {
             "No change matches the filter."
@@ -199,42 +251,93 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
         frame.render_widget(Paragraph::new(waiting).style(Style::new().dim()), area);
         return;
     }
-    let several = view.streams.len() > 1;
     let mut items: Vec<Item> = Vec::new();
-    let mut current = None;
-    for (index, row) in rows.iter().enumerate() {
-        if current != Some(row.latest.stream) {
-            current = Some(row.latest.stream);
-            let stream = &view.streams[row.latest.stream];
-            if several {
-                items.push(Item::Title(format!(
-                    "{} ({})",
-                    stream.label.name, stream.label.api_version
-                )));
+    // A section per type, each with its own columns; the tree is one section for every type.
+    let layouts: Vec<Layout> = if ui.tree {
+        items.push(Item::Header(0));
+        let mut index = 0;
+        for line in owners_tree(view, &rows) {
+            match line {
+                TreeLine::Owner { owner, depth } => items.push(Item::Owner {
+                    section: 0,
+                    owner,
+                    depth,
+                }),
+                TreeLine::Object { row, depth } => {
+                    items.push(Item::Entry {
+                        index,
+                        section: 0,
+                        record: &row.latest,
+                        changes: row.changes,
+                        depth,
+                    });
+                    index += 1;
+                }
             }
-            items.push(Item::Header(row.latest.stream));
         }
-        items.push(Item::Entry {
-            index,
-            record: &row.latest,
-            changes: row.changes,
-        });
-    }
-    let layouts: Vec<Layout> = view
-        .streams
-        .iter()
-        .map(|stream| Layout::for_live_section(stream, &ui.options))
-        .collect();
+        vec![Layout::for_live_tree(&ui.options)]
+    } else {
+        rows.sort_by_key(|row| row.latest.stream);
+        let several = view.streams.len() > 1;
+        let mut current = None;
+        for (index, row) in rows.iter().enumerate() {
+            let section = row.latest.stream;
+            if current != Some(section) {
+                current = Some(section);
+                let stream = &view.streams[section];
+                if several {
+                    items.push(Item::Title(format!(
+                        "{} ({})",
+                        stream.label.name, stream.label.api_version
+                    )));
+                }
+                items.push(Item::Header(section));
+            }
+            items.push(Item::Entry {
+                index,
+                section,
+                record: &row.latest,
+                changes: row.changes,
+                depth: 0,
+            });
+        }
+        view.streams
+            .iter()
+            .map(|stream| Layout::for_live_section(stream, &ui.options))
+            .collect()
+    };
+    // The stream whose columns decide a section's NAME and drop order (any, for the tree's `kind/name`).
+    let section_stream = |section: usize| &view.streams[if ui.tree { 0 } else { section }];
     let visible = window(&items, ui.selected, area.height as usize);
 
     // Column widths per section, from what is on screen.
-    let cells_of = |record: &ChangeRecord, changes: u32| {
-        layouts[record.stream].cells(
+    let cells_of = |section: usize, record: &ChangeRecord, changes: u32, depth: usize| {
+        let layout = &layouts[section];
+        let mut cells = layout.cells(
             &view.streams,
             record,
             &last_change(record, now, &ui.time_zone),
             Some((now, changes)),
-        )
+            view.latest_event(record),
+        );
+        if depth > 0
+            && let Some(name) = cells.get_mut(layout.name_column(section_stream(section)))
+        {
+            *name = format!("{}└ {name}", "  ".repeat(depth - 1));
+        }
+        cells
+    };
+    let owner_cells = |section: usize, owner: &OwnerRef, depth: usize| {
+        let layout = &layouts[section];
+        let mut cells = vec![String::new(); layout.headers().len()];
+        let name = layout.name_column(section_stream(section));
+        let indent = if depth > 0 {
+            format!("{}└ ", "  ".repeat(depth - 1))
+        } else {
+            String::new()
+        };
+        cells[name] = format!("{indent}{} (not shown)", owner.display());
+        cells
     };
     let mut widths: Vec<Vec<usize>> = layouts
         .iter()
@@ -244,70 +347,111 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
     let visible_cells: Vec<Option<Vec<String>>> = items[visible.clone()]
         .iter()
         .map(|item| match item {
-            Item::Entry { record, changes, .. } => Some(cells_of(record, *changes)),
+            Item::Entry {
+                section,
+                record,
+                changes,
+                depth,
+                ..
+            } => Some(cells_of(*section, record, *changes, *depth)),
+            Item::Owner { section, owner, depth } => Some(owner_cells(*section, owner, *depth)),
             _ => None,
         })
         .collect();
     for (item, cells) in items[visible.clone()].iter().zip(&visible_cells) {
-        if let (Item::Entry { record, .. }, Some(cells)) = (item, cells) {
-            for (width, cell) in widths[record.stream].iter_mut().zip(cells) {
+        if let (Item::Entry { section, .. } | Item::Owner { section, .. }, Some(cells)) = (item, cells) {
+            for (width, cell) in widths[*section].iter_mut().zip(cells) {
                 *width = (*width).max(cell.width());
+            }
+        }
+    }
+    // OWNER and LAST EVENT take no room while no row on screen has one.
+    let mut filled: Vec<Vec<bool>> = widths.iter().map(|widths| vec![false; widths.len()]).collect();
+    for (item, cells) in items[visible.clone()].iter().zip(&visible_cells) {
+        if let (Item::Entry { section, .. } | Item::Owner { section, .. }, Some(cells)) = (item, cells) {
+            for (filled, cell) in filled[*section].iter_mut().zip(cells) {
+                *filled |= !cell.is_empty();
             }
         }
     }
     // A terminal too narrow for every column gives up the least useful ones rather than squeeze them all.
     let kept: Vec<Vec<usize>> = layouts
         .iter()
-        .zip(&view.streams)
+        .enumerate()
         .zip(&widths)
-        .map(|((layout, stream), widths)| {
+        .map(|((section, layout), widths)| {
+            let stream = section_stream(section);
             let name = layout.name_column(stream);
-            columns_that_fit(widths, area.width as usize, &layout.drop_order(stream), name)
+            let empty: Vec<usize> = [layout.owner_column(), layout.event_column()]
+                .into_iter()
+                .flatten()
+                .filter(|column| {
+                    !filled[section].get(*column).copied().unwrap_or(false)
+                        || (ui.tree && Some(*column) == layout.owner_column())
+                })
+                .collect();
+            let drop_order: Vec<usize> = empty.iter().copied().chain(layout.drop_order(stream)).collect();
+            let mut kept = columns_that_fit(widths, area.width as usize, &drop_order, name);
+            kept.retain(|column| !empty.contains(column));
+            kept
         })
         .collect();
-    for ((stream, layout), info) in layouts.iter().enumerate().zip(&view.streams) {
-        widths[stream] = select(&widths[stream], &kept[stream]);
-        let position = |column: usize| kept[stream].iter().position(|index| *index == column);
+    for (section, layout) in layouts.iter().enumerate() {
+        widths[section] = select(&widths[section], &kept[section]);
+        let position = |column: usize| kept[section].iter().position(|index| *index == column);
         let what_changed = position(layout.what_changed_column()).unwrap_or(usize::MAX);
-        let name = position(layout.name_column(info)).unwrap_or(usize::MAX);
-        fit(&mut widths[stream], area.width as usize, what_changed, name);
+        let last_event = layout.event_column().and_then(position).unwrap_or(usize::MAX);
+        let name = position(layout.name_column(section_stream(section))).unwrap_or(usize::MAX);
+        let squeeze = [(last_event, LAST_EVENT_FLOOR), (what_changed, WHAT_CHANGED_FLOOR)];
+        fit(&mut widths[section], area.width as usize, &squeeze, name);
     }
 
     let mut lines: Vec<TableLine> = Vec::new();
-    let mut line_stream: Vec<usize> = Vec::new();
+    let mut line_section: Vec<usize> = Vec::new();
     for (item, cells) in items[visible].iter().zip(visible_cells) {
-        let (line, stream) = match item {
+        let (line, section) = match item {
             Item::Title(title) => (
                 TableLine::new(vec![title.clone()], Style::new().bold().underlined()),
                 usize::MAX,
             ),
-            Item::Header(stream) => {
-                let headers = select(&layouts[*stream].headers(), &kept[*stream]);
-                let cells = cut_all(&headers, &widths[*stream]);
-                (TableLine::new(cells, Style::new().bold()), *stream)
+            Item::Header(section) => {
+                let headers = select(&layouts[*section].headers(), &kept[*section]);
+                let cells = cut_all(&headers, &widths[*section]);
+                (TableLine::new(cells, Style::new().bold()), *section)
             }
-            Item::Entry { index, record, .. } => {
-                let cells = select(&cells.unwrap_or_default(), &kept[record.stream]);
-                let cells = cut_all(&cells, &widths[record.stream]);
-                (
-                    entry_line(cells, record, *index == ui.selected, now, &ui.options),
-                    record.stream,
-                )
+            Item::Owner { section, .. } => {
+                let cells = select(&cells.unwrap_or_default(), &kept[*section]);
+                let cells = cut_all(&cells, &widths[*section]);
+                (TableLine::new(cells, Style::new().dim()), *section)
+            }
+            Item::Entry {
+                index, section, record, ..
+            } => {
+                let cells = select(&cells.unwrap_or_default(), &kept[*section]);
+                let cells = cut_all(&cells, &widths[*section]);
+                let mut line = entry_line(cells, record, *index == ui.selected, now, &ui.options);
+                if view.latest_event(record).is_some_and(|event| event.warning) {
+                    line.warning_cell = layouts[*section]
+                        .event_column()
+                        .and_then(|column| kept[*section].iter().position(|index| *index == column))
+                        .map(|cell| (cell, warning_style(&ui.options)));
+                }
+                (line, *section)
             }
         };
         lines.push(line);
-        line_stream.push(stream);
+        line_section.push(section);
     }
     // Each section is laid out with its own widths; a title spans the whole line.
     let whole_line = [area.width as usize];
     let buffer = frame.buffer_mut();
-    for (offset, (line, stream)) in lines.iter().zip(line_stream).enumerate() {
+    for (offset, (line, section)) in lines.iter().zip(line_section).enumerate() {
         let line_area = Rect {
             y: area.y + offset as u16,
             height: 1,
             ..area
         };
-        let widths = widths.get(stream).map_or(&whole_line[..], Vec::as_slice);
+        let widths = widths.get(section).map_or(&whole_line[..], Vec::as_slice);
         line.render(buffer, line_area, widths);
     }
 }
@@ -320,6 +464,8 @@ struct TableLine {
     style: Style,
     /// Added to the first cell's: the event's colour.
     first_cell: Style,
+    /// The cell of a Warning Event, which stands out, and its style.
+    warning_cell: Option<(usize, Style)>,
 }
 
 impl TableLine {
@@ -328,6 +474,7 @@ impl TableLine {
             cells,
             style,
             first_cell: Style::new(),
+            warning_cell: None,
         }
     }
 
@@ -340,7 +487,13 @@ impl TableLine {
                 break;
             }
             let width = (*width).min((right - x) as usize);
-            let style = if index == 0 { self.first_cell } else { Style::new() };
+            let style = if index == 0 {
+                self.first_cell
+            } else if let Some((_, style)) = self.warning_cell.filter(|(cell, _)| *cell == index) {
+                style
+            } else {
+                Style::new()
+            };
             buffer.set_stringn(x, area.y, cell, width, style);
             x = x.saturating_add(width as u16).saturating_add(GAP);
         }
@@ -368,6 +521,12 @@ fn entry_line(
         line.first_cell = Style::new().fg(event_color(record.event));
     }
     line
+}
+
+/// A Warning Event: red and bold, or bold alone without colour.
+fn warning_style(options: &TableOptions) -> Style {
+    let bold = Style::new().add_modifier(Modifier::BOLD);
+    if options.color { bold.fg(Color::Red) } else { bold }
 }
 
 fn event_color(event: ChangeType) -> Color {
@@ -430,7 +589,7 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
     fit(
         &mut widths,
         area.width as usize,
-        what_changed_column,
+        &[(what_changed_column, WHAT_CHANGED_FLOOR)],
         what_changed_column - 1,
     );
     let header = TableLine::new(cut_all(&headers, &widths), Style::new().bold());
@@ -463,6 +622,7 @@ fn draw_details(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui) {
         return;
     };
     let stream = &view.streams[record.stream];
+    let row = view.row_of(record.stream, &record.key);
     let title = format!(
         " {}/{} · {} at {} ",
         stream.label.object_prefix,
@@ -470,26 +630,127 @@ fn draw_details(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui) {
         record.event.as_str(),
         clock(record.at, &ui.time_zone)
     );
-    let mut lines: Vec<Line> = record
-        .field_changes
-        .iter()
-        .map(|change| Line::raw(describe_in_full(change)))
-        .collect();
-    if lines.is_empty() {
-        lines.push(Line::raw(match record.event {
+    let heading = |text: String| Line::styled(text, Style::new().bold());
+    let mut about = Vec::new();
+    if let Some(namespace) = &record.key.namespace {
+        about.push(format!("namespace {namespace}"));
+    }
+    if let Some(owner) = &record.owner {
+        about.push(format!("owned by {}", owner.display()));
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    if !about.is_empty() {
+        lines.push(Line::styled(about.join(" · "), Style::new().dim()));
+    }
+
+    let mut changed: Vec<Line> = vec![heading("What changed".into())];
+    changed.extend(
+        record
+            .field_changes
+            .iter()
+            .map(|change| Line::raw(describe_in_full(change))),
+    );
+    if record.field_changes.is_empty() {
+        changed.push(Line::raw(match record.event {
             ChangeType::Modified => "No field changes were recorded for this modification.",
             ChangeType::Added => "The object was added; there is no earlier version to compare with.",
             ChangeType::Deleted => "The object was deleted.",
         }));
     }
-    if let Some(namespace) = &record.key.namespace {
-        lines.insert(0, Line::styled(format!("namespace {namespace}"), Style::new().dim()));
+
+    let mut events = vec![heading("Events".into())];
+    match view.events.about(
+        &record.uid,
+        &stream.label.kind,
+        record.key.namespace.as_deref(),
+        &record.key.name,
+    ) {
+        Some(notes) => events.extend(notes.iter().map(|note| {
+            let when = note.last_seen.map(|at| clock(at, &ui.time_zone)).unwrap_or_default();
+            let kind = if note.warning { "Warning" } else { "Normal " };
+            let source = if note.source.is_empty() {
+                String::new()
+            } else {
+                format!("{}: ", note.source)
+            };
+            let text = format!("{when}  {kind}  {}  {source}{}", note.reason_counted(), note.message);
+            if note.warning {
+                Line::styled(text, warning_style(&ui.options))
+            } else {
+                Line::raw(text)
+            }
+        })),
+        None => events.push(Line::styled("No Events seen about it.", Style::new().dim())),
     }
-    lines.push(Line::styled("enter or esc closes", Style::new().dim()));
+
+    let mut history = Vec::new();
+    if let Some(row) = row {
+        history.push(heading(format!("History ({} changes seen)", row.changes)));
+        let forgotten = (row.changes as usize).saturating_sub(row.history.len());
+        if forgotten > 0 {
+            history.push(Line::styled(
+                format!("({forgotten} earlier changes not kept)"),
+                Style::new().dim(),
+            ));
+        }
+        history.extend(row.history.iter().map(|entry| {
+            let fields = summarize(&entry.field_changes, 4, 40);
+            let relist = if entry.origin == crate::engine::tracker::Origin::Relist {
+                " (found by relist)"
+            } else {
+                ""
+            };
+            Line::raw(format!(
+                "{}  {:<8}  {fields}{relist}",
+                clock(entry.at, &ui.time_zone),
+                entry.event.as_str()
+            ))
+        }));
+    }
+
+    let mut object = vec![heading(match record.event {
+        ChangeType::Deleted => "The object as it was last seen".into(),
+        _ => "The object as its latest change left it".into(),
+    })];
+    match row
+        .and_then(|row| row.object.as_ref())
+        .and_then(|packed| packed.unpack())
+    {
+        Some(raw) => match object_yaml(&raw, stream.label.secret) {
+            Some(yaml) => object.extend(yaml.lines().map(|line| Line::raw(line.to_string()))),
+            None => object.push(Line::raw("It could not be read as YAML.")),
+        },
+        None => object.push(Line::styled("Not known.", Style::new().dim())),
+    }
+
+    // What is worth opening first: a new object itself; otherwise what changed.
+    let sections = match record.event {
+        ChangeType::Added => [object, events, history, changed],
+        _ => [changed, events, history, object],
+    };
+    for section in sections {
+        if section.len() > 1 || !section.is_empty() {
+            lines.push(Line::raw(""));
+            lines.extend(section);
+        }
+    }
     let popup = centered(area, 90, 80);
+    let scroll = ui.scroll.min(lines.len().saturating_sub(1) as u16);
     frame.render_widget(Clear, popup);
-    let block = Block::default().borders(Borders::ALL).title(title);
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_bottom(Line::styled(
+            " ↑↓ PgUp PgDn scroll · enter or esc closes ",
+            Style::new().dim(),
+        ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        popup,
+    );
 }
 
 fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
@@ -518,6 +779,11 @@ fn window_of(len: usize, selected: usize, height: usize) -> std::ops::Range<usiz
     let start = (selected + 1).saturating_sub(height.max(1));
     start..len.min(start + height)
 }
+
+/// WHAT CHANGED gives way first, down to this, to the other columns; LAST EVENT before it, down to its reason
+/// and how long ago (`⚠ BackOff ×12 (5s)…`), since what changed is what the tool is for.
+const WHAT_CHANGED_FLOOR: usize = 12;
+const LAST_EVENT_FLOOR: usize = 24;
 
 /// Below this, a cell cut short no longer says what it is ("Runni…"); a column that cannot have it goes.
 const READABLE_WIDTH: usize = 6;
@@ -550,10 +816,11 @@ fn select<T: Clone>(items: &[T], kept: &[usize]) -> Vec<T> {
     kept.iter().filter_map(|index| items.get(*index).cloned()).collect()
 }
 
-/// Narrows columns until the table fits `available` cells: WHAT CHANGED first (down to 12), then always the
-/// widest other column, keeping EVENT whole and no column below 3. The NAME at `name` is narrowed last, only
-/// when the others cannot make room for it.
-fn fit(widths: &mut [usize], available: usize, what_changed: usize, name: usize) {
+/// Narrows columns until the table fits `available` cells: the `squeeze` columns first, in order, each down to
+/// its floor (LAST EVENT to its reason and age, then WHAT CHANGED to 12), then always the widest other column,
+/// keeping EVENT whole and no column below 3. The NAME at `name` is narrowed last, only when the others cannot
+/// make room for it.
+fn fit(widths: &mut [usize], available: usize, squeeze: &[(usize, usize)], name: usize) {
     let total = |widths: &[usize]| widths.iter().sum::<usize>() + widths.len().saturating_sub(1) * GAP as usize;
     let whole_name = widths.get(name).copied().unwrap_or(0);
     let mut name_floor = whole_name;
@@ -563,7 +830,7 @@ fn fit(widths: &mut [usize], available: usize, what_changed: usize, name: usize)
             index if index == name => name_floor,
             _ => 3,
         };
-        shrink(widths, available, what_changed, floor, total);
+        shrink(widths, available, squeeze, floor, total);
         if total(widths) <= available || name_floor <= 3 || name >= widths.len() {
             break;
         }
@@ -574,21 +841,23 @@ fn fit(widths: &mut [usize], available: usize, what_changed: usize, name: usize)
 fn shrink(
     widths: &mut [usize],
     available: usize,
-    what_changed: usize,
+    squeeze: &[(usize, usize)],
     floor: impl Fn(usize) -> usize,
     total: impl Fn(&[usize]) -> usize,
 ) {
     while total(widths) > available {
-        let shrinkable = if widths.get(what_changed).is_some_and(|w| *w > 12) {
-            Some(what_changed)
-        } else {
-            widths
-                .iter()
-                .enumerate()
-                .filter(|(i, w)| **w > floor(*i))
-                .max_by_key(|(_, w)| **w)
-                .map(|(i, _)| i)
-        };
+        let shrinkable = squeeze
+            .iter()
+            .find(|(column, least)| widths.get(*column).is_some_and(|width| width > least))
+            .map(|(column, _)| *column)
+            .or_else(|| {
+                widths
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, w)| **w > floor(*i))
+                    .max_by_key(|(_, w)| **w)
+                    .map(|(i, _)| i)
+            });
         match shrinkable {
             Some(index) => widths[index] -= 1,
             None => break,
@@ -687,6 +956,51 @@ mod tests {
         ChangeRecord::new(0, &stream.label, &change, at(0))
     }
 
+    /// A change of an object with a controlling owner, kept whole for its details as the live view keeps it.
+    fn owned_change(stream: &StreamInfo, event: ChangeType, name: &str, owner: (&str, &str)) -> ChangeRecord {
+        let (owner_kind, owner_name) = owner;
+        let raw = format!(
+            r#"{{"metadata":{{"name":"{name}","uid":"uid-{name}","managedFields":[{{"manager":"kube-controller-manager"}}],
+            "ownerReferences":[{{"apiVersion":"apps/v1","kind":"{owner_kind}","name":"{owner_name}","uid":"uid-{owner_name}","controller":true}}]}},
+            "spec":{{"replicas":3}}}}"#
+        );
+        let change = Change {
+            change_type: event,
+            key: ObjectKey {
+                namespace: Some("shop".into()),
+                name: name.into(),
+            },
+            uid: format!("uid-{name}"),
+            resource_version: "9".into(),
+            origin: Origin::Watch,
+            payload: Some(Payload {
+                raw: raw.as_str().into(),
+                cells: Some(vec![json!(name)]),
+                summarised: true,
+            }),
+            previous: None,
+        };
+        let mut record = ChangeRecord::new(0, &stream.label, &change, at(0));
+        record.object = Some(Packed::pack(&raw));
+        record
+    }
+
+    fn event(
+        about: &str,
+        reason: &str,
+        warning: bool,
+        message: &str,
+        second: i64,
+    ) -> crate::view::events::ObservedEvent {
+        let kind = if warning { "Warning" } else { "Normal" };
+        let json = format!(
+            r#"{{"metadata":{{"uid":"{about}-{reason}"}},"regarding":{{"kind":"Pod","namespace":"shop","name":"{about}","uid":"uid-{about}"}},
+            "reason":"{reason}","note":"{message}","type":"{kind}","reportingController":"kubelet","eventTime":"{}"}}"#,
+            at(second)
+        );
+        crate::view::events::ObservedEvent::from_json(&json).expect("an event")
+    }
+
     fn ui() -> Ui {
         Ui {
             mode: Mode::Table,
@@ -699,6 +1013,8 @@ mod tests {
             time_zone: TimeZone::UTC,
             filter: String::new(),
             filtering: false,
+            tree: false,
+            scroll: 0,
         }
     }
 
@@ -758,7 +1074,7 @@ mod tests {
                 "DELETED   11:06:40 (10s)  1        db-0   1/1    Terminating  26m",
                 "",
                 "",
-                "q quit · space pause · c clear · t timeline/table · / filter · ↑↓ PgUp PgDn Home End move · enter details",
+                "q quit · space pause · c clear · t timeline/table · o owners · / filter · ↑↓ PgUp PgDn move · enter details",
             ]
         );
     }
@@ -860,14 +1176,226 @@ mod tests {
             &[name, "0/1", "CrashLoopBackOff", "4 (2s ago)", "3m"],
             "Running",
         ));
+        view.events.record(event(
+            name,
+            "BackOff",
+            true,
+            "Back-off restarting failed container app",
+            1,
+        ));
+        let ui = Ui {
+            options: TableOptions {
+                events: true,
+                ..TableOptions::default()
+            },
+            ..ui()
+        };
+        let wide = render(&view, &ui, 200, 6);
+        assert!(wide[3].contains("⚠ BackOff"), "{wide:#?}");
         for width in [70, 60, 50, 40] {
-            let lines = render(&view, &ui(), width, 6);
+            let lines = render(&view, &ui, width, 6);
             assert!(lines[3].contains(name), "{width} columns: {lines:#?}");
             assert!(lines.iter().all(|line| line.chars().count() <= width as usize));
         }
         // Only a terminal narrower than EVENT and NAME together cuts the name.
-        let lines = render(&view, &ui(), 30, 6);
+        let lines = render(&view, &ui, 30, 6);
         assert!(lines[3].starts_with("MODIFIED  bar-pod-1-5c"), "{lines:#?}");
+    }
+
+    #[test]
+    fn each_row_shows_its_owner_and_its_latest_event_a_warning_standing_out() {
+        let pods = stream("Pod", "pods", &["Name"]);
+        let mut view = ViewModel::new(vec![pods.clone()], at(-60));
+        view.synced(at(-50), std::time::Duration::from_millis(120));
+        view.record(owned_change(
+            &pods,
+            ChangeType::Added,
+            "web-1",
+            ("ReplicaSet", "web-7d9f"),
+        ));
+        view.record(owned_change(
+            &pods,
+            ChangeType::Added,
+            "web-2",
+            ("ReplicaSet", "web-7d9f"),
+        ));
+        // The scheduler's Event comes before the row, the kubelet's after it.
+        view.events.record(event(
+            "web-1",
+            "Scheduled",
+            false,
+            "Successfully assigned shop/web-1 to node-1",
+            1,
+        ));
+        view.events.record(event(
+            "web-1",
+            "BackOff",
+            true,
+            "Back-off restarting failed container",
+            5,
+        ));
+        view.events
+            .record(event("web-2", "Pulled", false, "Container image already present", 2));
+        let ui = Ui {
+            options: TableOptions {
+                events: true,
+                color: true,
+                ..TableOptions::default()
+            },
+            ..ui()
+        };
+        let lines = render(&view, &ui, 150, 7);
+        assert!(
+            lines[2].contains("OWNER") && lines[2].contains("LAST EVENT"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[3].contains("web-1") && lines[3].contains("ReplicaSet/web-7d9f"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[3].contains("⚠ BackOff (5s): Back-off restarting failed container"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[4].contains("Pulled (8s): Container image already present"),
+            "{lines:#?}"
+        );
+
+        let mut terminal = Terminal::new(TestBackend::new(150, 7)).expect("a test terminal");
+        terminal.draw(|frame| draw(frame, &view, &ui, at(10))).expect("drawn");
+        let buffer = terminal.backend().buffer();
+        let x = lines[3]
+            .find('⚠')
+            .map(|byte| lines[3][..byte].chars().count())
+            .expect("the warning");
+        assert_eq!(buffer[(x as u16, 3)].fg, Color::Red, "a Warning stands out");
+        let x = lines[4]
+            .find("Pulled")
+            .map(|byte| lines[4][..byte].chars().count())
+            .expect("the event");
+        assert_ne!(buffer[(x as u16, 4)].fg, Color::Red);
+
+        // Without Events or owners on screen, their columns take no room.
+        let plain = render(&pods_view(), &ui, 150, 7);
+        assert!(
+            !plain[2].contains("OWNER") && !plain[2].contains("LAST EVENT"),
+            "{plain:#?}"
+        );
+    }
+
+    #[test]
+    fn the_tree_puts_rows_under_their_owners_and_names_owners_not_watched() {
+        let deployments = stream("Deployment", "deployments", &["Name"]);
+        let replicasets = stream("ReplicaSet", "replicasets", &["Name"]);
+        let pods = stream("Pod", "pods", &["Name"]);
+        let mut view = ViewModel::new(vec![deployments.clone(), replicasets.clone(), pods.clone()], at(-60));
+        view.synced(at(-50), std::time::Duration::from_millis(120));
+        let mut add = |stream: usize, info: &StreamInfo, name: &str, owner: (&str, &str)| {
+            let mut record = owned_change(info, ChangeType::Added, name, owner);
+            record.stream = stream;
+            view.record(record);
+        };
+        add(2, &pods, "web-7d9f-a", ("ReplicaSet", "web-7d9f"));
+        add(1, &replicasets, "web-7d9f", ("Deployment", "web"));
+        add(2, &pods, "report-x", ("Job", "report"));
+        add(0, &deployments, "web", ("Shop", "main"));
+        add(2, &pods, "web-7d9f-b", ("ReplicaSet", "web-7d9f"));
+        let ui = Ui { tree: true, ..ui() };
+        let lines = render(&view, &ui, 120, 12);
+        let name_at = lines[2].find("NAME").expect("a NAME column");
+        let details_at = lines[2].find("DETAILS").expect("a DETAILS column");
+        assert!(!lines[2].contains("OWNER"), "the tree says the owners: {lines:#?}");
+        let names: Vec<String> = lines[3..9]
+            .iter()
+            .map(|line| {
+                let cell: String = line.chars().skip(name_at).take(details_at - name_at).collect();
+                cell.trim_end().to_string()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "Shop/main (not shown)",
+                "└ deployment/web",
+                "  └ replicaset/web-7d9f",
+                "    └ pod/web-7d9f-a",
+                "    └ pod/web-7d9f-b",
+                "Job/report (not shown)",
+            ],
+            "{lines:#?}"
+        );
+        assert!(lines.iter().any(|line| line.contains("└ pod/report-x")), "{lines:#?}");
+        // The selection walks the objects in the tree's order, not the placeholders.
+        assert_eq!(entry_count(&view, &ui), 5);
+        let third = Ui {
+            selected: 2,
+            ..ui.clone()
+        };
+        assert_eq!(
+            selected_record(&view, &third).map(|record| record.key.name.as_str()),
+            Some("web-7d9f-a")
+        );
+    }
+
+    #[test]
+    fn details_of_an_added_object_show_it_its_events_and_its_history() {
+        let pods = stream("Pod", "pods", &["Name"]);
+        let mut view = ViewModel::new(vec![pods.clone()], at(-60));
+        view.synced(at(-50), std::time::Duration::from_millis(120));
+        view.record(owned_change(
+            &pods,
+            ChangeType::Added,
+            "web-1",
+            ("ReplicaSet", "web-7d9f"),
+        ));
+        view.events.record(event(
+            "web-1",
+            "Scheduled",
+            false,
+            "Successfully assigned shop/web-1",
+            1,
+        ));
+        view.events.record(event(
+            "web-1",
+            "BackOff",
+            true,
+            "Back-off restarting failed container",
+            5,
+        ));
+        let ui = Ui { details: true, ..ui() };
+        let text = render(&view, &ui, 110, 40).join("\n");
+        assert!(text.contains("pod/web-1 · ADDED at 11:06:40"), "{text}");
+        assert!(text.contains("owned by ReplicaSet/web-7d9f"), "{text}");
+        assert!(text.contains("The object as its latest change left it"), "{text}");
+        assert!(text.contains("replicas: 3"), "{text}");
+        assert!(
+            !text.contains("managedFields") && !text.contains("kube-controller-manager"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Normal   Scheduled  kubelet: Successfully assigned shop/web-1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Warning  BackOff  kubelet: Back-off restarting failed container"),
+            "{text}"
+        );
+        assert!(text.contains("History (1 changes seen)"), "{text}");
+        // The object comes first for an ADDED object; scrolling moves past it.
+        let object_at = text.find("replicas: 3").expect("the object");
+        assert!(object_at < text.find("History").expect("the history"), "{text}");
+        let scrolled = render(
+            &view,
+            &Ui {
+                scroll: 3,
+                ..ui.clone()
+            },
+            110,
+            40,
+        )
+        .join("\n");
+        assert!(!scrolled.contains("owned by ReplicaSet"), "{scrolled}");
     }
 
     #[test]

@@ -2,6 +2,9 @@
 //! what it changed), the rows of the live table, the timeline, and the counters of the status line.
 //! Pure: the time of each change comes in as an argument.
 
+pub mod details;
+pub mod events;
+pub mod owners;
 pub mod query;
 pub mod summary;
 pub mod waiting;
@@ -15,7 +18,8 @@ use serde::Deserialize;
 
 use crate::cluster::discovery::ResourceInfo;
 use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
-use crate::engine::wire::{self, Column, Payload};
+use crate::engine::wire::{self, Column, Packed, Payload};
+use events::EventLog;
 use summary::FieldChange;
 
 /// What the output says about one watched resource type.
@@ -66,6 +70,34 @@ pub struct ChangeRecord {
     pub labels: BTreeMap<String, String>,
     /// For a modification: the fields it changed.
     pub field_changes: Vec<FieldChange>,
+    pub uid: String,
+    /// The controlling owner (or, without one, the first owner) from `metadata.ownerReferences`.
+    pub owner: Option<OwnerRef>,
+    /// The object as this change left it, compressed, for its details (the live view only); taken into its
+    /// row when recorded, so that the timeline does not keep every version.
+    pub object: Option<Packed>,
+}
+
+/// An owner, as an object's `ownerReferences` name it: enough to find it among the rows, or to name it when its
+/// type is not watched.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OwnerRef {
+    #[serde(default)]
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub uid: String,
+    #[serde(default)]
+    pub controller: Option<bool>,
+}
+
+impl OwnerRef {
+    /// `ReplicaSet/web-7d9f`, as `kubectl describe` says "Controlled By".
+    pub fn display(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -74,6 +106,8 @@ struct MetadataHead {
     creation_timestamp: Option<Timestamp>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    #[serde(default)]
+    owner_references: Vec<OwnerRef>,
 }
 
 impl ChangeRecord {
@@ -106,8 +140,21 @@ impl ChangeRecord {
             created: head.creation_timestamp,
             labels: head.labels,
             field_changes,
+            uid: change.uid.clone(),
+            owner: controlling_owner(head.owner_references),
+            object: None,
         }
     }
+}
+
+/// The owner that controls an object, else its first owner (a ConfigMap owned by a custom resource has no
+/// controller, but is still that resource's).
+fn controlling_owner(mut owners: Vec<OwnerRef>) -> Option<OwnerRef> {
+    let controller = owners
+        .iter()
+        .position(|owner| owner.controller == Some(true))
+        .unwrap_or(0);
+    (controller < owners.len()).then(|| owners.swap_remove(controller))
 }
 
 /// A Table cell as `kubectl get` prints it.
@@ -158,7 +205,34 @@ pub struct Row {
     /// Shared with the timeline, which holds the same record.
     pub latest: Rc<ChangeRecord>,
     pub changes: u32,
+    /// The object as its latest change left it (or as last known, for a deletion found by a relist).
+    pub object: Option<Packed>,
+    /// Its changes since the start, oldest first, up to `HISTORY_LIMIT`.
+    pub history: VecDeque<HistoryEntry>,
 }
+
+/// One change in an object's history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    pub at: Timestamp,
+    pub event: ChangeType,
+    pub origin: Origin,
+    pub field_changes: Vec<FieldChange>,
+}
+
+impl HistoryEntry {
+    fn of(record: &ChangeRecord) -> HistoryEntry {
+        HistoryEntry {
+            at: record.at,
+            event: record.event,
+            origin: record.origin,
+            field_changes: record.field_changes.clone(),
+        }
+    }
+}
+
+/// An object's history keeps this many changes; older ones drop off (the row still counts them).
+pub const HISTORY_LIMIT: usize = 100;
 
 /// Counters for the status line.
 #[derive(Debug, Clone, Default)]
@@ -207,6 +281,8 @@ pub struct ViewModel {
     timeline: VecDeque<Rc<ChangeRecord>>,
     deleted_rows: usize,
     pub activity: Activity,
+    /// The Events about the watched objects (and those not watched yet), joined to rows by uid.
+    pub events: EventLog,
 }
 
 /// kubectl's durations count seconds below this ("9m59s", then "10m").
@@ -223,6 +299,7 @@ impl ViewModel {
             positions: HashMap::new(),
             timeline: VecDeque::new(),
             deleted_rows: 0,
+            events: EventLog::default(),
             activity: Activity {
                 started: Some(started),
                 ..Activity::default()
@@ -267,6 +344,24 @@ impl ViewModel {
         &self.rows
     }
 
+    /// The row of an object of `stream`.
+    pub fn row_of(&self, stream: usize, key: &ObjectKey) -> Option<&Row> {
+        self.positions
+            .get(&(stream, key.clone()))
+            .and_then(|index| self.rows.get(*index))
+    }
+
+    /// The latest Event about the object of `record`.
+    pub fn latest_event(&self, record: &ChangeRecord) -> Option<&events::EventNote> {
+        let label = &self.streams.get(record.stream)?.label;
+        self.events.latest(
+            &record.uid,
+            &label.kind,
+            record.key.namespace.as_deref(),
+            &record.key.name,
+        )
+    }
+
     /// Every change, oldest first, up to the last `TIMELINE_LIMIT`.
     pub fn timeline(&self) -> &VecDeque<Rc<ChangeRecord>> {
         &self.timeline
@@ -290,6 +385,8 @@ impl ViewModel {
 
         let position = (record.stream, record.key.clone());
         let deleted = record.event == ChangeType::Deleted;
+        let object = record.object.take();
+        let entry = HistoryEntry::of(&record);
         match self.positions.get(&position) {
             Some(&index) => {
                 let row = &mut self.rows[index];
@@ -300,11 +397,19 @@ impl ViewModel {
                     record.cells = row.latest.cells.clone();
                     record.labels = row.latest.labels.clone();
                     record.created = row.latest.created;
+                    record.owner = row.latest.owner.clone();
                 }
                 let record = Rc::new(record);
                 self.timeline.push_back(Rc::clone(&record));
                 row.latest = record;
                 row.changes += 1;
+                if object.is_some() {
+                    row.object = object;
+                }
+                if row.history.len() == HISTORY_LIMIT {
+                    row.history.pop_front();
+                }
+                row.history.push_back(entry);
             }
             None => {
                 let record = Rc::new(record);
@@ -314,6 +419,8 @@ impl ViewModel {
                 self.rows.push(Row {
                     latest: record,
                     changes: 1,
+                    object,
+                    history: VecDeque::from([entry]),
                 });
             }
         }
@@ -484,6 +591,37 @@ mod tests {
         assert!((view.activity.rate(at(4)) - 0.3).abs() < 1e-9);
         view.clear();
         assert!(view.rows().is_empty() && view.timeline().is_empty());
+    }
+
+    #[test]
+    fn a_row_keeps_its_latest_object_and_a_bounded_history() {
+        let mut view = ViewModel::new(vec![stream()], at(0));
+        for second in 0..(HISTORY_LIMIT as i64 + 3) {
+            let event = if second == 0 {
+                ChangeType::Added
+            } else {
+                ChangeType::Modified
+            };
+            let raw = format!(r#"{{"metadata":{{"name":"a"}},"spec":{{"n":{second}}}}}"#);
+            let mut record = ChangeRecord::new(0, &label(false), &change(event, "a", Some(&raw), None), at(second));
+            record.object = Some(Packed::pack(&raw));
+            view.record(record);
+        }
+        let row = &view.rows()[0];
+        assert_eq!(row.changes as usize, HISTORY_LIMIT + 3);
+        assert_eq!(row.history.len(), HISTORY_LIMIT);
+        assert_eq!(row.history.front().map(|entry| entry.at), Some(at(3)));
+        assert!(
+            row.object
+                .as_ref()
+                .and_then(Packed::unpack)
+                .is_some_and(|raw| raw.contains(r#""n":102"#))
+        );
+        assert!(
+            view.timeline().iter().all(|record| record.object.is_none()),
+            "the timeline keeps no object"
+        );
+        assert!(view.row_of(0, &row.latest.key).is_some());
     }
 
     #[test]

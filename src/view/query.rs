@@ -1,6 +1,7 @@
 //! The live view's filter: text typed after `/` keeps the rows (and the changes of the timeline) whose type,
-//! namespace, name or WHAT CHANGED contain it, ignoring case. Pure.
+//! namespace, name, owner, WHAT CHANGED or latest Event contain it, ignoring case. Pure.
 
+use super::events::EventNote;
 use super::{ChangeRecord, StreamLabel};
 
 /// A filter as typed, ready to test changes against.
@@ -21,8 +22,8 @@ impl Query {
         self.needle.is_empty()
     }
 
-    /// Whether `record`, a change of an object of the type `label`, matches.
-    pub fn matches(&self, record: &ChangeRecord, label: &StreamLabel) -> bool {
+    /// Whether `record`, a change of an object of the type `label` whose latest Event is `event`, matches.
+    pub fn matches(&self, record: &ChangeRecord, label: &StreamLabel, event: Option<&EventNote>) -> bool {
         if self.is_empty() {
             return true;
         }
@@ -31,6 +32,11 @@ impl Query {
             || contains(&label.kind)
             || record.key.namespace.as_deref().is_some_and(contains)
             || contains(&record.key.name)
+            || record
+                .owner
+                .as_ref()
+                .is_some_and(|owner| contains(&owner.kind) || contains(&owner.name))
+            || event.is_some_and(|event| contains(&event.reason) || contains(&event.message))
             || record.field_changes.iter().any(|change| {
                 contains(&change.path)
                     || (!change.hidden
@@ -74,6 +80,15 @@ mod tests {
             created: None,
             labels: BTreeMap::new(),
             field_changes: changes,
+            uid: format!("uid-{name}"),
+            owner: Some(crate::view::OwnerRef {
+                api_version: "apps/v1".into(),
+                kind: "ReplicaSet".into(),
+                name: "web-5c47644f58".into(),
+                uid: "uid-rs".into(),
+                controller: Some(true),
+            }),
+            object: None,
         }
     }
 
@@ -107,11 +122,26 @@ mod tests {
             "running",
             "pending",
         ] {
-            assert!(Query::new(text).matches(&web, &pods), "{text:?}");
+            assert!(Query::new(text).matches(&web, &pods, None), "{text:?}");
         }
-        for text in ["db", "kube-system", "Deployment", "Failed"] {
-            assert!(!Query::new(text).matches(&web, &pods), "{text:?}");
+        for text in ["db", "kube-system", "Deployment", "Failed", "BackOff"] {
+            assert!(!Query::new(text).matches(&web, &pods, None), "{text:?}");
         }
+    }
+
+    #[test]
+    fn the_owner_and_the_latest_event_match_too() {
+        let pods = label("Pod", "pods");
+        let web = record("shop", "web-5c47644f58-t28vv", Vec::new());
+        let backoff = crate::view::events::ObservedEvent::from_json(
+            r#"{"involvedObject":{"kind":"Pod","name":"web"},"reason":"BackOff","message":"Back-off restarting failed container app","type":"Warning"}"#,
+        )
+        .expect("an event");
+        for text in ["replicaset", "web-5c47644f58", "backoff", "restarting failed"] {
+            assert!(Query::new(text).matches(&web, &pods, Some(&backoff.note)), "{text:?}");
+        }
+        assert!(!Query::new("backoff").matches(&web, &pods, None));
+        assert!(!Query::new("Scheduled").matches(&web, &pods, Some(&backoff.note)));
     }
 
     #[test]
@@ -122,9 +152,9 @@ mod tests {
             "api",
             vec![change("data.token", "s3cr3t-old", "s3cr3t-new", true)],
         );
-        assert!(Query::new("data.token").matches(&token, &secrets));
+        assert!(Query::new("data.token").matches(&token, &secrets, None));
         assert!(
-            !Query::new("s3cr3t").matches(&token, &secrets),
+            !Query::new("s3cr3t").matches(&token, &secrets, None),
             "a filter must not reveal a value"
         );
     }

@@ -12,3 +12,4 @@ mod plugin;
 mod proxies;
 mod support;
 mod watch;
+mod why;

@@ -53,7 +53,7 @@ async fn lines_carry_kubectl_columns_and_what_changed() {
     assert_eq!(
         words(&header),
         [
-            "EVENT", "TIME", "NAME", "DATA", "AGE", "TIER", "LABELS", "WHAT", "CHANGED"
+            "EVENT", "TIME", "NAME", "DATA", "AGE", "TIER", "LABELS", "REASON", "WHAT", "CHANGED"
         ]
     );
     let added = words(&watcher.next_line(PATIENCE).await.expect("a line"));
@@ -105,7 +105,7 @@ async fn objects_beyond_the_first_list_page_show_columns_and_what_changed() {
     let header = watcher.next_line(PATIENCE).await.expect("a header");
     assert_eq!(
         words(&header),
-        ["EVENT", "TIME", "NAME", "DATA", "AGE", "WHAT", "CHANGED"]
+        ["EVENT", "TIME", "NAME", "DATA", "AGE", "REASON", "WHAT", "CHANGED"]
     );
     let modified = words(&watcher.next_line(PATIENCE).await.expect("a line"));
     assert_eq!(

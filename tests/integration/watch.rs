@@ -268,7 +268,7 @@ async fn piped_output_is_one_aligned_line_per_change_after_one_header() {
     let words = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     assert_eq!(
         words(&header),
-        ["EVENT", "TIME", "NAME", "DATA", "AGE", "WHAT", "CHANGED"]
+        ["EVENT", "TIME", "NAME", "DATA", "AGE", "REASON", "WHAT", "CHANGED"]
     );
     let first = words(&first);
     assert_eq!(
