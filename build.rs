@@ -30,6 +30,9 @@ fn git_commit() -> Option<String> {
         .ok()?
         .trim()
         .to_string();
-    let dirty = run(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|status| !status.is_empty());
+    // Without optional locks `git status` leaves the index as it is: refreshing it would change .git/index,
+    // and so make the next cargo command build the crate again.
+    let dirty = run(&["--no-optional-locks", "status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|status| !status.is_empty());
     Some(if dirty { format!("{commit}-dirty") } else { commit })
 }

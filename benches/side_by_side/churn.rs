@@ -163,7 +163,12 @@ fn event_about(pod: &Pod, reason: &str, note: String) -> Event {
     let now = MicroTime(jiff::Timestamp::now());
     Event {
         metadata: ObjectMeta {
-            generate_name: Some(format!("{}.", pod.metadata.name.as_deref().unwrap_or("pod"))),
+            // As a recorder names them: the object's name, then something of its own.
+            name: Some(format!(
+                "{}.{}",
+                pod.metadata.name.as_deref().unwrap_or("pod"),
+                reason.to_lowercase()
+            )),
             namespace: pod.metadata.namespace.clone(),
             ..ObjectMeta::default()
         },

@@ -987,6 +987,7 @@ impl Bench {
             events: record.events,
             achieved_rate: record.achieved_rate(),
             failed_requests: record.failures,
+            first_failure: record.first_failure.clone(),
             pods,
             joined_on_screen: joined,
             observers,

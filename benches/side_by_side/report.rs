@@ -121,6 +121,7 @@ pub struct EventsCost {
     pub events: u64,
     pub achieved_rate: f64,
     pub failed_requests: u64,
+    pub first_failure: Option<String>,
     /// Pods in the cluster besides the churned ones.
     pub pods: usize,
     /// The live view's screen showed one of the churn's Events on a row at the end.
@@ -146,13 +147,20 @@ pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<
         None => format!("{}\n{section}", existing.trim_end()),
     };
     std::fs::write(markdown, updated).with_context(|| format!("writing {}", markdown.display()))?;
-    let mut figures: serde_json::Value = std::fs::read_to_string(json)
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_else(|| serde_json::json!({}));
-    figures["events"] = serde_json::to_value(cost)?;
-    std::fs::write(json, serde_json::to_string_pretty(&figures)? + "\n")
-        .with_context(|| format!("writing {}", json.display()))
+    // `events` is the report's last field: the figures before it stay as they are, in their order.
+    let existing = std::fs::read_to_string(json).unwrap_or_default();
+    let before = match existing.find("\n  \"events\": ") {
+        Some(at) => existing[..at].trim_end_matches(','),
+        None => existing.trim_end().trim_end_matches('}').trim_end(),
+    };
+    let events = serde_json::to_string_pretty(cost)?.replace('\n', "\n  ");
+    let updated = if before.trim().is_empty() {
+        format!("{{\n  \"events\": {events}\n}}\n")
+    } else {
+        format!("{before},\n  \"events\": {events}\n}}\n")
+    };
+    serde_json::from_str::<serde_json::Value>(&updated).context("the spliced report is not JSON")?;
+    std::fs::write(json, updated).with_context(|| format!("writing {}", json.display()))
 }
 
 fn events_markdown(e: &EventsCost) -> String {
@@ -176,6 +184,9 @@ fn events_markdown(e: &EventsCost) -> String {
         e.events,
         if e.joined_on_screen { "yes" } else { "no" }
     );
+    if let Some(failure) = &e.first_failure {
+        let _ = writeln!(out, "The first failed request: {failure}\n");
+    }
     let _ = writeln!(
         out,
         "| watcher | memory when ready | memory after | CPU per 1,000 changes | CPU during churn |"

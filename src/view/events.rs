@@ -161,7 +161,10 @@ impl Filed {
 /// The Events seen, by the object they are about.
 #[derive(Debug, Clone, Default)]
 pub struct EventLog {
-    by_object: HashMap<Filed, VecDeque<EventNote>>,
+    /// By the uid of the object they regard: looked up for every row drawn, without building a key.
+    by_uid: HashMap<String, VecDeque<EventNote>>,
+    /// Events that name no uid, by kind, namespace and name (rare).
+    by_name: HashMap<(String, Option<String>, String), VecDeque<EventNote>>,
     /// Every note recorded, oldest first, to forget the oldest; an entry whose note was updated since is stale.
     order: VecDeque<(u64, Filed)>,
     kept: usize,
@@ -178,7 +181,13 @@ impl EventLog {
         self.next_sequence += 1;
         note.sequence = self.next_sequence;
         let filed = Filed::of(&regarding);
-        let notes = self.by_object.entry(filed.clone()).or_default();
+        let notes = match &filed {
+            Filed::Uid(uid) => self.by_uid.entry(uid.clone()).or_default(),
+            Filed::Name(kind, namespace, name) => self
+                .by_name
+                .entry((kind.clone(), namespace.clone(), name.clone()))
+                .or_default(),
+        };
         match notes
             .iter()
             .position(|known| !note.uid.is_empty() && known.uid == note.uid)
@@ -200,10 +209,9 @@ impl EventLog {
             self.forget_oldest();
         }
         if self.order.len() > 2 * EVENTS_LIMIT {
-            let by_object = &self.by_object;
+            let (by_uid, by_name) = (&self.by_uid, &self.by_name);
             self.order.retain(|(sequence, filed)| {
-                by_object
-                    .get(filed)
+                notes_of(by_uid, by_name, filed)
                     .is_some_and(|notes| notes.iter().any(|note| note.sequence == *sequence))
             });
         }
@@ -211,7 +219,13 @@ impl EventLog {
 
     fn forget_oldest(&mut self) {
         while let Some((sequence, filed)) = self.order.pop_front() {
-            let Some(notes) = self.by_object.get_mut(&filed) else {
+            let notes = match &filed {
+                Filed::Uid(uid) => self.by_uid.get_mut(uid),
+                Filed::Name(kind, namespace, name) => {
+                    self.by_name.get_mut(&(kind.clone(), namespace.clone(), name.clone()))
+                }
+            };
+            let Some(notes) = notes else {
                 continue;
             };
             let Some(index) = notes.iter().position(|note| note.sequence == sequence) else {
@@ -219,7 +233,12 @@ impl EventLog {
             };
             notes.remove(index);
             if notes.is_empty() {
-                self.by_object.remove(&filed);
+                match &filed {
+                    Filed::Uid(uid) => self.by_uid.remove(uid),
+                    Filed::Name(kind, namespace, name) => {
+                        self.by_name.remove(&(kind.clone(), namespace.clone(), name.clone()))
+                    }
+                };
             }
             self.kept -= 1;
             return;
@@ -228,12 +247,14 @@ impl EventLog {
 
     /// Every Event kept about an object, oldest first: those filed by its uid, else by its kind and name.
     pub fn about(&self, uid: &str, kind: &str, namespace: Option<&str>, name: &str) -> Option<&VecDeque<EventNote>> {
-        self.by_object.get(&Filed::Uid(uid.to_string())).or_else(|| {
-            self.by_object.get(&Filed::Name(
-                kind.to_string(),
-                namespace.map(str::to_string),
-                name.to_string(),
-            ))
+        self.by_uid.get(uid).or_else(|| {
+            // A key is built only when some Event named no uid.
+            (!self.by_name.is_empty())
+                .then(|| {
+                    self.by_name
+                        .get(&(kind.to_string(), namespace.map(str::to_string), name.to_string()))
+                })
+                .flatten()
         })
     }
 
@@ -249,6 +270,17 @@ impl EventLog {
 
     pub fn is_empty(&self) -> bool {
         self.kept == 0
+    }
+}
+
+fn notes_of<'a>(
+    by_uid: &'a HashMap<String, VecDeque<EventNote>>,
+    by_name: &'a HashMap<(String, Option<String>, String), VecDeque<EventNote>>,
+    filed: &Filed,
+) -> Option<&'a VecDeque<EventNote>> {
+    match filed {
+        Filed::Uid(uid) => by_uid.get(uid),
+        Filed::Name(kind, namespace, name) => by_name.get(&(kind.clone(), namespace.clone(), name.clone())),
     }
 }
 

@@ -168,6 +168,65 @@ async fn rows_say_why_and_what_they_belong_to_and_open_on_the_object() {
     assert!(screen.contains("EXIT=0"), "{screen}");
 }
 
+/// An object owned by one of another kind that has no row (a ConfigMap that existed at the start, here): the row
+/// names the owner, the tree puts the object under it, and Enter on the ADDED object shows the object first.
+#[tokio::test]
+async fn an_added_object_opens_on_itself_and_names_an_owner_without_a_row() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "owned").await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    let parent = serde_json::from_value(json!({ "metadata": { "name": "parent" } })).expect("a configmap");
+    let parent = config_maps
+        .create(&PostParams::default(), &parent)
+        .await
+        .expect("create");
+    let tmux = Tmux::new();
+    let command = format!(
+        "{BINARY} --kubeconfig {} cm -n {}; echo EXIT=$?; sleep 600",
+        cluster.kubeconfig.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "160", "-y", "40", &command]);
+    tmux.wait_for("the synced status line", |screen| screen.contains("existing hidden"));
+    let child = serde_json::from_value(json!({
+        "metadata": {
+            "name": "child",
+            "ownerReferences": [{
+                "apiVersion": "v1", "kind": "ConfigMap", "name": "parent",
+                "uid": parent.metadata.uid.clone().expect("a uid")
+            }]
+        },
+        "data": { "greeting": "hello from the child" }
+    }))
+    .expect("a configmap");
+    config_maps
+        .create(&PostParams::default(), &child)
+        .await
+        .expect("create");
+    let screen = tmux.wait_for("the owned row", |screen| {
+        screen
+            .lines()
+            .any(|line| line.contains("child") && line.contains("ConfigMap/parent"))
+    });
+    assert!(screen.contains("OWNER"), "{screen}");
+
+    tmux.run(&["send-keys", "-t", "live", "o"]);
+    let screen = tmux.wait_for("the tree", |screen| screen.contains("ConfigMap/parent (not shown)"));
+    assert!(screen.contains("└ configmap/child"), "{screen}");
+
+    tmux.run(&["send-keys", "-t", "live", "Enter"]);
+    let screen = tmux.wait_for("the details", |screen| screen.contains("configmap/child · ADDED"));
+    let object = screen.find("The object as").expect("the object first");
+    let events = screen.find("Events").unwrap_or(usize::MAX);
+    assert!(object < events, "{screen}");
+    assert!(screen.contains("greeting: hello from the child"), "{screen}");
+    assert!(!screen.contains("managedFields"), "{screen}");
+    tmux.run(&["send-keys", "-t", "live", "Escape", "q"]);
+    let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+}
+
 /// A user who may read ConfigMaps but not Events gets the changes and one notice, not a failure.
 #[tokio::test]
 async fn a_user_who_may_not_read_events_gets_the_rest_and_one_notice() {
