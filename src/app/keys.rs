@@ -23,7 +23,7 @@ pub(super) fn press(
         return None;
     }
     if ui.details {
-        scroll_details(key, ui);
+        scroll_details(key, ui, live::details_length(view, ui));
     }
     let last = live::entry_count(view, ui).saturating_sub(1);
     let page = 10;
@@ -104,8 +104,8 @@ pub(super) fn press(
     None
 }
 
-/// A moving key while the details are open scrolls them.
-fn scroll_details(key: KeyEvent, ui: &mut Ui) {
+/// A moving key while the details are open scrolls them, no further than their last line.
+fn scroll_details(key: KeyEvent, ui: &mut Ui, length: usize) {
     let page = 10;
     ui.scroll = match key.code {
         KeyCode::Up | KeyCode::Char('k') => ui.scroll.saturating_sub(1),
@@ -115,7 +115,8 @@ fn scroll_details(key: KeyEvent, ui: &mut Ui) {
         KeyCode::Home => 0,
         KeyCode::End => u16::MAX,
         _ => ui.scroll,
-    };
+    }
+    .min(u16::try_from(length.saturating_sub(1)).unwrap_or(u16::MAX));
 }
 
 /// A key while the filter is typed: text narrows the entries at once, Enter keeps the filter, Esc clears it.

@@ -619,9 +619,36 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
 }
 
 fn draw_details(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui) {
-    let Some(record) = selected_record(view, ui) else {
+    let Some((title, lines)) = details(view, ui) else {
         return;
     };
+    let popup = centered(area, 90, 80);
+    let scroll = ui.scroll.min(lines.len().saturating_sub(1) as u16);
+    frame.render_widget(Clear, popup);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_bottom(Line::styled(
+            " ↑↓ PgUp PgDn scroll · enter or esc closes ",
+            Style::new().dim(),
+        ));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        popup,
+    );
+}
+
+/// How many lines the details of the selected entry have (before wrapping): how far they can scroll.
+pub fn details_length(view: &ViewModel, ui: &Ui) -> usize {
+    details(view, ui).map_or(0, |(_, lines)| lines.len())
+}
+
+/// The title and the lines of the details of the selected entry.
+fn details<'a>(view: &'a ViewModel, ui: &Ui) -> Option<(String, Vec<Line<'a>>)> {
+    let record = selected_record(view, ui)?;
     let stream = &view.streams[record.stream];
     let row = view.row_of(record.stream, &record.key);
     let title = format!(
@@ -730,28 +757,12 @@ fn draw_details(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui) {
         _ => [changed, events, history, object],
     };
     for section in sections {
-        if section.len() > 1 || !section.is_empty() {
+        if !section.is_empty() {
             lines.push(Line::raw(""));
             lines.extend(section);
         }
     }
-    let popup = centered(area, 90, 80);
-    let scroll = ui.scroll.min(lines.len().saturating_sub(1) as u16);
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(title)
-        .title_bottom(Line::styled(
-            " ↑↓ PgUp PgDn scroll · enter or esc closes ",
-            Style::new().dim(),
-        ));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
-        popup,
-    );
+    Some((title, lines))
 }
 
 fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
@@ -1386,6 +1397,7 @@ mod tests {
         // The object comes first for an ADDED object; scrolling moves past it.
         let object_at = text.find("replicas: 3").expect("the object");
         assert!(object_at < text.find("History").expect("the history"), "{text}");
+        assert!(details_length(&view, &ui) > 15, "what scrolling is bounded by");
         let scrolled = render(
             &view,
             &Ui {

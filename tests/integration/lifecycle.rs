@@ -48,25 +48,8 @@ fn pod(name: &str, lifecycle: Option<&str>) -> Pod {
 /// Lines of the watcher, the header left out, until one satisfies `done` (that one included), failing the test
 /// after `within`.
 async fn lines_until(watcher: &mut Watcher, within: Duration, done: impl Fn(&str) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + within;
-    let mut lines = Vec::new();
-    while Instant::now() < deadline {
-        if let Some(line) = watcher.next_line(Duration::from_millis(200)).await {
-            if line.starts_with("EVENT ") {
-                continue;
-            }
-            let finished = done(&line);
-            lines.push(line);
-            if finished {
-                return lines;
-            }
-        }
-    }
-    panic!(
-        "not seen within {within:?}; the lines were:\n{}\nstderr:\n{}",
-        lines.join("\n"),
-        watcher.stderr()
-    );
+    let lines = watcher.lines_until(within, done).await;
+    lines.into_iter().filter(|line| !line.starts_with("EVENT ")).collect()
 }
 
 #[tokio::test]

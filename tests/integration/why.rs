@@ -3,7 +3,7 @@
 //! `ownerReferences` (a ReplicaSet when only pods are watched), the tree, the details of an ADDED object, a
 //! user who may not read Events, and `--with-events` for the outputs that print objects.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
@@ -28,26 +28,6 @@ fn create_deployment(namespace: &str, replicas: u32) {
     assert!(created.status.success(), "{}", support::stderr_of(&created));
 }
 
-/// Lines of the watcher until one satisfies `done`, failing the test after `within`.
-async fn lines_until(watcher: &mut Watcher, within: Duration, done: impl Fn(&str) -> bool) -> Vec<String> {
-    let deadline = Instant::now() + within;
-    let mut lines = Vec::new();
-    while Instant::now() < deadline {
-        if let Some(line) = watcher.next_line(Duration::from_millis(200)).await {
-            let finished = done(&line);
-            lines.push(line);
-            if finished {
-                return lines;
-            }
-        }
-    }
-    panic!(
-        "not seen within {within:?}; the lines were:\n{}\nstderr:\n{}",
-        lines.join("\n"),
-        watcher.stderr()
-    );
-}
-
 /// The ReplicaSet controller says `SuccessfulCreate` about the ReplicaSet it made pods for: the ReplicaSet's
 /// later lines carry that reason in REASON.
 #[tokio::test]
@@ -61,16 +41,17 @@ async fn the_lines_carry_the_reason_of_the_latest_event() {
     let namespace = TestNamespace::create(&client, "reason").await;
     let mut watcher = Watcher::start(&cluster.kubeconfig, &["deploy,rs", "-n", &namespace.name]).await;
     create_deployment(&namespace.name, 2);
-    let lines = lines_until(&mut watcher, Duration::from_secs(60), |line| {
-        line.starts_with("MODIFIED") && line.contains("replicaset.apps/web-") && line.contains(" SuccessfulCreate ")
-    })
-    .await;
+    let lines = watcher
+        .lines_until(Duration::from_secs(60), |line| {
+            line.starts_with("MODIFIED") && line.contains("replicaset.apps/web-") && line.contains(" SuccessfulCreate ")
+        })
+        .await;
     let header = lines.iter().find(|line| line.starts_with("EVENT")).expect("a header");
     assert!(header.contains(" REASON "), "{header}");
     // The deployment controller's reason, on the deployment's later lines.
     let said = |line: &str| line.contains("deployment.apps/web") && line.contains(" ScalingReplicaSet ");
     if !lines.iter().any(|line| said(line)) {
-        lines_until(&mut watcher, Duration::from_secs(60), said).await;
+        watcher.lines_until(Duration::from_secs(60), said).await;
     }
     assert!(!watcher.stderr().contains("cannot be watched"), "{}", watcher.stderr());
 }
@@ -282,7 +263,9 @@ subjects:
         .create(&PostParams::default(), &config_map)
         .await
         .expect("create");
-    let lines = lines_until(&mut watcher, Duration::from_secs(30), |line| line.contains("settings")).await;
+    let lines = watcher
+        .lines_until(Duration::from_secs(30), |line| line.contains("settings"))
+        .await;
     assert!(lines.last().is_some_and(|line| line.starts_with("ADDED")), "{lines:?}");
 }
 
@@ -304,10 +287,11 @@ async fn json_prints_events_only_when_asked() {
     .await;
     let mut without = Watcher::start(&cluster.kubeconfig, &["rs", "-n", &namespace.name, "-o", "json"]).await;
     create_deployment(&namespace.name, 1);
-    let lines = lines_until(&mut with_events, Duration::from_secs(60), |line| {
-        line.contains(r#""kind":"Event""#) && line.contains("SuccessfulCreate")
-    })
-    .await;
+    let lines = with_events
+        .lines_until(Duration::from_secs(60), |line| {
+            line.contains(r#""kind":"Event""#) && line.contains("SuccessfulCreate")
+        })
+        .await;
     for line in &lines {
         let event: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
         let object = &event["object"];
@@ -316,10 +300,9 @@ async fn json_prints_events_only_when_asked() {
             assert!(matches!(event["type"].as_str(), Some("ADDED" | "MODIFIED")), "{line}");
         }
     }
-    let plain = lines_until(&mut without, Duration::from_secs(30), |line| {
-        line.contains("ReplicaSet")
-    })
-    .await;
+    let plain = without
+        .lines_until(Duration::from_secs(30), |line| line.contains("ReplicaSet"))
+        .await;
     // A moment for an Event to come, were it printed.
     let mut more = plain;
     while let Some(line) = without.next_line(Duration::from_secs(2)).await {

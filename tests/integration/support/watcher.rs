@@ -105,6 +105,26 @@ impl Watcher {
             .flatten()
     }
 
+    /// The lines printed until one satisfies `done` (that one included), failing the test after `within`.
+    pub async fn lines_until(&mut self, within: Duration, done: impl Fn(&str) -> bool) -> Vec<String> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut lines = Vec::new();
+        while tokio::time::Instant::now() < deadline {
+            if let Some(line) = self.next_line(Duration::from_millis(200)).await {
+                let finished = done(&line);
+                lines.push(line);
+                if finished {
+                    return lines;
+                }
+            }
+        }
+        panic!(
+            "not seen within {within:?}; the lines were:\n{}\nstderr:\n{}",
+            lines.join("\n"),
+            self.stderr()
+        );
+    }
+
     /// The next `count` JSON events, failing the test if they do not all come in time.
     pub async fn json_events(&mut self, count: usize) -> Vec<serde_json::Value> {
         let mut events = Vec::new();
