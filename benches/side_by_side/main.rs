@@ -784,20 +784,8 @@ impl Bench {
     async fn endurance(&self, target: &[String], rate: u32, total: u64) -> Result<Endurance> {
         say(format!("endurance: {total} changes at {rate} changes/s"));
         let live = TmuxView::start(&self.environment, &Tool::Watchnew.args(target, &[])).await?;
-        let mut piped = Observed::spawn(
-            "kubectl",
-            &Tool::Watchnew.args(target, &[]),
-            &self.environment,
-            ReadySignal::WatchnewSynced,
-            StdoutUse::Count,
-        )?;
-        let mut kubectl = Observed::spawn(
-            "kubectl",
-            &Tool::Kubectl.args(target, &[]),
-            &self.environment,
-            ReadySignal::KubectlWatchOpened,
-            StdoutUse::Count,
-        )?;
+        let mut piped = self.counted(Tool::Watchnew, target, &[])?;
+        let mut kubectl = self.counted(Tool::Kubectl, target, &[])?;
         piped.wait_ready(READY_LIMIT).await?;
         kubectl.wait_ready(READY_LIMIT).await?;
         live.wait_synced().await?;
@@ -910,20 +898,8 @@ impl Bench {
             "the Events' cost: {total} changes at {rate} changes/s, two Events per pod"
         ));
         let live = TmuxView::start(&self.environment, &Tool::Watchnew.args(target, &[])).await?;
-        let mut with_events = Observed::spawn(
-            "kubectl",
-            &Tool::Watchnew.args(target, &[]),
-            &self.environment,
-            ReadySignal::WatchnewSynced,
-            StdoutUse::Count,
-        )?;
-        let mut without = Observed::spawn(
-            "kubectl",
-            &Tool::Watchnew.args(target, &["--no-events"]),
-            &self.environment,
-            ReadySignal::WatchnewSynced,
-            StdoutUse::Count,
-        )?;
+        let mut with_events = self.counted(Tool::Watchnew, target, &[])?;
+        let mut without = self.counted(Tool::Watchnew, target, &["--no-events"])?;
         with_events.wait_ready(READY_LIMIT).await?;
         without.wait_ready(READY_LIMIT).await?;
         live.wait_synced().await?;
@@ -992,6 +968,17 @@ impl Bench {
             joined_on_screen: joined,
             observers,
         })
+    }
+
+    /// A watcher run through kubectl, piped, whose lines are counted.
+    fn counted(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Observed> {
+        Observed::spawn(
+            "kubectl",
+            &tool.args(target, extra),
+            &self.environment,
+            tool.signal(),
+            StdoutUse::Count,
+        )
     }
 
     /// How many pods exist in the cluster.

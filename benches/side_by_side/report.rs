@@ -163,6 +163,18 @@ pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<
     std::fs::write(json, updated).with_context(|| format!("writing {}", json.display()))
 }
 
+/// A line for each watcher that stopped before the run was over.
+fn stopped_early(out: &mut String, observers: &[Observer]) {
+    for o in observers.iter().filter(|o| o.ended.is_some()) {
+        let _ = writeln!(
+            out,
+            "\n{} stopped before the end: {}",
+            o.observer,
+            o.ended.as_deref().unwrap_or("")
+        );
+    }
+}
+
 fn events_markdown(e: &EventsCost) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{EVENTS_TITLE}\n");
@@ -221,14 +233,7 @@ fn events_markdown(e: &EventsCost) -> String {
             rss_on - rss_off
         );
     }
-    for o in e.observers.iter().filter(|o| o.ended.is_some()) {
-        let _ = writeln!(
-            out,
-            "\n{} stopped before the end: {}",
-            o.observer,
-            o.ended.as_deref().unwrap_or("")
-        );
-    }
+    stopped_early(&mut out, &e.observers);
     out
 }
 
@@ -791,14 +796,7 @@ impl Report {
                     figure(o.idle_cpu_percent, |v| format!("{v:.2}%")),
                 );
             }
-            for o in e.observers.iter().filter(|o| o.ended.is_some()) {
-                let _ = writeln!(
-                    out,
-                    "\n{} stopped before the end: {}",
-                    o.observer,
-                    o.ended.as_deref().unwrap_or("")
-                );
-            }
+            stopped_early(&mut out, &e.observers);
         }
         if let Some(events) = &self.events {
             out.push('\n');
