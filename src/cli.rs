@@ -25,7 +25,17 @@ Examples:
   kubectl watchnew pods -n shop --types deleted --count 1
 
   # Everything that changes in a custom resource and its pods, as one timeline
-  kubectl watchnew certificates.cert-manager.io,pods -A --timeline";
+  kubectl watchnew certificates.cert-manager.io,pods -A --timeline
+
+  # What a Helm upgrade touches, whatever the kind
+  kubectl watchnew --all-kinds -n shop
+
+  # The same pods in two clusters, side by side
+  kubectl watchnew pods -A --context staging,production
+
+  # Keep the session, and look at it again later without the cluster
+  kubectl watchnew pods -A --record pods.watch
+  kubectl watchnew --replay pods.watch";
 
 /// `v0.1.0 (commit 1a2b3c4d5e6f)`
 pub const VERSION: &str = concat!(
@@ -51,13 +61,18 @@ const HELP_TEMPLATE: &str = "{about}{after-help}\n\n{all-args}\n\nUsage:\n  {usa
     version = VERSION,
     after_help = EXAMPLES,
     help_template = HELP_TEMPLATE,
-    override_usage = "kubectl watchnew TYPE[,TYPE...] [NAME...] [options]\n  kubectl watchnew TYPE/NAME [TYPE/NAME...] [options]\n  kubectl watchnew completion bash|zsh|fish|powershell"
+    override_usage = "kubectl watchnew TYPE[,TYPE...] [NAME...] [options]\n  kubectl watchnew TYPE/NAME [TYPE/NAME...] [options]\n  kubectl watchnew --all-kinds [TYPE,...] [options]\n  kubectl watchnew --replay FILE [options]\n  kubectl watchnew completion bash|zsh|fish|powershell"
 )]
 pub struct Cli {
     /// What to watch: TYPE[,TYPE...] [NAME...], or TYPE/NAME ... (pods, deploy, svc, a CRD's names,
     /// deployments.apps, deployments.v1.apps)
     #[arg(value_name = "TYPE[,TYPE...] [NAME...]")]
     pub targets: Vec<String>,
+
+    /// Watch every kind the server serves (custom resources included; cluster-scoped ones with -A), except
+    /// the noisy ones (events, leases, endpoints, endpointslices) unless they are named as well
+    #[arg(long, help_heading = "Selection")]
+    pub all_kinds: bool,
 
     /// Only objects whose labels match this selector (e.g. app=web,tier!=cache)
     #[arg(short = 'l', long, value_name = "SELECTOR", help_heading = "Selection")]
@@ -149,6 +164,19 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub with_events: bool,
 
+    /// Write every change reported, with the notices, to FILE as it goes (JSON lines), to replay later
+    #[arg(long, value_name = "FILE", help_heading = "Recording", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+
+    /// With --record: keep the values of Secrets in the recording (left out by default)
+    #[arg(long, help_heading = "Recording", requires = "record")]
+    pub record_secret_values: bool,
+
+    /// Show a recording made with --record instead of watching a cluster: the live view (space plays and
+    /// pauses, . and , step, g jumps to a time) or, piped or with -o, the recorded changes as lines
+    #[arg(long, value_name = "FILE", help_heading = "Recording")]
+    pub replay: Option<PathBuf>,
+
     /// Stream the initial state in one watch (WatchList, Kubernetes 1.27+) instead of LIST pages: lighter on
     /// the API server's memory, slower to be ready (see BENCHMARKS.md)
     #[arg(long, help_heading = "Connection")]
@@ -168,8 +196,8 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// The kubeconfig context to use
-    #[arg(long, value_name = "NAME", help_heading = "Connection")]
+    /// The kubeconfig context to use; several, separated by commas, are watched side by side
+    #[arg(long, value_name = "NAME[,NAME...]", help_heading = "Connection")]
     pub context: Option<String>,
 
     /// The kubeconfig cluster to use

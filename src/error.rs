@@ -19,6 +19,8 @@ pub enum Error {
     ResourceType(String),
     #[error("{0}")]
     Rejected(String),
+    #[error("{0}")]
+    Recording(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -33,6 +35,7 @@ impl Error {
             Error::Forbidden(_) => ExitCode::Forbidden,
             Error::ResourceType(_) => ExitCode::ResourceType,
             Error::Rejected(_) => ExitCode::Rejected,
+            Error::Recording(_) => ExitCode::Recording,
             Error::Internal(_) => ExitCode::Failure,
         }
     }

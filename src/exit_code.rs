@@ -21,6 +21,8 @@ pub enum ExitCode {
     ResourceType,
     /// The API server rejected a request for another reason, such as an invalid selector (400).
     Rejected,
+    /// A recording cannot be written (`--record`), or read (`--replay`: missing, not a recording, damaged).
+    Recording,
     /// Ended by a signal: 128 + its number (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
     Signal(u8),
 }
@@ -37,6 +39,7 @@ impl ExitCode {
             ExitCode::Forbidden => 6,
             ExitCode::ResourceType => 7,
             ExitCode::Rejected => 8,
+            ExitCode::Recording => 9,
             ExitCode::Signal(number) => 128u8.saturating_add(number),
         }
     }

@@ -17,8 +17,15 @@ use crate::render::lines::LineFormat;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
+    /// How to connect: with several contexts, the options of the first (the others differ by context only).
     pub connection: ConnectOptions,
+    /// Where the changes come from: the clusters of these contexts, or a recording.
+    pub source: SourceChoice,
     pub targets: Vec<TypeTarget>,
+    /// `--all-kinds`: every kind the server serves, beside the ones named in `targets`.
+    pub all_kinds: bool,
+    /// `--record`: where to write what is reported, and whether Secret values go with it.
+    pub record: Option<RecordTo>,
     pub scope: NamespaceScope,
     pub label_selector: Option<String>,
     pub field_selector: Option<String>,
@@ -40,6 +47,31 @@ pub struct Settings {
     pub filter: String,
     /// What the Events about the watched objects are watched for.
     pub events: EventUse,
+}
+
+/// Where the changes come from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SourceChoice {
+    /// Clusters: one context (the current one, or `--context NAME`), or several (`--context a,b`), each with its
+    /// own connection options.
+    Contexts(Vec<ConnectOptions>),
+    /// A recording made with `--record`, and no cluster.
+    Replay(PathBuf),
+}
+
+impl SourceChoice {
+    /// Whether several contexts are watched side by side (a CONTEXT column, a `context` field in JSON).
+    pub fn several_contexts(&self) -> bool {
+        matches!(self, SourceChoice::Contexts(contexts) if contexts.len() > 1)
+    }
+}
+
+/// `--record FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordTo {
+    pub path: PathBuf,
+    /// `--record-secret-values`: Secret values are written too.
+    pub secret_values: bool,
 }
 
 /// Why the Events about the watched objects are watched, if at all.
@@ -132,7 +164,19 @@ pub fn connect_options(cli: &Cli, environment: &Environment) -> Result<ConnectOp
 impl Settings {
     pub fn from_cli(cli: Cli, environment: Environment) -> Result<Settings> {
         let has_selector = cli.selector.is_some() || cli.field_selector.is_some();
-        let targets = parse_targets(&cli.targets)?;
+        if cli.replay.is_some() {
+            check_replay(&cli)?;
+        }
+        let targets = match (cli.all_kinds || cli.replay.is_some(), cli.targets.is_empty()) {
+            (true, true) => Vec::new(),
+            _ => parse_targets(&cli.targets)?,
+        };
+        if cli.all_kinds && targets.iter().any(|target| !target.names.is_empty()) {
+            return Err(Error::Usage(
+                "--all-kinds watches whole kinds: name types to add to it (e.g. --all-kinds events), not objects"
+                    .into(),
+            ));
+        }
         if has_selector && targets.iter().any(|target| !target.names.is_empty()) {
             return Err(Error::Usage(
                 "a NAME cannot be combined with --selector or --field-selector: name the objects or select them".into(),
@@ -147,6 +191,10 @@ impl Settings {
             (false, None) => NamespaceScope::ContextDefault,
         };
         let connection = connect_options(&cli, &environment)?;
+        let source = match &cli.replay {
+            Some(path) => SourceChoice::Replay(path.clone()),
+            None => SourceChoice::Contexts(context_options(&connection)?),
+        };
         let output = match cli.output {
             Some(OutputFormat::Json) => OutputMode::Lines(LineFormat::Json),
             Some(OutputFormat::Yaml) => OutputMode::Lines(LineFormat::Yaml),
@@ -157,6 +205,8 @@ impl Settings {
             None | Some(OutputFormat::Wide) => OutputMode::Lines(LineFormat::Table),
         };
         let representation = match output {
+            // A recording keeps the objects and kubectl's columns, whatever this run prints.
+            _ if cli.record.is_some() => Representation::Table,
             OutputMode::Lines(LineFormat::Json | LineFormat::Yaml) => Representation::Objects,
             OutputMode::Lines(LineFormat::Name) => Representation::Metadata,
             // kubectl's columns, and what changed, which needs the whole object.
@@ -219,6 +269,7 @@ impl Settings {
             ));
         }
         let table = TableOptions {
+            contexts: source.several_contexts(),
             wide: cli.output == Some(OutputFormat::Wide),
             all_namespaces: scope == NamespaceScope::All,
             no_headers: cli.no_headers.unwrap_or(false),
@@ -229,7 +280,13 @@ impl Settings {
         };
         Ok(Settings {
             connection,
+            source,
             targets,
+            all_kinds: cli.all_kinds,
+            record: cli.record.clone().map(|path| RecordTo {
+                path,
+                secret_values: cli.record_secret_values,
+            }),
             scope,
             label_selector: cli.selector.filter(|selector| !selector.is_empty()),
             field_selector: cli.field_selector.filter(|selector| !selector.is_empty()),
@@ -244,6 +301,48 @@ impl Settings {
             filter: cli.filter.clone().unwrap_or_default(),
             events,
         })
+    }
+}
+
+/// `--context a,b`: one set of connection options per context, in the order given, each once.
+fn context_options(options: &ConnectOptions) -> Result<Vec<ConnectOptions>> {
+    let Some(typed) = &options.context else {
+        return Ok(vec![options.clone()]);
+    };
+    let mut names: Vec<&str> = Vec::new();
+    for name in typed.split(',').map(str::trim) {
+        if name.is_empty() {
+            return Err(Error::Usage(format!("--context {typed:?} has an empty context name")));
+        }
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| ConnectOptions {
+            context: Some(name.to_string()),
+            ..options.clone()
+        })
+        .collect())
+}
+
+/// A replay shows what was recorded: what to watch, and where, was decided when it was.
+fn check_replay(cli: &Cli) -> Result<()> {
+    let watch_flags = [
+        (!cli.targets.is_empty(), "a TYPE"),
+        (cli.all_kinds, "--all-kinds"),
+        (cli.context.is_some(), "--context"),
+        (cli.namespace.is_some(), "--namespace"),
+        (cli.all_namespaces.is_some(), "--all-namespaces"),
+        (cli.selector.is_some(), "--selector"),
+        (cli.field_selector.is_some(), "--field-selector"),
+    ];
+    match watch_flags.iter().find(|(given, _)| *given) {
+        Some((_, flag)) => Err(Error::Usage(format!(
+            "--replay shows what the recording holds: {flag} was decided when it was recorded"
+        ))),
+        None => Ok(()),
     }
 }
 

@@ -104,6 +104,61 @@ pub(super) fn press(
     None
 }
 
+/// What a key asks of a replay's player.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum PlayerKey {
+    /// Play or pause.
+    Toggle,
+    Forward,
+    Back,
+    Faster,
+    Slower,
+    /// Go to the time typed after `g`.
+    Jump(String),
+}
+
+/// The keys of a replay, taken before the live view's own: space plays and pauses (the live view's pause
+/// has nothing to hold back in a replay), `.` and `,` step, `+` and `-` change the speed, `g` asks for a time.
+pub(super) fn replay_key(key: KeyEvent, ui: &mut Ui) -> Option<PlayerKey> {
+    if let Some(typed) = &mut ui.jump {
+        match key.code {
+            KeyCode::Enter => return ui.jump.take().map(PlayerKey::Jump),
+            KeyCode::Esc => ui.jump = None,
+            KeyCode::Backspace => {
+                typed.pop();
+            }
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => typed.push(c),
+            _ => {}
+        }
+        return None;
+    }
+    if ui.filtering {
+        return None;
+    }
+    match key.code {
+        KeyCode::Char(' ') => Some(PlayerKey::Toggle),
+        KeyCode::Char('.') | KeyCode::Right => Some(PlayerKey::Forward),
+        KeyCode::Char(',') | KeyCode::Left => Some(PlayerKey::Back),
+        KeyCode::Char('+') => Some(PlayerKey::Faster),
+        KeyCode::Char('-') => Some(PlayerKey::Slower),
+        KeyCode::Char('g') => {
+            ui.jump = Some(String::new());
+            None
+        }
+        _ => None,
+    }
+}
+
+/// Whether `replay_key` takes the key: the live view does nothing more with it.
+pub(super) fn is_replay_key(key: KeyEvent, ui: &Ui) -> bool {
+    ui.jump.is_some()
+        || (!ui.filtering
+            && matches!(
+                key.code,
+                KeyCode::Char(' ' | '.' | ',' | '+' | '-' | 'g') | KeyCode::Right | KeyCode::Left
+            ))
+}
+
 /// A moving key while the details are open scrolls them, no further than their last line.
 fn scroll_details(key: KeyEvent, ui: &mut Ui, length: usize) {
     let page = 10;

@@ -1,96 +1,145 @@
 //! The append-only outputs' loop: one line (or document) per change on stdout, notices on stderr.
 
-use std::time::Instant;
-
-use jiff::Timestamp;
 use tokio::io::AsyncWriteExt;
 
-use super::notices::{events_unavailable_line, notice_line, relisted_line, synced_line};
-use super::pipeline::{Outcome, Pipeline};
 use super::waits::WaitWatch;
-use super::{Engine, fatal};
+use super::{Source, reporting, table_options};
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::render::lines::{LineFormat, LinePrinter};
 use crate::settings::Settings;
-use crate::view::events::EventLog;
+use crate::view::StreamInfo;
+use crate::view::events::{EventLog, ObservedEvent};
+use crate::view::feed::{Fed, FeedItem};
+
+/// How many recorded items a replay prints per write.
+const REPLAY_BATCH: usize = 1024;
 
 /// Appends one line (or document) per change to stdout; notices go to stderr.
-pub(super) async fn append_lines(
-    mut engine: Engine,
-    settings: &Settings,
-    format: LineFormat,
-    mut waits: WaitWatch,
-) -> Result<ExitCode> {
-    let mut pipeline = Pipeline::new(&engine, settings);
-    let mut printer = LinePrinter::new(format, engine.table_options(settings));
-    let mut events = EventLog::default();
-    let mut stdout = tokio::io::BufWriter::new(tokio::io::stdout());
-    let mut outcomes = Vec::new();
-    let mut text = String::new();
-    let mut gaps: Vec<Option<Instant>> = vec![None; engine.stream_count()];
-    loop {
-        let first = tokio::select! {
-            message = engine.receiver.recv() => match message {
-                Some(message) => message,
-                None => break,
-            },
-            line = waits.next_line(), if !pipeline.synced() => {
-                eprintln!("{line}");
-                continue;
+pub(super) async fn append_lines(source: &mut Source, settings: &Settings, format: LineFormat) -> Result<ExitCode> {
+    let mut reporting = reporting(source, settings)?;
+    let mut lines = Lines {
+        printer: LinePrinter::new(format, table_options(source, settings)),
+        streams: Vec::new(),
+        events: EventLog::default(),
+        stdout: tokio::io::BufWriter::new(tokio::io::stdout()),
+        text: String::new(),
+    };
+    let mut batch = Vec::new();
+    match source {
+        Source::Recording(recording) => {
+            let items = std::mem::take(&mut recording.items);
+            for chunk in items.chunks(REPLAY_BATCH) {
+                batch.extend_from_slice(chunk);
+                reporting.admit(&mut batch)?;
+                lines.show(&mut batch, None);
+                if !lines.write().await? || reporting.done() {
+                    return Ok(ExitCode::Success);
+                }
             }
-        };
-        // What is already waiting goes out in the same write.
-        let taken = pipeline.take_burst(&mut engine.receiver, first, &mut engine.streams, &mut outcomes);
-        for outcome in outcomes.drain(..) {
-            match outcome {
-                Outcome::Synced { existing, took } => {
-                    if let Some(line) = waits.finish() {
+            match recording.damage.take() {
+                // A recording cut short is what a recording still being written looks like: said, not an error.
+                Some((text, true)) => eprintln!("{text}"),
+                Some((text, false)) => return Err(Error::Recording(text)),
+                None => {}
+            }
+            Ok(ExitCode::Success)
+        }
+        Source::Clusters(clusters, waits) => loop {
+            let taken = tokio::select! {
+                taken = clusters.next(&mut batch) => taken,
+                line = waits.next_line(), if !clusters.first_synced() => {
+                    eprintln!("{line}");
+                    continue;
+                }
+            };
+            reporting.admit(&mut batch)?;
+            lines.show(&mut batch, Some(waits));
+            if !lines.write().await? {
+                return Ok(ExitCode::Success);
+            }
+            taken?;
+            if reporting.done() {
+                return Ok(ExitCode::Success);
+            }
+        },
+    }
+}
+
+struct Lines {
+    printer: LinePrinter,
+    streams: Vec<StreamInfo>,
+    events: EventLog,
+    stdout: tokio::io::BufWriter<tokio::io::Stdout>,
+    text: String,
+}
+
+impl Lines {
+    /// What the items say, into the text to write (changes) or on stderr (notices).
+    fn show(&mut self, batch: &mut Vec<Fed>, mut waits: Option<&mut WaitWatch>) {
+        for fed in batch.drain(..) {
+            match fed.item {
+                FeedItem::Stream(stream) => self.streams.push(*stream),
+                FeedItem::Columns { stream, columns } => {
+                    if let Some(stream) = self.streams.get_mut(stream) {
+                        stream.columns = columns;
+                    }
+                }
+                FeedItem::Synced(synced) => {
+                    for found in &synced.streams {
+                        if let Some(stream) = self.streams.get_mut(found.stream) {
+                            stream.existing = found.existing;
+                            stream.cell_widths = found.cell_widths.clone();
+                        }
+                    }
+                    if let Some(line) = waits.as_mut().and_then(|waits| waits.finish()) {
                         eprintln!("{line}");
                     }
-                    eprintln!("{}", synced_line(&engine.streams, &existing, took))
+                    eprintln!("{}", synced.line);
                 }
-                Outcome::Relisted { stream, changes } => {
-                    let after = gaps[stream].take().map(|since| since.elapsed());
-                    eprintln!("{}", relisted_line(engine.label(stream), changes, after));
+                FeedItem::Change(change) => {
+                    if change.stream < self.streams.len() {
+                        self.printer
+                            .print(&mut self.text, &self.streams, &change, fed.at, &self.events);
+                    }
                 }
-                Outcome::Notice { stream, notice } => {
-                    eprintln!("{}", notice_line(engine.label(stream), &notice, &mut gaps[stream]).1);
-                }
-                Outcome::Change { stream, change } => {
-                    printer.print(&mut text, &engine.streams, stream, &change, Timestamp::now(), &events);
-                }
-                Outcome::Event { observed, change } => {
-                    if let (Some(change), Some(label)) = (change, engine.events.as_ref().map(|events| &events.label))
-                        && engine.prints_event_about(&observed.regarding.kind)
+                FeedItem::Event {
+                    change,
+                    printed,
+                    context,
+                } => {
+                    if printed {
+                        self.printer.print_event(&mut self.text, &change, context.as_deref());
+                    }
+                    if let Some(observed) = change
+                        .payload
+                        .as_ref()
+                        .and_then(|payload| ObservedEvent::from_json(&payload.raw))
                     {
-                        printer.print_event(&mut text, label, &change);
-                    }
-                    events.record(observed);
-                }
-                Outcome::EventsUnavailable(error) => {
-                    if let Some(stream) = &engine.events {
-                        eprintln!("{}", events_unavailable_line(&stream.label, &error));
+                        self.events.record(observed);
                     }
                 }
+                FeedItem::Notice { text, .. } => eprintln!("{text}"),
             }
-        }
-        if !text.is_empty() {
-            let written = async {
-                stdout.write_all(text.as_bytes()).await?;
-                stdout.flush().await
-            };
-            match written.await {
-                Ok(()) => text.clear(),
-                // The reader is gone (`| head`): a normal end.
-                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => return Ok(ExitCode::Success),
-                Err(error) => return Err(Error::Internal(anyhow::anyhow!("writing the output failed: {error}"))),
-            }
-        }
-        taken.map_err(|error| fatal(error, &engine.connection, settings))?;
-        if pipeline.done() {
-            return Ok(ExitCode::Success);
         }
     }
-    Err(Error::Internal(anyhow::anyhow!("every stream ended")))
+
+    /// Writes what was printed; false when the reader is gone (`| head`), a normal end.
+    async fn write(&mut self) -> Result<bool> {
+        if self.text.is_empty() {
+            return Ok(true);
+        }
+        let written = async {
+            self.stdout.write_all(self.text.as_bytes()).await?;
+            self.stdout.flush().await
+        };
+        match written.await {
+            Ok(()) => {
+                self.text.clear();
+                Ok(true)
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+            Err(error) => Err(Error::Internal(anyhow::anyhow!("writing the output failed: {error}"))),
+        }
+    }
 }

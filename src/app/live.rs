@@ -1,22 +1,23 @@
 //! The live view's loop: changes, keys and ticks in, frames out, at most ten a second.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use ratatui::crossterm::event::{Event, KeyEventKind};
 use tokio::sync::mpsc;
 
-use super::keys::press;
-use super::notices::{events_unavailable_line, notice_line, relisted_line};
-use super::pipeline::{Outcome, Pipeline};
+use super::keys::{PlayerKey, is_replay_key, press, replay_key};
+use super::replay::{Move, Player, Recording, jump_target};
 use super::waits::WaitWatch;
-use super::{Engine, fatal};
+use super::{Source, reporting, table_options};
 use crate::engine::wire::Packed;
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::render::live::{self, Mode, Ui};
-use crate::settings::Settings;
+use crate::settings::{Settings, SourceChoice};
+use crate::view::events::ObservedEvent;
+use crate::view::feed::{Fed, FedChange, FeedItem};
 use crate::view::{ChangeRecord, NoticeKind, ViewModel};
 
 /// Changes are drawn at most this often: ten frames a second reads as live, and a frame of a full 200×50
@@ -27,44 +28,60 @@ const SLOW_TICK: Duration = Duration::from_secs(10);
 
 /// The live view: the terminal is taken over (raw mode, alternate screen) and given back on every way out,
 /// since dropping `LiveTerminal` restores it and ratatui's panic hook does too.
-pub(super) async fn run_live(
-    mut engine: Engine,
-    settings: &Settings,
-    timeline: bool,
-    mut waits: WaitWatch,
-) -> Result<ExitCode> {
-    let mut pipeline = Pipeline::new(&engine, settings);
-    let mut view = ViewModel::new(engine.streams.clone(), Timestamp::now());
+pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline: bool) -> Result<ExitCode> {
+    let mut reporting = reporting(source, settings)?;
+    let header = source.header(settings);
+    let mut view = ViewModel::new(Vec::new(), Timestamp::now());
     let mut ui = Ui {
         mode: if timeline { Mode::Timeline } else { Mode::Table },
         selected: 0,
         follow: true,
         paused: None,
         details: false,
-        options: engine.table_options(settings),
-        header: live_header(&engine, settings),
+        options: table_options(source, settings),
+        header: match &settings.source {
+            SourceChoice::Replay(path) => format!("replay of {} · {}", path.display(), header.header),
+            SourceChoice::Contexts(_) => header.header.clone(),
+        },
         time_zone: jiff::tz::TimeZone::system(),
         filter: settings.filter.clone(),
         filtering: false,
         tree: false,
         scroll: 0,
+        replay: None,
+        jump: None,
+    };
+    let mut player = match source {
+        Source::Recording(recording) => Some(Player::new(std::mem::replace(
+            recording,
+            Recording {
+                header: header.clone(),
+                items: Vec::new(),
+                damage: None,
+            },
+        ))),
+        Source::Clusters(..) => None,
     };
     let mut terminal = LiveTerminal::start()?;
     let mut keys = terminal_input()?;
     let mut waiting: VecDeque<ChangeRecord> = VecDeque::new();
-    let mut outcomes = Vec::new();
-    let mut gaps: Vec<Option<Instant>> = vec![None; engine.stream_count()];
+    let mut batch = Vec::new();
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - FRAME_INTERVAL;
     // When the screen must be drawn again with nothing happening: decided after each frame.
     let mut next_tick: Option<tokio::time::Instant> = None;
+    // A replay's time is the recording's, so that ages and "how long ago" read as they did.
+    let clock = |player: &Option<Player>| player.as_ref().map_or_else(Timestamp::now, Player::position);
     let ending = loop {
+        if let Some(player) = &player {
+            ui.replay = Some(replay_status(player, &ui.time_zone));
+        }
         if dirty {
             let next_frame = last_frame + FRAME_INTERVAL;
             if tokio::time::Instant::now() >= next_frame {
-                terminal.draw(&view, &ui)?;
+                terminal.draw(&view, &ui, clock(&player))?;
                 last_frame = tokio::time::Instant::now();
-                next_tick = tick_after(&view, &ui, last_frame);
+                next_tick = tick_after(&view, &ui, last_frame, clock(&player));
                 dirty = false;
             }
         }
@@ -81,67 +98,65 @@ pub(super) async fn run_live(
                 std::future::pending::<()>().await;
             }
         };
-        tokio::select! {
-            message = engine.receiver.recv() => {
-                let Some(first) = message else {
-                    break Err(Error::Internal(anyhow::anyhow!("every stream ended")));
-                };
-                let taken = pipeline.take_burst(&mut engine.receiver, first, &mut view.streams, &mut outcomes);
-                let now = Timestamp::now();
-                for outcome in outcomes.drain(..) {
-                    match outcome {
-                        Outcome::Synced { took, .. } => {
-                            if let Some(line) = waits.finish() {
-                                view.notice(NoticeKind::Other, line, now);
-                            }
-                            view.synced(now, took);
-                        }
-                        Outcome::Relisted { stream, changes } => {
-                            let after = gaps[stream].take().map(|since| since.elapsed());
-                            let line = relisted_line(engine.label(stream), changes, after);
-                            view.notice(NoticeKind::Relist, line, now);
-                        }
-                        Outcome::Notice { stream, notice } => {
-                            let (kind, text) = notice_line(engine.label(stream), &notice, &mut gaps[stream]);
-                            view.notice(kind, text, now);
-                        }
-                        Outcome::Change { stream, change } => {
-                            let mut record = ChangeRecord::new(stream, &view.streams[stream].label, &change, now);
-                            record.object = change.payload.as_ref().map(|payload| Packed::pack(&payload.raw));
-                            match &mut ui.paused {
-                                Some(count) => {
-                                    waiting.push_back(record);
-                                    *count += 1;
-                                }
-                                None => view.record(record),
-                            }
-                        }
-                        // Joined at once, paused or not: an Event moves no row.
-                        Outcome::Event { observed, .. } => view.events.record(observed),
-                        Outcome::EventsUnavailable(error) => {
-                            if let Some(events) = &engine.events {
-                                view.notice(NoticeKind::Other, events_unavailable_line(&events.label, &error), now);
-                            }
-                        }
+        let changes = async {
+            match (&mut *source, &mut player) {
+                (_, Some(player)) => {
+                    let moved = player.next().await;
+                    batch.extend(moved.items);
+                    Ok(false)
+                }
+                (Source::Clusters(clusters, waits), None) => tokio::select! {
+                    taken = clusters.next(&mut batch) => taken.map(|()| false),
+                    line = waits.next_line(), if !clusters.first_synced() => {
+                        batch.push(Fed { at: Timestamp::now(), item: FeedItem::Notice { kind: NoticeKind::Other, text: line } });
+                        Ok(false)
                     }
+                },
+                (Source::Recording(_), None) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            taken = changes => {
+                reporting.admit(&mut batch)?;
+                for fed in batch.drain(..) {
+                    show(fed, &mut view, &mut ui, &mut waiting, source_waits(source));
                 }
                 if let Err(error) = taken {
-                    break Err(fatal(error, &engine.connection, settings));
+                    break Err(error);
                 }
                 // Open details stay on their object.
                 if ui.follow && !ui.details {
                     ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
                 }
                 dirty = true;
-                if pipeline.done() && ui.paused.is_none() {
+                if reporting.done() && ui.paused.is_none() && player.is_none() {
                     break Ok(ExitCode::Success);
                 }
             }
             key = keys.recv() => {
                 match key {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                        if let Some(code) = press(key, &mut view, &mut ui, &mut waiting) {
-                            break Ok(code);
+                        match &mut player {
+                            Some(player) if is_replay_key(key, &ui) => {
+                                if let Some(asked) = replay_key(key, &mut ui) {
+                                    let moved = play(player, asked, &ui);
+                                    if moved.reset {
+                                        view = ViewModel::new(Vec::new(), view.activity.started.unwrap_or_default());
+                                        waiting.clear();
+                                    }
+                                    for fed in moved.items {
+                                        show(fed, &mut view, &mut ui, &mut waiting, None);
+                                    }
+                                    if ui.follow && !ui.details {
+                                        ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
+                                    }
+                                }
+                            }
+                            _ => {
+                                if let Some(code) = press(key, &mut view, &mut ui, &mut waiting) {
+                                    break Ok(code);
+                                }
+                            }
                         }
                     }
                     Some(Ok(_)) => {}
@@ -149,14 +164,13 @@ pub(super) async fn run_live(
                     None => break Ok(ExitCode::Success),
                 }
                 // A key is answered at once, not at the pace of the changes.
-                terminal.draw(&view, &ui)?;
+                if let Some(player) = &player {
+                    ui.replay = Some(replay_status(player, &ui.time_zone));
+                }
+                terminal.draw(&view, &ui, clock(&player))?;
                 last_frame = tokio::time::Instant::now();
-                next_tick = tick_after(&view, &ui, last_frame);
+                next_tick = tick_after(&view, &ui, last_frame, clock(&player));
                 dirty = false;
-            }
-            line = waits.next_line(), if !pipeline.synced() => {
-                view.notice(NoticeKind::Other, line, Timestamp::now());
-                dirty = true;
             }
             _ = tick_due => {
                 next_tick = None;
@@ -166,14 +180,12 @@ pub(super) async fn run_live(
         }
     };
     drop(terminal);
-    if view.activity.synced.is_some() {
+    if let (Some(_), Some(started), None) = (view.activity.synced, view.activity.started, &player) {
         let activity = &view.activity;
         eprintln!(
             "{} changes in {} ({} reconnects, {} relists)",
             activity.changes,
-            crate::render::columns::human_duration(
-                jiff::SignedDuration::try_from(engine.started.elapsed()).unwrap_or_default()
-            ),
+            crate::render::columns::human_duration(Timestamp::now().duration_since(started)),
             activity.reconnects,
             activity.relists
         );
@@ -181,34 +193,118 @@ pub(super) async fn run_live(
     ending
 }
 
+/// The waits of a cluster source, whose announcement ends at the first sync.
+fn source_waits(source: &mut Source) -> Option<&mut WaitWatch> {
+    match source {
+        Source::Clusters(_, waits) => Some(waits),
+        Source::Recording(_) => None,
+    }
+}
+
+/// One item of the source into the view; changes wait while the view is paused.
+fn show(
+    fed: Fed,
+    view: &mut ViewModel,
+    ui: &mut Ui,
+    waiting: &mut VecDeque<ChangeRecord>,
+    waits: Option<&mut WaitWatch>,
+) {
+    match fed.item {
+        FeedItem::Stream(stream) => view.add_stream(*stream),
+        FeedItem::Columns { stream, columns } => {
+            if let Some(stream) = view.streams.get_mut(stream) {
+                stream.columns = columns;
+            }
+        }
+        FeedItem::Synced(synced) => {
+            if let Some(line) = waits.and_then(|waits| waits.finish()) {
+                view.notice(NoticeKind::Other, line, fed.at);
+            }
+            view.synced(fed.at, &synced);
+        }
+        FeedItem::Change(change) => {
+            if change.stream >= view.streams.len() {
+                return;
+            }
+            let FedChange {
+                stream,
+                change,
+                field_changes,
+            } = *change;
+            let mut record = ChangeRecord::with_field_changes(stream, &change, field_changes, fed.at);
+            record.object = change.payload.as_ref().map(|payload| Packed::pack(&payload.raw));
+            match &mut ui.paused {
+                Some(count) => {
+                    waiting.push_back(record);
+                    *count += 1;
+                }
+                None => view.record(record),
+            }
+        }
+        // Joined at once, paused or not: an Event moves no row.
+        FeedItem::Event { change, .. } => {
+            if let Some(observed) = change
+                .payload
+                .as_ref()
+                .and_then(|payload| ObservedEvent::from_json(&payload.raw))
+            {
+                view.events.record(observed);
+            }
+        }
+        FeedItem::Notice { kind, text } => view.notice(kind, text, fed.at),
+    }
+}
+
+/// Moves the player as a key asks.
+fn play(player: &mut Player, asked: PlayerKey, ui: &Ui) -> Move {
+    let still = || Move {
+        reset: false,
+        items: Vec::new(),
+    };
+    match asked {
+        PlayerKey::Toggle => {
+            player.toggle();
+            still()
+        }
+        PlayerKey::Faster | PlayerKey::Slower => {
+            player.faster(asked == PlayerKey::Faster);
+            still()
+        }
+        PlayerKey::Forward => player.step_forward(),
+        PlayerKey::Back => player.step_back(),
+        PlayerKey::Jump(typed) => match jump_target(&typed, player.position(), &ui.time_zone) {
+            Some(time) => player.jump(time),
+            None => still(),
+        },
+    }
+}
+
+/// `REPLAY 12:05:20 ▶ 2× · 40/120 changes`
+fn replay_status(player: &Player, zone: &jiff::tz::TimeZone) -> String {
+    let (shown, total) = player.progress();
+    let state = if player.playing { "▶" } else { "⏸" };
+    let speed = if player.speed >= 1.0 {
+        format!("{}×", player.speed)
+    } else {
+        format!("1/{}×", 1.0 / player.speed)
+    };
+    format!(
+        "REPLAY {} {state} {speed} · {shown}/{total} changes",
+        player.position().to_zoned(zone.clone()).strftime("%H:%M:%S")
+    )
+}
+
 /// When to draw again if nothing happens: in a second while a time on screen counts seconds (ages, "how long
 /// ago", the change rate); past ten minutes they count minutes, so ten seconds late is as good as on time;
 /// never when nothing on screen moves, so that a quiet watch costs no CPU at all.
-fn tick_after(view: &ViewModel, ui: &Ui, drawn: tokio::time::Instant) -> Option<tokio::time::Instant> {
-    if ui.details || view.ticking(Timestamp::now()) {
+fn tick_after(view: &ViewModel, ui: &Ui, drawn: tokio::time::Instant, now: Timestamp) -> Option<tokio::time::Instant> {
+    if ui.details || view.ticking(now) {
         Some(drawn + Duration::from_secs(1))
     } else if !view.rows().is_empty() {
         Some(drawn + SLOW_TICK)
     } else {
         None
     }
-}
-
-fn live_header(engine: &Engine, settings: &Settings) -> String {
-    let types: Vec<&str> = engine.streams.iter().map(|stream| stream.label.name.as_str()).collect();
-    let scope = match &engine.namespace {
-        None => "all namespaces".to_string(),
-        Some(namespace) => format!("namespace {namespace}"),
-    };
-    let context = match &engine.connection.context {
-        Some(context) => format!("context {context}"),
-        None => engine.connection.server.clone(),
-    };
-    let mut selectors = String::new();
-    if let Some(labels) = &settings.label_selector {
-        selectors.push_str(&format!(" -l {labels}"));
-    }
-    format!("{context} · {} in {scope}{selectors}", types.join(","))
 }
 
 /// The terminal's input, read on a thread of its own: a blocking read costs nothing while no key is pressed,
@@ -243,8 +339,7 @@ impl LiveTerminal {
         Ok(LiveTerminal { terminal })
     }
 
-    fn draw(&mut self, view: &ViewModel, ui: &Ui) -> Result<()> {
-        let now = Timestamp::now();
+    fn draw(&mut self, view: &ViewModel, ui: &Ui, now: Timestamp) -> Result<()> {
         self.terminal
             .draw(|frame| live::draw(frame, view, ui, now))
             .map(|_| ())

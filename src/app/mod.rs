@@ -1,59 +1,76 @@
-//! One run, start to end: connect, resolve the types, start a stream per type, then either append lines or run
-//! the live view, until a signal, `q`, `--count`, `--timeout`, a closed pipe or a fatal error ends it.
+//! One run, start to end: open the source of changes (the clusters of the contexts, or a recording), then
+//! either append lines or run the live view, until a signal, `q`, `--count`, `--timeout`, a closed pipe or a
+//! fatal error ends it.
 
+mod clusters;
 mod keys;
 mod lines;
 mod live;
 mod notices;
-mod pipeline;
+mod replay;
+mod reporting;
 mod waits;
 
-use std::time::{Duration, Instant};
-
+use jiff::Timestamp;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::mpsc;
 
-use crate::cluster::connection::{self, Connection};
-use crate::cluster::resolver;
-use crate::engine::stream::{ListStrategy, Representation, StreamDriver, StreamMessage, StreamSpec};
-use crate::error::{Error, Result, request_error};
+use crate::cluster::connection;
+use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
 use crate::render::columns::TableOptions;
-use crate::settings::{EventUse, NamespaceScope, OutputMode, Settings};
-use crate::view::{StreamInfo, StreamLabel};
+use crate::settings::{NamespaceScope, OutputMode, Settings, SourceChoice};
+use crate::view::recording::Header;
+use clusters::Clusters;
+use replay::Recording;
+use reporting::Reporting;
 use waits::WaitWatch;
 
 pub use notices::synced_line;
-
-/// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
-const CHANNEL_CAPACITY: usize = 4096;
-/// How long the live view lets events gather before a watch reads again: a quarter of a frame, unseen.
-const LIVE_GATHER: Duration = Duration::from_millis(25);
 
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let mut signals = Signals::new()?;
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
     let ran = async {
-        let started = Instant::now();
-        let connection = connection::connect(&settings.connection).await?;
-        // Discovery and the version probe are requests too: a wait on them is said, as one on the lists.
-        let mut waits = WaitWatch::new(&connection);
-        let engine = waits.saying(Engine::start(&settings, connection, started)).await?;
-        let connection = engine.connection.clone();
-        let watched = match settings.output {
-            OutputMode::Lines(format) => lines::append_lines(engine, &settings, format, waits).await,
-            OutputMode::Live { timeline } => live::run_live(engine, &settings, timeline, waits).await,
+        let source = match &settings.source {
+            SourceChoice::Replay(path) => Source::Recording(Recording::read(path)?),
+            SourceChoice::Contexts(contexts) => {
+                let mut connections = Vec::with_capacity(contexts.len());
+                for options in contexts {
+                    connections.push(connection::connect(options).await?);
+                }
+                let mut waits = WaitWatch::new(&connections[0]);
+                let mut clusters = Clusters::start(&settings, connections);
+                // One context: its kinds are known before the output starts, so that a wrong type is an error
+                // on a terminal left as it was.
+                if !clusters.several() {
+                    waits.saying(clusters.first_ready()).await?;
+                }
+                Source::Clusters(Box::new(clusters), waits)
+            }
         };
-        if let Err(Error::ResourceType(_)) = watched {
-            resolver::forget_discovery(&connection);
+        let mut source = source;
+        let ended = tokio::select! {
+            biased;
+            _ = sleep_until(deadline) => Ok(ExitCode::Success),
+            ended = output(&mut source, &settings) => ended,
+        };
+        match ended {
+            // Ended as asked (`--timeout`, `q`, `--count`), unless a context never synced.
+            Ok(ExitCode::Success) => Ok(unsynced(&source)),
+            other => other,
         }
-        watched
     };
     tokio::select! {
         biased;
         number = signals.next() => Ok(ExitCode::Signal(number)),
-        _ = sleep_until(deadline) => Ok(ExitCode::Success),
         result = ran => result,
+    }
+}
+
+async fn output(source: &mut Source, settings: &Settings) -> Result<ExitCode> {
+    match settings.output {
+        OutputMode::Lines(format) => lines::append_lines(source, settings, format).await,
+        OutputMode::Live { timeline } => live::run_live(source, settings, timeline).await,
     }
 }
 
@@ -64,163 +81,51 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The streams, started, and what the output needs to know about them.
-pub(crate) struct Engine {
-    receiver: mpsc::Receiver<(usize, StreamMessage)>,
-    streams: Vec<StreamInfo>,
-    /// The stream of the Events about the watched objects, numbered after the watched types.
-    events: Option<EventStream>,
-    connection: Connection,
-    namespace: Option<String>,
-    started: Instant,
+/// Where the changes come from: the outputs take them from either without telling them apart.
+enum Source {
+    /// The clusters of the contexts, and what they wait on until the first sync.
+    Clusters(Box<Clusters>, WaitWatch),
+    Recording(Recording),
 }
 
-/// The Events watched beside the watched types, and why.
-pub(crate) struct EventStream {
-    index: usize,
-    label: StreamLabel,
-    /// Events about these kinds only are printed (`--with-events`).
-    kinds: Vec<String>,
-    printed: bool,
-}
-
-impl Engine {
-    async fn start(settings: &Settings, connection: Connection, started: Instant) -> Result<Engine> {
-        let targets = resolver::resolve(&connection, &settings.targets)
-            .await
-            .map_err(|error| connection.explain(error))?;
-        let namespace = match &settings.scope {
-            NamespaceScope::All => None,
-            NamespaceScope::Named(namespace) => Some(namespace.clone()),
-            NamespaceScope::ContextDefault => Some(connection.default_namespace.clone()),
-        };
-        // LIST pages by default: kube-apiserver 1.37 sends them in half the time of a streamed list
-        // (BENCHMARKS.md), and they need no version check.
-        let strategy = ListStrategy::new(
-            settings.streaming_lists
-                && server_streams_lists(&connection)
-                    .await
-                    .map_err(|error| connection.explain(error))?,
-        );
-        let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
-        let gather = matches!(settings.output, OutputMode::Live { .. }).then_some(LIVE_GATHER);
-        let start_stream = |index: usize, spec: StreamSpec| {
-            let driver = StreamDriver::new(
-                connection.client.clone(),
-                spec,
-                index,
-                sender.clone(),
-                strategy.clone(),
-                connection.request_timeout,
-                settings.silence_limit,
-            );
-            tokio::spawn(driver.run());
-        };
-        for (index, target) in targets.iter().enumerate() {
-            let spec = StreamSpec {
-                path: target.resource.collection_path(namespace.as_deref()),
-                label_selector: settings.label_selector.clone(),
-                field_selector: settings.field_selector.clone(),
-                names: target.names.clone(),
-                representation: settings.representation,
-                gather,
-            };
-            start_stream(index, spec);
-        }
-        // Events about Events are not watched: a watch of `events` alone has nothing to join.
-        let watched_kinds: Vec<String> = targets
-            .iter()
-            .map(|target| target.resource.kind.clone())
-            .filter(|kind| kind != "Event")
-            .collect();
-        let events = match settings.events {
-            EventUse::Off => None,
-            _ if watched_kinds.is_empty() => None,
-            EventUse::Join | EventUse::Print => resolver::event_resource(&connection)
-                .await
-                .map_err(|error| connection.explain(error))?
-                .map(|resource| {
-                    let index = targets.len();
-                    start_stream(
-                        index,
-                        StreamSpec {
-                            path: resource.collection_path(namespace.as_deref()),
-                            label_selector: None,
-                            field_selector: None,
-                            names: Default::default(),
-                            representation: Representation::Objects,
-                            gather,
-                        },
-                    );
-                    EventStream {
-                        index,
-                        label: StreamLabel::from(&resource),
-                        kinds: watched_kinds,
-                        printed: settings.events == EventUse::Print,
-                    }
-                }),
-        };
-        let streams = targets
-            .iter()
-            .map(|target| StreamInfo::new(StreamLabel::from(&target.resource)))
-            .collect();
-        Ok(Engine {
-            receiver,
-            streams,
-            events,
-            connection,
-            namespace,
-            started,
-        })
-    }
-}
-
-impl Engine {
-    /// The label of any stream, the Events' included.
-    fn label(&self, stream: usize) -> &StreamLabel {
-        match &self.events {
-            Some(events) if events.index == stream => &events.label,
-            _ => &self.streams[stream].label,
+impl Source {
+    /// The status line of the live view, and the header of a recording.
+    fn header(&self, settings: &Settings) -> Header {
+        match self {
+            Source::Clusters(clusters, _) => Header::new(
+                Timestamp::now(),
+                clusters.header(settings),
+                settings.scope == NamespaceScope::All,
+                settings.source.several_contexts(),
+                settings.table.events && clusters.joins_events(),
+            ),
+            Source::Recording(recording) => recording.header.clone(),
         }
     }
+}
 
-    /// The number of streams, the Events' included.
-    fn stream_count(&self) -> usize {
-        self.streams.len() + usize::from(self.events.is_some())
-    }
+/// The reporting rules, and the recorder, for a run from `source`.
+fn reporting(source: &Source, settings: &Settings) -> Result<Reporting> {
+    Reporting::new(settings, source.header(settings))
+}
 
-    /// The table's options, with the Events' column only when they are watched.
-    fn table_options(&self, settings: &Settings) -> TableOptions {
-        TableOptions {
-            events: settings.table.events && self.events.is_some(),
-            ..settings.table.clone()
-        }
-    }
-
-    /// Whether an Event about a `kind` object is printed (`--with-events`).
-    fn prints_event_about(&self, kind: &str) -> bool {
-        self.events
-            .as_ref()
-            .is_some_and(|events| events.printed && events.kinds.iter().any(|watched| watched == kind))
+/// The table's options: the flags', with what the source decides (a replay's, as recorded).
+fn table_options(source: &Source, settings: &Settings) -> TableOptions {
+    let header = source.header(settings);
+    TableOptions {
+        all_namespaces: header.all_namespaces,
+        contexts: header.contexts,
+        events: settings.table.events && header.events,
+        ..settings.table.clone()
     }
 }
 
-/// A failure that ends the run, with what helps to fix it.
-pub(crate) fn fatal(error: Error, connection: &Connection, settings: &Settings) -> Error {
-    connection
-        .explain(error)
-        .with_namespace_hint(settings.scope == NamespaceScope::All)
-}
-
-/// Streamed initial lists exist from Kubernetes 1.27; older servers ignore the parameter and would replay
-/// everything as a plain watch, so they are never asked.
-async fn server_streams_lists(connection: &Connection) -> Result<bool> {
-    let version = connection
-        .bounded(connection.client.apiserver_version())
-        .await?
-        .map_err(|error| request_error(error, "reading the server version"))?;
-    let minor: u32 = version.minor.trim_end_matches('+').parse().unwrap_or(0);
-    Ok(version.major == "1" && minor >= 27)
+/// How a run that ended as asked ends: with the exit code of a context that never synced, if one did not.
+fn unsynced(source: &Source) -> ExitCode {
+    match source {
+        Source::Clusters(clusters, _) => clusters.unsynced_exit_code().unwrap_or(ExitCode::Success),
+        Source::Recording(_) => ExitCode::Success,
+    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP, as the number of the first to arrive.

@@ -3,40 +3,50 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::stream::Notice;
-use crate::view::{NoticeKind, StreamInfo, StreamLabel};
+use crate::view::NoticeKind;
 
-/// `Synced 1234 pods, 56 services in 0.41s; watching for changes`
-pub fn synced_line(streams: &[StreamInfo], existing: &[usize], took: Duration) -> String {
-    let counts: Vec<String> = streams
-        .iter()
-        .zip(existing)
-        .map(|(stream, count)| format!("{count} {}", stream.label.name))
-        .collect();
-    format!(
-        "Synced {} in {:.2}s; watching for changes",
-        counts.join(", "),
-        took.as_secs_f64()
-    )
+/// Beyond this many kinds, the synced line names the ones with the most objects and counts the rest.
+const KINDS_NAMED: usize = 6;
+
+/// `Synced 1234 pods, 56 services in 0.41s; watching for changes`; with many kinds (`--all-kinds`),
+/// `Synced 1290 objects of 48 kinds (1234 pods, 56 services, …) in 0.41s; watching for changes`.
+pub fn synced_line(counts: &[(&str, usize)], took: Duration) -> String {
+    let named = |counts: &[(&str, usize)]| -> Vec<String> {
+        counts.iter().map(|(name, count)| format!("{count} {name}")).collect()
+    };
+    let what = if counts.len() <= KINDS_NAMED {
+        named(counts).join(", ")
+    } else {
+        let mut largest = counts.to_vec();
+        largest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        largest.truncate(KINDS_NAMED - 1);
+        let total: usize = counts.iter().map(|(_, count)| count).sum();
+        format!(
+            "{total} objects of {} kinds ({}, …)",
+            counts.len(),
+            named(&largest).join(", ")
+        )
+    };
+    format!("Synced {what} in {:.2}s; watching for changes", took.as_secs_f64())
 }
 
-pub(super) fn relisted_line(label: &StreamLabel, changes: usize, after: Option<Duration>) -> String {
+pub(super) fn relisted_line(name: &str, changes: usize, after: Option<Duration>) -> String {
     let after = after
         .map(|gap| format!(" after {:.1}s", gap.as_secs_f64()))
         .unwrap_or_default();
-    format!("{}: relisted{after}: {changes} changes found", label.name)
+    format!("{name}: relisted{after}: {changes} changes found")
 }
 
 /// A notice as one line, and what kind of event it counts as; `gap` remembers when the stream broke off.
-pub(super) fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option<Instant>) -> (NoticeKind, String) {
+pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Instant>) -> (NoticeKind, String) {
     match notice {
         Notice::Interrupted { cause, retry_in } => {
             gap.get_or_insert_with(Instant::now);
             let text = if retry_in.is_zero() {
-                format!("{}: watch interrupted ({cause}); retrying now", label.name)
+                format!("{name}: watch interrupted ({cause}); retrying now")
             } else {
                 format!(
-                    "{}: watch interrupted ({cause}); retrying in {:.1}s",
-                    label.name,
+                    "{name}: watch interrupted ({cause}); retrying in {:.1}s",
                     retry_in.as_secs_f64()
                 )
             };
@@ -45,8 +55,7 @@ pub(super) fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option
         Notice::ListRetried { cause, retry_in } => (
             NoticeKind::Other,
             format!(
-                "{}: listing failed ({cause}); retrying in {:.1}s",
-                label.name,
+                "{name}: listing failed ({cause}); retrying in {:.1}s",
                 retry_in.as_secs_f64()
             ),
         ),
@@ -54,14 +63,14 @@ pub(super) fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option
             *gap = None;
             (
                 NoticeKind::Reconnect,
-                format!("{}: reconnected after {:.1}s", label.name, lasted.as_secs_f64()),
+                format!("{name}: reconnected after {:.1}s", lasted.as_secs_f64()),
             )
         }
         Notice::Expired => {
             gap.get_or_insert_with(Instant::now);
             (
                 NoticeKind::Other,
-                format!("{}: watch expired (410 Gone); relisting", label.name),
+                format!("{name}: watch expired (410 Gone); relisting"),
             )
         }
         Notice::StreamingListsUnsupported => (
@@ -72,10 +81,36 @@ pub(super) fn notice_line(label: &StreamLabel, notice: &Notice, gap: &mut Option
 }
 
 /// The Events cannot be watched: said once, and the rest goes on.
-pub(super) fn events_unavailable_line(label: &StreamLabel, error: &crate::error::Error) -> String {
+pub(super) fn events_unavailable_line(name: &str, error: &crate::error::Error) -> String {
     format!(
-        "{}: cannot be watched, so rows show no Events ({})",
-        label.name,
+        "{name}: cannot be watched, so rows show no Events ({})",
         crate::view::summary::one_line(&error.to_string(), 200)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_kinds_are_summed_up_with_the_largest_named() {
+        let took = Duration::from_millis(410);
+        assert_eq!(
+            synced_line(&[("pods", 1234), ("services", 56)], took),
+            "Synced 1234 pods, 56 services in 0.41s; watching for changes"
+        );
+        let many: Vec<(&str, usize)> = vec![
+            ("a", 1),
+            ("pods", 100),
+            ("b", 0),
+            ("services", 7),
+            ("c", 2),
+            ("d", 3),
+            ("e", 4),
+        ];
+        assert_eq!(
+            synced_line(&many, took),
+            "Synced 117 objects of 7 kinds (100 pods, 7 services, 4 e, 3 d, 2 c, …) in 0.41s; watching for changes"
+        );
+    }
 }

@@ -73,6 +73,17 @@ impl ResourceInfo {
     }
 }
 
+/// Kinds that change all the time on their own and say little one by one, left out of `--all-kinds` unless
+/// named: Events (their own column tells why a row changed), Leases (every node and leader renews one every
+/// few seconds), Endpoints and EndpointSlices (they follow every pod that becomes ready or not).
+pub const NOISY_KINDS: &[(&str, &str)] = &[
+    ("", "events"),
+    ("events.k8s.io", "events"),
+    ("coordination.k8s.io", "leases"),
+    ("", "endpoints"),
+    ("discovery.k8s.io", "endpointslices"),
+];
+
 /// Every resource the server offers, groups in the server's order of preference and, within a group, the
 /// preferred version first; that order settles ambiguous names the way kubectl does.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -314,6 +325,23 @@ impl Catalog {
     /// The resources that can be listed and watched, in discovery order.
     pub fn watchable(&self) -> impl Iterator<Item = &ResourceInfo> {
         self.resources.iter().filter(|resource| resource.watchable())
+    }
+
+    /// Every kind that can be watched, once each in its preferred version, but the noisy ones: what
+    /// `--all-kinds` watches. Cluster-scoped kinds only when asked for (`-A`).
+    pub fn every_kind(&self, cluster_scoped: bool) -> Vec<&ResourceInfo> {
+        let mut kinds: Vec<&ResourceInfo> = Vec::new();
+        for resource in self.watchable() {
+            let noisy = NOISY_KINDS.contains(&(resource.group.as_str(), resource.plural.as_str()));
+            let in_scope = resource.namespaced || cluster_scoped;
+            let known = kinds
+                .iter()
+                .any(|kind| kind.group == resource.group && kind.plural == resource.plural);
+            if !noisy && in_scope && !known && !resource.plural.contains('/') {
+                kinds.push(resource);
+            }
+        }
+        kinds
     }
 
     /// Resolves a word of the command line to the resources to watch: one type, or every watchable type of a

@@ -28,13 +28,48 @@ pub async fn resolve(connection: &Connection, targets: &[TypeTarget]) -> Result<
         .bounded(discovery::discover_cached(&connection.client, &cache))
         .await??;
     match resolve_in(&catalog, targets) {
-        Err(Error::ResourceType(_)) if cached => {
-            let catalog = connection.bounded(discovery::discover(&connection.client)).await??;
-            cache.store(&catalog);
-            resolve_in(&catalog, targets)
-        }
+        Err(Error::ResourceType(_)) if cached => resolve_in(&rediscover(connection).await?, targets),
         resolved => resolved,
     }
+}
+
+/// `--all-kinds`: the kinds named first (each once), then every other kind the server serves but the noisy
+/// ones; cluster-scoped kinds only with `cluster_scoped` (`-A`), unless named.
+pub async fn resolve_every_kind(
+    connection: &Connection,
+    named: &[TypeTarget],
+    cluster_scoped: bool,
+) -> Result<Vec<Target>> {
+    let mut targets = resolve(connection, named).await?;
+    // Fresh, not cached: a CRD installed since the cache was written is watched from the start.
+    let catalog = rediscover(connection).await?;
+    add_every_kind(&mut targets, &catalog, cluster_scoped);
+    Ok(targets)
+}
+
+/// Adds to `targets` the kinds of `catalog` that `--all-kinds` watches and `targets` does not have yet; returns
+/// how many were added (at the end).
+pub fn add_every_kind(targets: &mut Vec<Target>, catalog: &Catalog, cluster_scoped: bool) -> usize {
+    let before = targets.len();
+    for resource in catalog.every_kind(cluster_scoped) {
+        let known = targets
+            .iter()
+            .any(|target| target.resource.group == resource.group && target.resource.plural == resource.plural);
+        if !known {
+            targets.push(Target {
+                resource: resource.clone(),
+                names: BTreeSet::new(),
+            });
+        }
+    }
+    targets.len() - before
+}
+
+/// The server's catalog as it is now, kept in the cache for the next start.
+pub async fn rediscover(connection: &Connection) -> Result<Catalog> {
+    let catalog = connection.bounded(discovery::discover(&connection.client)).await??;
+    cache_of(connection).store(&catalog);
+    Ok(catalog)
 }
 
 /// The catalog, from the cache when it has one: for completion, where a stale answer is better than none.
@@ -131,5 +166,46 @@ mod tests {
             resolve_in(&catalog, &[target("nodes", &[])]),
             Err(Error::ResourceType(_))
         ));
+    }
+
+    #[test]
+    fn every_kind_leaves_out_the_noisy_ones_and_cluster_scoped_ones_unless_asked() {
+        let mut nodes = resource("nodes", "Node", "no", &[]);
+        nodes.namespaced = false;
+        let mut leases = resource("leases", "Lease", "", &[]);
+        leases.group = "coordination.k8s.io".into();
+        let mut old_widgets = resource("widgets", "Widget", "wd", &[]);
+        old_widgets.group = "example.com".into();
+        old_widgets.version = "v1beta1".into();
+        let mut widgets = old_widgets.clone();
+        widgets.version = "v1".into();
+        let mut status = resource("pods/status", "Pod", "", &[]);
+        status.short_names.clear();
+        let catalog = Catalog::from_resources(vec![
+            resource("pods", "Pod", "po", &["all"]),
+            resource("events", "Event", "ev", &[]),
+            resource("endpoints", "Endpoints", "ep", &[]),
+            status,
+            nodes,
+            leases,
+            widgets,
+            old_widgets,
+        ]);
+        let names = |cluster_scoped: bool| -> Vec<String> {
+            catalog
+                .every_kind(cluster_scoped)
+                .iter()
+                .map(|kind| format!("{}/{}", kind.qualified_name(), kind.version))
+                .collect()
+        };
+        assert_eq!(names(false), ["pods/v1", "widgets.example.com/v1"]);
+        assert_eq!(names(true), ["pods/v1", "nodes/v1", "widgets.example.com/v1"]);
+
+        // Named kinds come first, and the noisy ones only when named.
+        let mut targets = resolve_in(&catalog, &[target("events", &[])]).expect("resolves");
+        assert_eq!(add_every_kind(&mut targets, &catalog, false), 2);
+        let plurals: Vec<&str> = targets.iter().map(|t| t.resource.plural.as_str()).collect();
+        assert_eq!(plurals, ["events", "pods", "widgets"]);
+        assert_eq!(add_every_kind(&mut targets, &catalog, false), 0);
     }
 }

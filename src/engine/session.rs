@@ -23,6 +23,8 @@ pub enum Report<P: Remember> {
 
 pub struct Session<P: Remember> {
     trackers: Vec<Tracker<P>>,
+    /// Streams that ended for good (forbidden, no longer served): they no longer hold the others back.
+    dropped: Vec<bool>,
     /// Changes of streams that synced early, waiting for the others.
     held: Vec<(usize, Change<P>)>,
     all_synced: bool,
@@ -33,6 +35,7 @@ impl<P: Remember> Session<P> {
     pub fn new(streams: usize) -> Self {
         Session {
             trackers: (0..streams).map(|_| Tracker::new()).collect(),
+            dropped: vec![false; streams],
             held: Vec::new(),
             all_synced: streams == 0,
             scratch: Vec::new(),
@@ -48,8 +51,43 @@ impl<P: Remember> Session<P> {
         &self.trackers[stream]
     }
 
+    /// The number of streams, dropped ones included.
+    pub fn stream_count(&self) -> usize {
+        self.trackers.len()
+    }
+
+    /// A stream that joins after the start (a kind installed since, as a CRD): its objects did not exist when
+    /// the session started, so its first list reports each as ADDED, as a relist would. Before the session
+    /// has synced, it joins as any other stream does, its first list silent.
+    pub fn add_stream(&mut self) -> usize {
+        let mut tracker = Tracker::new();
+        if self.all_synced {
+            let mut none = Vec::new();
+            tracker.apply(StreamEvent::ListBegin, &mut none);
+            tracker.apply(
+                StreamEvent::ListEnd {
+                    resource_version: String::new(),
+                },
+                &mut none,
+            );
+        }
+        self.trackers.push(tracker);
+        self.dropped.push(false);
+        self.trackers.len() - 1
+    }
+
+    /// A stream that ended for good: its changes are over, and the others no longer wait for it to sync.
+    pub fn drop_stream(&mut self, stream: usize, reports: &mut Vec<Report<P>>) {
+        self.dropped[stream] = true;
+        self.held.retain(|(held, _)| *held != stream);
+        self.check_synced(reports);
+    }
+
     /// Feeds one event of one stream in and appends what it makes known to `reports`.
     pub fn apply(&mut self, stream: usize, event: StreamEvent<P>, reports: &mut Vec<Report<P>>) {
+        if self.dropped[stream] {
+            return;
+        }
         let tracker = &mut self.trackers[stream];
         let ends_relist = tracker.is_synced() && matches!(event, StreamEvent::ListEnd { .. });
         tracker.apply(event, &mut self.scratch);
@@ -64,7 +102,12 @@ impl<P: Remember> Session<P> {
             return;
         }
         self.held.extend(self.scratch.drain(..).map(|change| (stream, change)));
-        if self.trackers.iter().all(Tracker::is_synced) {
+        self.check_synced(reports);
+    }
+
+    fn check_synced(&mut self, reports: &mut Vec<Report<P>>) {
+        let synced = |(tracker, dropped): (&Tracker<P>, &bool)| *dropped || tracker.is_synced();
+        if !self.all_synced && self.trackers.iter().zip(&self.dropped).all(synced) {
             self.all_synced = true;
             reports.push(Report::Synced {
                 existing: self.trackers.iter().map(Tracker::known_objects).collect(),
@@ -140,5 +183,51 @@ mod tests {
         list(&mut session, 0, &["b", "c"], 20, &mut reports);
         assert_eq!(reports[0], Report::Relisted { stream: 0, changes: 2 });
         assert_eq!(reports.len(), 3);
+    }
+
+    #[test]
+    fn a_dropped_stream_no_longer_holds_the_others_back() {
+        let mut session = Session::new(2);
+        let mut reports = Vec::new();
+        list(&mut session, 0, &["a"], 10, &mut reports);
+        session.apply(0, StreamEvent::Added(object("b", 11)), &mut reports);
+        assert!(reports.is_empty());
+        session.drop_stream(1, &mut reports);
+        assert!(session.is_synced());
+        assert_eq!(reports[0], Report::Synced { existing: vec![2, 0] });
+        assert!(matches!(&reports[1], Report::Change { stream: 0, change } if change.key.name == "b"));
+        reports.clear();
+        session.apply(1, StreamEvent::Added(object("x", 12)), &mut reports);
+        assert!(reports.is_empty(), "a dropped stream says nothing more: {reports:?}");
+    }
+
+    #[test]
+    fn a_stream_added_after_the_sync_reports_what_its_first_list_finds() {
+        let mut session = Session::new(1);
+        let mut reports = Vec::new();
+        list(&mut session, 0, &["a"], 10, &mut reports);
+        reports.clear();
+        let late = session.add_stream();
+        assert_eq!(late, 1);
+        list(&mut session, late, &["crd-1", "crd-2"], 20, &mut reports);
+        let added: Vec<&str> = reports
+            .iter()
+            .filter_map(|report| match report {
+                Report::Change { stream: 1, change } if change.change_type == ChangeType::Added => {
+                    Some(change.key.name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(added, ["crd-1", "crd-2"]);
+
+        // Before the sync, a stream added joins the barrier and its first list stays silent.
+        let mut session = Session::new(1);
+        let early = session.add_stream();
+        let mut reports = Vec::new();
+        list(&mut session, 0, &["a"], 10, &mut reports);
+        assert!(reports.is_empty());
+        list(&mut session, early, &["b"], 11, &mut reports);
+        assert_eq!(reports, [Report::Synced { existing: vec![1, 1] }]);
     }
 }

@@ -14,7 +14,7 @@ use super::tracker::{ObjectKey, Observed, Remember};
 pub const INITIAL_EVENTS_END: &str = "k8s.io/initial-events-end";
 
 /// One column of a server-side Table (`meta.k8s.io/v1` TableColumnDefinition).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Column {
     pub name: String,
     #[serde(rename = "type", default)]
@@ -314,8 +314,9 @@ pub fn decode_list_page(body: &[u8], summarised: bool) -> Result<ListPage, Decod
             .into_iter()
             .map(|item| wire_object(item, None, summarised))
             .collect::<Result<_, _>>()?,
-        // A metadata-only list with nothing in it says `"items": null`.
-        (None, None) if page.kind == Some("PartialObjectMetadataList") => Vec::new(),
+        // A metadata-only list with nothing in it says `"items": null`, and so does the Table of an empty list
+        // of some kinds (limitranges, roles: `"rows": null`).
+        (None, None) if matches!(page.kind, Some("PartialObjectMetadataList" | "Table")) => Vec::new(),
         (None, None) => return Err(DecodeError::MissingField("items")),
     };
     page_of(page.metadata, items, page.column_definitions)
@@ -526,6 +527,10 @@ mod tests {
         assert_eq!(page.continue_token.as_deref(), Some("x"));
         let empty = br#"{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"2049"},"items":null}"#;
         assert!(decode_list_page(empty, false).expect("decodes").items.is_empty());
+        // As kube-apiserver 1.37 sends the Table of an empty list of limitranges, roles or
+        // csistoragecapacities (found by --all-kinds).
+        let empty_table = br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"330"},"columnDefinitions":[{"name":"Name","type":"string","format":"name","priority":0}],"rows":null}"#;
+        assert!(decode_list_page(empty_table, true).expect("decodes").items.is_empty());
         assert!(
             decode_list_page(br#"{"kind":"ConfigMapList","metadata":{"resourceVersion":"1"}}"#, false).is_err(),
             "a full list without items is still malformed"

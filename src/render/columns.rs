@@ -13,6 +13,8 @@ use crate::view::{ChangeRecord, OwnerRef, StreamInfo};
 /// The flags that shape the table, as kubectl has them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableOptions {
+    /// Several contexts are watched: a CONTEXT column first.
+    pub contexts: bool,
     /// `-o wide`: also the columns the server marks with a priority above 0.
     pub wide: bool,
     /// `-A`: a NAMESPACE column first, as kubectl adds.
@@ -42,6 +44,9 @@ enum Leading {
 /// The columns of one table.
 #[derive(Debug, Clone)]
 pub struct Layout {
+    /// Where the leading columns end: 2 for the lines, 3 for the live table.
+    leading_count: usize,
+    context: bool,
     namespace: bool,
     /// The server columns shown, by index; `None` for several types in one table, where NAME is `kind/name`
     /// and the other kubectl columns go into DETAILS.
@@ -63,7 +68,10 @@ impl Layout {
     /// The appended lines: one table for every type watched.
     pub fn for_lines(streams: &[StreamInfo], options: &TableOptions) -> Layout {
         match streams {
-            [single] => Layout::new(Leading::Lines, Some(single), options),
+            // One kind (in one context, or the same kind in several): kubectl's columns.
+            [first, rest @ ..] if rest.iter().all(|stream| stream.label == first.label) => {
+                Layout::new(Leading::Lines, Some(first), options)
+            }
             _ => Layout::new(Leading::Lines, None, options),
         }
     }
@@ -83,6 +91,10 @@ impl Layout {
             Leading::Lines => vec!["EVENT".into(), "TIME".into()],
             Leading::Live => vec!["EVENT".into(), "LAST CHANGE".into(), "CHANGES".into()],
         };
+        let leading_count = headers.len();
+        if options.contexts {
+            headers.push("CONTEXT".into());
+        }
         if options.all_namespaces {
             headers.push("NAMESPACE".into());
         }
@@ -115,6 +127,8 @@ impl Layout {
         });
         headers.push("WHAT CHANGED".into());
         Layout {
+            leading_count,
+            context: options.contexts,
             namespace: options.all_namespaces,
             server_columns,
             headers,
@@ -134,10 +148,11 @@ impl Layout {
     /// snapshot. Lines that start from these rarely need to widen a column later.
     pub fn known_widths(&self, streams: &[StreamInfo]) -> Vec<usize> {
         let mut widths = vec!["MODIFIED".len(), "2026-11-22T12:05:20.123Z".len()];
-        if self.namespace {
-            widths.push(0);
-        }
-        if let (Some(shown), [stream]) = (&self.server_columns, streams) {
+        widths.resize(
+            widths.len() + usize::from(self.context) + usize::from(self.namespace),
+            0,
+        );
+        if let (Some(shown), Some(stream)) = (&self.server_columns, streams.first()) {
             widths.extend(
                 shown
                     .iter()
@@ -163,14 +178,20 @@ impl Layout {
         if let Some((_, changes)) = live {
             cells.push(changes.to_string());
         }
+        if self.context {
+            cells.push(stream.context.clone().unwrap_or_default());
+        }
         if self.namespace {
             cells.push(record.key.namespace.clone().unwrap_or_default());
         }
         match &self.server_columns {
             Some(shown) if !shown.is_empty() => {
                 for index in shown {
-                    let column = &stream.columns[*index];
-                    cells.push(cell(record, column, *index, live.map(|(now, _)| now)));
+                    // The same kind in another context may have other columns (another version).
+                    cells.push(match stream.columns.get(*index) {
+                        Some(column) => cell(record, column, *index, live.map(|(now, _)| now)),
+                        None => String::new(),
+                    });
                 }
             }
             Some(_) => cells.push(record.key.name.clone()),
@@ -232,7 +253,7 @@ impl Layout {
     pub fn drop_order(&self, stream: &StreamInfo) -> Vec<usize> {
         let mut order = vec![2, 1]; // CHANGES, LAST CHANGE (the live view's leading columns)
         let what_changed = self.what_changed_column();
-        let server_start = 3 + usize::from(self.namespace);
+        let server_start = self.server_start();
         let server_count = match &self.server_columns {
             Some(shown) if !shown.is_empty() => shown.len(),
             Some(_) => 1,
@@ -254,7 +275,10 @@ impl Layout {
                 .map(|offset| server_start + offset),
         );
         if self.namespace {
-            order.push(3);
+            order.push(self.leading_count + usize::from(self.context));
+        }
+        if self.context {
+            order.push(self.leading_count);
         }
         order.push(what_changed);
         order
@@ -263,7 +287,7 @@ impl Layout {
     /// The index of the object's NAME (kubectl's name column, or `kind/name` with several types): what a person
     /// reads first, kept whole as long as the terminal can hold it.
     pub fn name_column(&self, stream: &StreamInfo) -> usize {
-        let server_start = 3 + usize::from(self.namespace);
+        let server_start = self.server_start();
         let offset = match &self.server_columns {
             Some(shown) => shown
                 .iter()
@@ -277,6 +301,11 @@ impl Layout {
             None => 0,
         };
         server_start + offset
+    }
+
+    /// Where kubectl's columns begin: after the leading ones, CONTEXT and NAMESPACE.
+    fn server_start(&self) -> usize {
+        self.leading_count + usize::from(self.context) + usize::from(self.namespace)
     }
 
     /// The index of the WHAT CHANGED column, the one that gives way first when the table is too wide.

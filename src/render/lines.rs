@@ -14,6 +14,7 @@ use super::columns::{self, Layout, TableOptions};
 use crate::engine::tracker::Change;
 use crate::engine::wire::Payload;
 use crate::view::events::EventLog;
+use crate::view::feed::FedChange;
 use crate::view::{ChangeRecord, StreamInfo, StreamLabel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,38 +49,46 @@ impl LinePrinter {
         }
     }
 
-    /// Appends the output for one change of `stream`, seen at `at`, to `out`; `events` has the Events seen so
-    /// far, for the REASON column.
+    /// Appends the output for one change, seen at `at`, to `out`; `events` has the Events seen so far, for the
+    /// REASON column.
     pub fn print(
         &mut self,
         out: &mut String,
         streams: &[StreamInfo],
-        stream: usize,
-        change: &Change<Payload>,
+        fed: &FedChange,
         at: Timestamp,
         events: &EventLog,
     ) {
-        let label = &streams[stream].label;
-        self.print_as(out, label, change, |printer, out| {
-            printer.table_line(out, streams, &ChangeRecord::new(stream, label, change, at), events)
-        });
+        let stream = &streams[fed.stream];
+        self.print_as(
+            out,
+            &stream.label,
+            stream.context.as_deref(),
+            &fed.change,
+            |printer, out| {
+                let record = ChangeRecord::with_field_changes(fed.stream, &fed.change, fed.field_changes.clone(), at);
+                printer.table_line(out, streams, &record, events)
+            },
+        );
     }
 
-    /// Appends a change of an Event about a watched object (`--with-events`), for the outputs that print objects.
-    pub fn print_event(&mut self, out: &mut String, label: &StreamLabel, change: &Change<Payload>) {
-        self.print_as(out, label, change, |_, _| {});
+    /// Appends a change of an Event about a watched object (`--with-events`), for the outputs that print
+    /// objects; `context` when several are watched.
+    pub fn print_event(&mut self, out: &mut String, change: &Change<Payload>, context: Option<&str>) {
+        self.print_as(out, &event_label(change), context, change, |_, _| {});
     }
 
     fn print_as(
         &mut self,
         out: &mut String,
         label: &StreamLabel,
+        context: Option<&str>,
         change: &Change<Payload>,
         table_line: impl FnOnce(&mut Self, &mut String),
     ) {
         match self.format {
             LineFormat::Json => {
-                out.push_str(&watch_event_json(change, label));
+                out.push_str(&watch_event_json(change, label, context));
                 out.push('\n');
             }
             LineFormat::Yaml => {
@@ -88,7 +97,7 @@ impl LinePrinter {
                 }
                 self.documents += 1;
                 let event: serde_json::Value =
-                    serde_json::from_str(&watch_event_json(change, label)).unwrap_or(serde_json::Value::Null);
+                    serde_json::from_str(&watch_event_json(change, label, context)).unwrap_or(serde_json::Value::Null);
                 match serde_saphyr::to_string(&event) {
                     Ok(yaml) => out.push_str(&yaml),
                     Err(error) => {
@@ -167,9 +176,38 @@ impl LinePrinter {
     }
 }
 
-/// `{"type":"ADDED","object":{...}}`. An object that vanished while the watch was down is known only by its
-/// identity, so that is what its DELETED event carries.
-pub fn watch_event_json(change: &Change<Payload>, label: &StreamLabel) -> String {
+/// An Event's type, as `-o name` and a vanished Event's identity need it: from its own apiVersion.
+fn event_label(change: &Change<Payload>) -> StreamLabel {
+    let core = change
+        .payload
+        .as_ref()
+        .is_some_and(|payload| payload.raw.contains(r#""apiVersion":"v1""#));
+    let (api_version, name, object_prefix) = match core {
+        true => ("v1", "events", "event"),
+        false => ("events.k8s.io/v1", "events.events.k8s.io", "event.events.k8s.io"),
+    };
+    StreamLabel {
+        kind: "Event".into(),
+        api_version: api_version.into(),
+        name: name.into(),
+        object_prefix: object_prefix.into(),
+        secret: false,
+    }
+}
+
+/// `{"type":"ADDED","object":{...}}`, and `"context":"staging"` after them when several contexts are watched.
+/// An object that vanished while the watch was down is known only by its identity, so that is what its
+/// DELETED event carries.
+pub fn watch_event_json(change: &Change<Payload>, label: &StreamLabel, context: Option<&str>) -> String {
+    let mut event = watch_event_object(change, label);
+    if let Some(context) = context {
+        event.pop();
+        let _ = write!(event, r#","context":{}}}"#, json!(context));
+    }
+    event
+}
+
+fn watch_event_object(change: &Change<Payload>, label: &StreamLabel) -> String {
     let event_type = change.change_type.as_str();
     match &change.payload {
         Some(payload) => format!(r#"{{"type":"{event_type}","object":{}}}"#, payload.raw),
@@ -201,16 +239,14 @@ mod tests {
             priority,
         };
         StreamInfo {
-            label: StreamLabel {
+            columns: vec![column("Name", 0), column("Status", 0), column("Node", 1)],
+            ..StreamInfo::new(StreamLabel {
                 kind: "Pod".into(),
                 api_version: "v1".into(),
                 name: "pods".into(),
                 object_prefix: "pod".into(),
                 secret: false,
-            },
-            columns: vec![column("Name", 0), column("Status", 0), column("Node", 1)],
-            existing: 0,
-            cell_widths: vec![],
+            })
         }
     }
 
@@ -267,7 +303,13 @@ mod tests {
         let mut printer = LinePrinter::new(format, options);
         let mut out = String::new();
         for (event, name, status) in events {
-            printer.print(&mut out, &[pods()], 0, &pod_change(*event, name, status), at(), log);
+            let change = pod_change(*event, name, status);
+            let fed = FedChange {
+                stream: 0,
+                field_changes: crate::view::field_changes_of(&change, false),
+                change,
+            };
+            printer.print(&mut out, &[pods()], &fed, at(), log);
         }
         out
     }
@@ -323,6 +365,7 @@ mod tests {
     #[test]
     fn wide_labels_namespace_and_no_headers() {
         let options = TableOptions {
+            contexts: false,
             wide: true,
             all_namespaces: true,
             no_headers: true,
@@ -379,11 +422,22 @@ mod tests {
         let mut vanished = change(ChangeType::Deleted, "web-1", None);
         vanished.origin = Origin::Relist;
         let event: serde_json::Value =
-            serde_json::from_str(&watch_event_json(&vanished, &pods().label)).expect("valid JSON");
+            serde_json::from_str(&watch_event_json(&vanished, &pods().label, None)).expect("valid JSON");
         assert_eq!(
             event,
             json!({"type": "DELETED", "object": {"apiVersion": "v1", "kind": "Pod",
                 "metadata": {"name": "web-1", "namespace": "team-a", "uid": "u1", "resourceVersion": "42"}}})
+        );
+    }
+
+    #[test]
+    fn with_several_contexts_json_names_the_context_beside_type_and_object() {
+        let change = change(ChangeType::Added, "web-1", Some(r#"{"kind":"Pod"}"#));
+        let event: serde_json::Value =
+            serde_json::from_str(&watch_event_json(&change, &pods().label, Some("staging"))).expect("valid JSON");
+        assert_eq!(
+            event,
+            json!({"type": "ADDED", "object": {"kind": "Pod"}, "context": "staging"})
         );
     }
 }

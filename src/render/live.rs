@@ -51,6 +51,10 @@ pub struct Ui {
     pub tree: bool,
     /// How far the details are scrolled down, in lines.
     pub scroll: u16,
+    /// A replay: where it stands (`REPLAY 12:05:20 ▶ 2× · 40/120 changes`), first on the second line.
+    pub replay: Option<String>,
+    /// A time to jump to is being typed (after `g`, in a replay).
+    pub jump: Option<String>,
 }
 
 /// How long a changed row stays highlighted.
@@ -147,8 +151,12 @@ pub fn draw(frame: &mut Frame, view: &ViewModel, ui: &Ui, now: Timestamp) {
         Mode::Table => draw_table(frame, body, view, ui, now),
         Mode::Timeline => draw_timeline(frame, body, view, ui, now),
     }
-    let keys = if ui.filtering {
+    let keys = if ui.jump.is_some() {
+        "type a time (12:05:20, 12:05) or a step from here (+30s, -2m) · enter jumps · esc cancels"
+    } else if ui.filtering {
         "type to filter by type, namespace, name, owner, what changed or Event · enter keeps it · esc clears it"
+    } else if ui.replay.is_some() {
+        "q quit · space play/pause · . , step · g jump · + - speed · t timeline/table · o owners · / filter · enter details"
     } else {
         "q quit · space pause · c clear · t timeline/table · o owners · / filter · ↑↓ PgUp PgDn move · enter details"
     };
@@ -204,6 +212,12 @@ fn status_lines(view: &ViewModel, ui: &Ui, now: Timestamp) -> Vec<Line<'static>>
             0,
             Span::styled(format!("PAUSED ({waiting} waiting) "), Style::new().reversed().bold()),
         );
+    }
+    if let Some(replay) = &ui.replay {
+        second.insert(0, Span::styled(format!("{replay} "), Style::new().reversed().bold()));
+    }
+    if let Some(typed) = &ui.jump {
+        second.insert(0, Span::styled(format!("jump to: {typed}▏ "), Style::new().reversed()));
     }
     vec![Line::raw(first), Line::from(second)]
 }
@@ -913,6 +927,16 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    fn synced(view: &mut ViewModel) {
+        let synced = crate::view::feed::Synced {
+            context: None,
+            took: std::time::Duration::from_millis(120),
+            streams: Vec::new(),
+            line: String::new(),
+        };
+        view.synced(at(-50), &synced);
+    }
     use crate::engine::tracker::{Change, ObjectKey, Origin};
     use crate::engine::wire::{Column, Packed, Payload};
     use crate::view::{StreamInfo, StreamLabel};
@@ -1027,13 +1051,15 @@ mod tests {
             filtering: false,
             tree: false,
             scroll: 0,
+            replay: None,
+            jump: None,
         }
     }
 
     fn pods_view() -> ViewModel {
         let pods = stream("Pod", "pods", &["Name", "Ready", "Status", "Age"]);
         let mut view = ViewModel::new(vec![pods.clone()], at(-60));
-        view.synced(at(-50), std::time::Duration::from_millis(120));
+        synced(&mut view);
         view.record(change(
             &pods,
             ChangeType::Added,
@@ -1179,7 +1205,7 @@ mod tests {
     fn names_stay_whole_while_other_columns_can_give_way() {
         let pods = stream("Pod", "pods", &["Name", "Ready", "Status", "Restarts", "Age"]);
         let mut view = ViewModel::new(vec![pods.clone()], at(-60));
-        view.synced(at(-50), std::time::Duration::from_millis(120));
+        synced(&mut view);
         let name = "bar-pod-1-5c47644f58-t28vv";
         view.record(change(
             &pods,
@@ -1218,7 +1244,7 @@ mod tests {
     fn each_row_shows_its_owner_and_its_latest_event_a_warning_standing_out() {
         let pods = stream("Pod", "pods", &["Name"]);
         let mut view = ViewModel::new(vec![pods.clone()], at(-60));
-        view.synced(at(-50), std::time::Duration::from_millis(120));
+        synced(&mut view);
         view.record(owned_change(
             &pods,
             ChangeType::Added,
@@ -1302,7 +1328,7 @@ mod tests {
         let replicasets = stream("ReplicaSet", "replicasets", &["Name"]);
         let pods = stream("Pod", "pods", &["Name"]);
         let mut view = ViewModel::new(vec![deployments.clone(), replicasets.clone(), pods.clone()], at(-60));
-        view.synced(at(-50), std::time::Duration::from_millis(120));
+        synced(&mut view);
         let mut add = |stream: usize, info: &StreamInfo, name: &str, owner: (&str, &str)| {
             let mut record = owned_change(info, ChangeType::Added, name, owner);
             record.stream = stream;
@@ -1354,7 +1380,7 @@ mod tests {
     fn details_of_an_added_object_show_it_its_events_and_its_history() {
         let pods = stream("Pod", "pods", &["Name"]);
         let mut view = ViewModel::new(vec![pods.clone()], at(-60));
-        view.synced(at(-50), std::time::Duration::from_millis(120));
+        synced(&mut view);
         view.record(owned_change(
             &pods,
             ChangeType::Added,

@@ -11,21 +11,34 @@ pub fn object_yaml(raw: &str, secret: bool) -> Option<String> {
     let mut object: Value = serde_json::from_str(raw).ok()?;
     if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("managedFields");
-        // The last applied configuration repeats the object, Secret values included.
-        if let Some(annotations) = metadata.get_mut("annotations").and_then(Value::as_object_mut) {
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
-        }
     }
+    hide_last_applied(&mut object);
     if secret {
-        for field in ["data", "stringData"] {
-            if let Some(values) = object.get_mut(field).and_then(Value::as_object_mut) {
-                for value in values.values_mut() {
-                    *value = Value::String(HIDDEN_VALUE.to_string());
-                }
+        hide_secret_values(&mut object);
+    }
+    serde_saphyr::to_string(&object).ok()
+}
+
+/// The last applied configuration repeats the object, a Secret's values included.
+pub fn hide_last_applied(object: &mut Value) {
+    if let Some(annotations) = object
+        .get_mut("metadata")
+        .and_then(|metadata| metadata.get_mut("annotations"))
+        .and_then(Value::as_object_mut)
+    {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// A Secret's values, each replaced by `HIDDEN_VALUE`.
+pub fn hide_secret_values(object: &mut Value) {
+    for field in ["data", "stringData"] {
+        if let Some(values) = object.get_mut(field).and_then(Value::as_object_mut) {
+            for value in values.values_mut() {
+                *value = Value::String(HIDDEN_VALUE.to_string());
             }
         }
     }
-    serde_saphyr::to_string(&object).ok()
 }
 
 #[cfg(test)]

@@ -4,8 +4,10 @@
 
 pub mod details;
 pub mod events;
+pub mod feed;
 pub mod owners;
 pub mod query;
+pub mod recording;
 pub mod summary;
 pub mod waiting;
 
@@ -14,7 +16,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::cluster::discovery::ResourceInfo;
 use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
@@ -110,8 +112,30 @@ struct MetadataHead {
     owner_references: Vec<OwnerRef>,
 }
 
+/// What a modification changed, from the version before it when that was kept; Secret values withheld.
+pub fn field_changes_of(change: &Change<Payload>, secret: bool) -> Vec<FieldChange> {
+    match (change.change_type, &change.payload, &change.previous) {
+        (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
+            .unpack()
+            .and_then(|before| summary::field_changes_in_text(&before, &payload.raw, secret))
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 impl ChangeRecord {
+    /// A change ready to show, what it changed worked out from the version before it.
     pub fn new(stream: usize, label: &StreamLabel, change: &Change<Payload>, at: Timestamp) -> ChangeRecord {
+        ChangeRecord::with_field_changes(stream, change, field_changes_of(change, label.secret), at)
+    }
+
+    /// A change ready to show, what it changed already worked out (by its source, or in a recording).
+    pub fn with_field_changes(
+        stream: usize,
+        change: &Change<Payload>,
+        field_changes: Vec<FieldChange>,
+        at: Timestamp,
+    ) -> ChangeRecord {
         let head: MetadataHead = change
             .payload
             .as_ref()
@@ -123,13 +147,6 @@ impl ChangeRecord {
             .and_then(|payload| payload.cells.as_ref())
             .map(|cells| cells.iter().map(cell_text).collect())
             .unwrap_or_default();
-        let field_changes = match (change.change_type, &change.payload, &change.previous) {
-            (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
-                .unpack()
-                .and_then(|before| summary::field_changes_in_text(&before, &payload.raw, label.secret))
-                .unwrap_or_default(),
-            _ => Vec::new(),
-        };
         ChangeRecord {
             stream,
             key: change.key.clone(),
@@ -170,6 +187,8 @@ pub fn cell_text(cell: &serde_json::Value) -> String {
 #[derive(Debug, Clone)]
 pub struct StreamInfo {
     pub label: StreamLabel,
+    /// The kubeconfig context it watches, when several are watched.
+    pub context: Option<String>,
     /// The server's Table columns, once known.
     pub columns: Vec<Column>,
     /// How many objects existed at the start (hidden).
@@ -182,6 +201,7 @@ impl StreamInfo {
     pub fn new(label: StreamLabel) -> StreamInfo {
         StreamInfo {
             label,
+            context: None,
             columns: Vec::new(),
             existing: 0,
             cell_widths: Vec::new(),
@@ -265,7 +285,8 @@ impl Activity {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum NoticeKind {
     Reconnect,
     Relist,
@@ -307,8 +328,23 @@ impl ViewModel {
         }
     }
 
-    pub fn synced(&mut self, at: Timestamp, took: Duration) {
-        self.activity.synced = Some((at, took));
+    /// A stream begins: it is numbered after the ones before it.
+    pub fn add_stream(&mut self, stream: StreamInfo) {
+        self.streams.push(stream);
+    }
+
+    /// A context has its first snapshot: the first sync is the watch's; the others are said as notices.
+    pub fn synced(&mut self, at: Timestamp, synced: &feed::Synced) {
+        for found in &synced.streams {
+            if let Some(stream) = self.streams.get_mut(found.stream) {
+                stream.existing = found.existing;
+                stream.cell_widths = found.cell_widths.clone();
+            }
+        }
+        match self.activity.synced {
+            None => self.activity.synced = Some((at, synced.took)),
+            Some(_) => self.notice(NoticeKind::Other, synced.line.clone(), at),
+        }
     }
 
     pub fn notice(&mut self, kind: NoticeKind, text: String, at: Timestamp) {
