@@ -537,14 +537,15 @@ impl Clusters {
                 out.push(notice(kind, text));
             }
             StreamMessage::Failed(error) if named && !self.plan.several => return Err(self.fatal(context, error)),
-            StreamMessage::Failed(error) => self.stream_failed(context, driver, member, named, error, out),
+            StreamMessage::Failed(error) => self.stream_failed(context, driver, member, named, error, out)?,
         }
         self.report(context, out);
         Ok(())
     }
 
     /// A stream refused for good, in a run that goes on: a kind `--all-kinds` found is left out; a kind named,
-    /// with several contexts, is tried again later (credentials may be renewed, access granted).
+    /// with several contexts, is tried again later (credentials may be renewed, access granted). With one
+    /// context, when no kind is left to watch, the last refusal ends the run.
     fn stream_failed(
         &mut self,
         context: usize,
@@ -553,7 +554,7 @@ impl Clusters {
         named: bool,
         error: Error,
         out: &mut Vec<Fed>,
-    ) {
+    ) -> Result<()> {
         let state = &mut self.contexts[context];
         let error = state.connection.explain(error);
         let name = &self.routes[driver].name;
@@ -576,10 +577,14 @@ impl Clusters {
             });
         } else if let Some(running) = &mut state.running {
             running.session.drop_stream(member, &mut self.reports);
+            if running.session.all_dropped() && !self.plan.several {
+                return Err(self.fatal(context, error));
+            }
         }
         if !state.synced {
             state.failure = Some(error);
         }
+        Ok(())
     }
 
     /// What a context's session made known, as feed items.

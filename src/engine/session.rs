@@ -76,6 +76,11 @@ impl<P: Remember> Session<P> {
         self.trackers.len() - 1
     }
 
+    /// Whether every stream has ended for good: nothing is left to watch.
+    pub fn all_dropped(&self) -> bool {
+        self.dropped.iter().all(|dropped| *dropped)
+    }
+
     /// A stream that ended for good: its changes are over, and the others no longer wait for it to sync.
     pub fn drop_stream(&mut self, stream: usize, reports: &mut Vec<Report<P>>) {
         self.dropped[stream] = true;
@@ -194,6 +199,7 @@ mod tests {
         assert!(reports.is_empty());
         session.drop_stream(1, &mut reports);
         assert!(session.is_synced());
+        assert!(!session.all_dropped());
         assert_eq!(reports[0], Report::Synced { existing: vec![2, 0] });
         assert!(matches!(&reports[1], Report::Change { stream: 0, change } if change.key.name == "b"));
         reports.clear();

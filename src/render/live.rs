@@ -292,7 +292,8 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
         }
         vec![Layout::for_live_tree(&ui.options)]
     } else {
-        rows.sort_by_key(|row| row.latest.stream);
+        // Grouped by context, then by kind.
+        rows.sort_by_key(|row| (view.streams[row.latest.stream].context.as_deref(), row.latest.stream));
         let several = view.streams.len() > 1;
         let mut current = None;
         for (index, row) in rows.iter().enumerate() {
@@ -301,8 +302,13 @@ fn draw_table(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: Tim
                 current = Some(section);
                 let stream = &view.streams[section];
                 if several {
+                    let context = stream
+                        .context
+                        .as_deref()
+                        .map(|context| format!("{context}: "))
+                        .unwrap_or_default();
                     items.push(Item::Title(format!(
-                        "{} ({})",
+                        "{context}{} ({})",
                         stream.label.name, stream.label.api_version
                     )));
                 }
@@ -566,6 +572,9 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
     }
     let several = view.streams.len() > 1;
     let mut headers = vec!["TIME".to_string(), "EVENT".to_string()];
+    if ui.options.contexts {
+        headers.push("CONTEXT".into());
+    }
     if several {
         headers.push("KIND".into());
     }
@@ -586,6 +595,9 @@ fn draw_timeline(frame: &mut Frame, area: Rect, view: &ViewModel, ui: &Ui, now: 
     };
     let cells_of = |record: &ChangeRecord| {
         let mut cells = vec![clock(record.at, &ui.time_zone), record.event.as_str().to_string()];
+        if ui.options.contexts {
+            cells.push(view.streams[record.stream].context.clone().unwrap_or_default());
+        }
         if several {
             cells.push(view.streams[record.stream].label.kind.clone());
         }
@@ -1115,6 +1127,35 @@ mod tests {
                 "q quit · space pause · c clear · t timeline/table · o owners · / filter · ↑↓ PgUp PgDn move · enter details",
             ]
         );
+    }
+
+    /// With several contexts, each row says its context and the sections are grouped by context, then kind.
+    #[test]
+    fn several_contexts_have_a_context_column_and_sections_by_context() {
+        let mut pods_b = stream("Pod", "pods", &["Name", "Status"]);
+        pods_b.context = Some("b".into());
+        let mut pods_a = pods_b.clone();
+        pods_a.context = Some("a".into());
+        let mut view = ViewModel::new(vec![pods_b.clone(), pods_a.clone()], at(-60));
+        let mut record = |stream: usize, info: &StreamInfo, name: &str| {
+            let mut record = change(info, ChangeType::Added, name, &[name, "Running"], "Running");
+            record.stream = stream;
+            view.record(record);
+        };
+        record(0, &pods_b, "web-b");
+        record(1, &pods_a, "web-a");
+        let mut ui = ui();
+        ui.options.contexts = true;
+        let lines = render(&view, &ui, 100, 10);
+        let body: Vec<&str> = lines[2..8].iter().map(|line| line.trim_end()).collect();
+        assert_eq!(body[0], "a: pods (v1)", "{lines:#?}");
+        assert!(
+            body[1].starts_with("EVENT") && body[1].contains("CONTEXT"),
+            "{lines:#?}"
+        );
+        assert!(body[2].contains(" a ") && body[2].contains("web-a"), "{lines:#?}");
+        assert_eq!(body[3], "b: pods (v1)", "{lines:#?}");
+        assert!(body[5].contains(" b ") && body[5].contains("web-b"), "{lines:#?}");
     }
 
     /// A fresh change is bold, a deletion dim, the selected row reversed from edge to edge, the event coloured;

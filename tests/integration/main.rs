@@ -1,7 +1,9 @@
 //! Integration tests against a real control plane: one test binary, one control plane for the whole run.
 
+mod all_kinds;
 mod cluster_script;
 mod connection;
+mod contexts;
 mod errors;
 mod faults;
 mod ground;
@@ -10,6 +12,7 @@ mod live;
 mod output;
 mod plugin;
 mod proxies;
+mod recording;
 mod support;
 mod watch;
 mod why;

@@ -1,0 +1,218 @@
+//! `--all-kinds` against the real control plane: a change to any kind of a namespace, a custom resource
+//! included, even of a CRD installed while it runs; the noisy kinds left out; the kinds a user may not watch
+//! left out with a notice each, the others watched.
+
+use std::time::Duration;
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
+use kube::api::{ApiResource, DynamicObject, PostParams};
+use serde_json::json;
+
+use crate::support::watcher::Watcher;
+use crate::support::{self, TestNamespace};
+
+const LIMITED_CONTEXT: &str = "watchnew-limited";
+
+/// A CRD of its own for one test, removed when it ends.
+struct TestCrd {
+    resource: ApiResource,
+    name: String,
+}
+
+impl TestCrd {
+    async fn create(client: &kube::Client) -> TestCrd {
+        let id = support::unique_name("allkinds").replace('-', "");
+        let group = format!("{id}.example.com");
+        let crd: CustomResourceDefinition = serde_json::from_value(json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": { "name": format!("gadgets.{group}") },
+            "spec": {
+                "group": group,
+                "names": { "plural": "gadgets", "singular": "gadget", "kind": "Gadget" },
+                "scope": "Namespaced",
+                "versions": [{
+                    "name": "v1", "served": true, "storage": true,
+                    "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }
+                }]
+            }
+        }))
+        .expect("a valid CRD");
+        let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+        crds.create(&PostParams::default(), &crd).await.expect("create the CRD");
+        TestCrd {
+            resource: ApiResource {
+                group: group.clone(),
+                version: "v1".into(),
+                api_version: format!("{group}/v1"),
+                kind: "Gadget".into(),
+                plural: "gadgets".into(),
+            },
+            name: format!("gadgets.{group}"),
+        }
+    }
+
+    /// Creates a gadget, as soon as the new kind is served.
+    async fn create_gadget(&self, client: &kube::Client, namespace: &str, name: &str) {
+        let gadgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &self.resource);
+        let gadget = DynamicObject::new(name, &self.resource).data(json!({ "spec": { "size": 3 } }));
+        for _ in 0..100 {
+            if gadgets.create(&PostParams::default(), &gadget).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no gadget could be created");
+    }
+}
+
+impl Drop for TestCrd {
+    fn drop(&mut self) {
+        let _ = support::cluster().kubectl(&["delete", "crd", &self.name, "--wait=false"]);
+    }
+}
+
+/// Waits until the controllers have made what they make in every new namespace (its service account and the
+/// root certificate's ConfigMap), which would otherwise be reported as the first changes.
+async fn settled(namespace: &str) {
+    let cluster = support::cluster();
+    if !cluster.runs_controller_manager() {
+        return;
+    }
+    for _ in 0..200 {
+        let made = |args: &[&str]| cluster.kubectl(args).status.success();
+        if made(&["get", "serviceaccount", "default", "-n", namespace])
+            && made(&["get", "configmap", "kube-root-ca.crt", "-n", namespace])
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("namespace {namespace} never got its service account and root certificate");
+}
+
+/// Every kind of a namespace: a ConfigMap and a custom resource of a CRD installed before the start are
+/// reported; a Lease (noisy) is not; a CRD installed while the watch runs is picked up, and its first object,
+/// created after the start, is reported as ADDED.
+#[tokio::test]
+async fn every_kind_of_a_namespace_is_reported_a_custom_resource_and_a_new_crd_included() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "allkinds").await;
+    settled(&namespace.name).await;
+    let before = TestCrd::create(&client).await;
+    // Served before the watch starts: the discovery at the start knows it.
+    before.create_gadget(&client, &namespace.name, "old").await;
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["--all-kinds", "-n", &namespace.name, "-o", "json"],
+    )
+    .await;
+    assert!(watcher.stderr().contains(" kinds ("), "{}", watcher.stderr());
+
+    let leases: Api<k8s_openapi::api::coordination::v1::Lease> = Api::namespaced(client.clone(), &namespace.name);
+    leases
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": "noisy" } })).expect("a lease"),
+        )
+        .await
+        .expect("create a lease");
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), &namespace.name);
+    configmaps
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({ "metadata": { "name": "settings" }, "data": { "a": "b" } }))
+                .expect("a configmap"),
+        )
+        .await
+        .expect("create a configmap");
+    before.create_gadget(&client, &namespace.name, "new").await;
+    let events = watcher.json_events(2).await;
+    let seen: Vec<(String, String)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["object"]["kind"].as_str().unwrap_or_default().to_string(),
+                event["object"]["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("ConfigMap".to_string(), "settings".to_string()),
+            ("Gadget".into(), "new".into())
+        ],
+        "the Lease is left out, the old gadget stays hidden"
+    );
+
+    // A kind installed while it runs: found within a look at discovery (every 15 s).
+    let later = TestCrd::create(&client).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while !watcher.stderr().contains(&format!("{}: a new kind", later.name)) {
+        assert!(tokio::time::Instant::now() < deadline, "{}", watcher.stderr());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    later.create_gadget(&client, &namespace.name, "fresh").await;
+    let events = watcher.json_events(1).await;
+    assert_eq!(events[0]["type"], "ADDED", "{events:?}");
+    assert_eq!(events[0]["object"]["metadata"]["name"], "fresh");
+    assert_eq!(events[0]["object"]["apiVersion"], later.resource.api_version);
+}
+
+/// A user who may watch ConfigMaps only: every other kind is left out with a notice, the ConfigMaps are
+/// watched, and the run goes on.
+#[tokio::test]
+async fn kinds_the_user_may_not_watch_are_left_out_with_a_notice() {
+    let cluster = support::cluster();
+    if !cluster.has_context(LIMITED_CONTEXT) {
+        eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
+        return;
+    }
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "allkindsrbac").await;
+    settled(&namespace.name).await;
+    let granted = cluster.kubectl(&[
+        "create",
+        "role",
+        "configmaps-only",
+        "--verb=get,list,watch",
+        "--resource=configmaps",
+        "-n",
+        &namespace.name,
+    ]);
+    assert!(granted.status.success(), "{}", support::stderr_of(&granted));
+    let bound = cluster.kubectl(&[
+        "create",
+        "rolebinding",
+        "configmaps-only",
+        "--role=configmaps-only",
+        "--user=watchnew-limited",
+        "-n",
+        &namespace.name,
+    ]);
+    assert!(bound.status.success(), "{}", support::stderr_of(&bound));
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["--context", LIMITED_CONTEXT, "--all-kinds", "-n", &namespace.name],
+    )
+    .await;
+    let stderr = watcher.stderr();
+    assert!(
+        stderr.contains("secrets: cannot be watched, so left out") && stderr.contains("forbidden"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("configmaps: cannot be watched"), "{stderr}");
+    let created = cluster.kubectl(&["create", "configmap", "allowed", "-n", &namespace.name]);
+    assert!(created.status.success(), "{}", support::stderr_of(&created));
+    watcher
+        .lines_until(Duration::from_secs(30), |line| {
+            line.starts_with("ADDED") && line.contains("configmap/allowed")
+        })
+        .await;
+}

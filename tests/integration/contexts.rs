@@ -1,0 +1,169 @@
+//! `--context a,b` against the real control plane: each context with its own connection and streams, every
+//! change marked with its context; a context that cannot be reached is a notice, retried, that stops nothing
+//! but says so in the exit code.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::support::watcher::Watcher;
+use crate::support::{self, TestNamespace};
+
+/// A copy of the test kubeconfig with two more contexts: `second` (the admin's cluster and user again, as a
+/// second cluster would be) and `unreachable` (a server nothing listens on).
+struct Kubeconfig {
+    path: PathBuf,
+}
+
+impl Kubeconfig {
+    fn with_more_contexts() -> Kubeconfig {
+        let cluster = support::cluster();
+        let path = std::env::temp_dir().join(format!("{}.kubeconfig", support::unique_name("contexts")));
+        std::fs::copy(&cluster.kubeconfig, &path).expect("copy the kubeconfig");
+        let kubectl = |args: &[&str]| {
+            let output = support::kubectl(&path, args);
+            assert!(output.status.success(), "{args:?}: {}", support::stderr_of(&output));
+            String::from_utf8_lossy(&output.stdout).trim().to_string()
+        };
+        let current = kubectl(&["config", "current-context"]);
+        let field = |name: &str| {
+            kubectl(&[
+                "config",
+                "view",
+                "-o",
+                &format!("jsonpath={{.contexts[?(@.name==\"{current}\")].context.{name}}}"),
+            ])
+        };
+        let (cluster_name, user) = (field("cluster"), field("user"));
+        kubectl(&[
+            "config",
+            "set-context",
+            "second",
+            "--cluster",
+            &cluster_name,
+            "--user",
+            &user,
+        ]);
+        kubectl(&["config", "set-cluster", "nowhere", "--server", "https://127.0.0.1:9"]);
+        kubectl(&[
+            "config",
+            "set-context",
+            "unreachable",
+            "--cluster",
+            "nowhere",
+            "--user",
+            &user,
+        ]);
+        Kubeconfig { path }
+    }
+}
+
+impl Drop for Kubeconfig {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn current_context() -> String {
+    let output = support::kubectl(&support::cluster().kubeconfig, &["config", "current-context"]);
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// Two contexts: each change comes once from each, marked with its context, as JSON (`"context"` beside
+/// `type` and `object`) and as lines (a CONTEXT column).
+#[tokio::test]
+async fn each_context_reports_its_changes_marked_with_its_name() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "contexts").await;
+    let kubeconfig = Kubeconfig::with_more_contexts();
+    let contexts = format!("{},second", current_context());
+    let mut json = Watcher::start(
+        &kubeconfig.path,
+        &[
+            "configmaps",
+            "-n",
+            &namespace.name,
+            "--context",
+            &contexts,
+            "-o",
+            "json",
+        ],
+    )
+    .await;
+    let mut lines = Watcher::start(
+        &kubeconfig.path,
+        &["configmaps", "-n", &namespace.name, "--context", &contexts],
+    )
+    .await;
+    // Each context says when it synced.
+    for watcher in [&json, &lines] {
+        watcher.wait_for_stderr("second: Synced ").await;
+        watcher
+            .wait_for_stderr(&format!("{}: Synced ", current_context()))
+            .await;
+    }
+    let created = cluster.kubectl(&["create", "configmap", "shared", "-n", &namespace.name]);
+    assert!(created.status.success(), "{}", support::stderr_of(&created));
+
+    let events = json.json_events(2).await;
+    let mut marked: Vec<(String, String, String)> = events
+        .iter()
+        .map(|event| {
+            let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_string();
+            (
+                text(&event["context"]),
+                text(&event["type"]),
+                text(&event["object"]["metadata"]["name"]),
+            )
+        })
+        .collect();
+    marked.sort();
+    let mut expected = vec![
+        (current_context(), "ADDED".to_string(), "shared".to_string()),
+        ("second".into(), "ADDED".into(), "shared".into()),
+    ];
+    expected.sort();
+    assert_eq!(marked, expected);
+
+    let seen = lines
+        .lines_until(Duration::from_secs(30), |line| {
+            line.contains(" second ") && line.contains("shared")
+        })
+        .await;
+    let header = seen.iter().find(|line| line.starts_with("EVENT")).expect("a header");
+    assert!(header.contains(" CONTEXT ") && header.contains(" NAME "), "{header}");
+}
+
+/// A context nobody answers for: said, retried, and the others go on; at the end the exit code says it never
+/// synced (4, as a connection failure).
+#[tokio::test]
+async fn an_unreachable_context_is_a_notice_and_the_exit_code_says_it_never_synced() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "contexts-down").await;
+    let kubeconfig = Kubeconfig::with_more_contexts();
+    let contexts = format!("unreachable,{}", current_context());
+    let mut watcher = Watcher::start(
+        &kubeconfig.path,
+        &[
+            "configmaps",
+            "-n",
+            &namespace.name,
+            "--context",
+            &contexts,
+            "--timeout",
+            "12s",
+        ],
+    )
+    .await;
+    let created = cluster.kubectl(&["create", "configmap", "still-seen", "-n", &namespace.name]);
+    assert!(created.status.success(), "{}", support::stderr_of(&created));
+    watcher
+        .lines_until(Duration::from_secs(30), |line| line.contains("still-seen"))
+        .await;
+    let (code, stderr) = watcher.finish().await;
+    assert!(stderr.contains("unreachable: cannot reach the API server"), "{stderr}");
+    assert!(stderr.contains("trying again in 5s"), "{stderr}");
+    assert!(stderr.contains("trying again in 10s"), "retried, less often: {stderr}");
+    assert_eq!(code, Some(4), "{stderr}");
+}
