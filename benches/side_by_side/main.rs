@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use audit::AuditLog;
 use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
-use report::{Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, Report, Start, StartRow};
+use report::{AllKindsCost, Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, Report, Start, StartRow};
 
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
@@ -69,6 +69,10 @@ struct Args {
     /// already there in place of its own section: the other figures stay those of their full run.
     #[arg(long)]
     only_events: bool,
+    /// Only the every-kind start against the pods' (on the pods of the largest size and a few CRDs, seeded if
+    /// need be), written into the report already there in place of its own section.
+    #[arg(long)]
+    only_all_kinds: bool,
     /// The size (one of --sizes) at which the pods are also read over network links; 0 for none.
     #[arg(long, default_value_t = 10_000)]
     link_objects: usize,
@@ -303,6 +307,19 @@ async fn run(args: Args) -> Result<()> {
         ));
         return Ok(());
     }
+    if args.only_all_kinds {
+        let size = args.sizes.iter().copied().max().unwrap_or(0);
+        say(format!("seeding up to {size} pods"));
+        seed::pods(&bench.client, 0, size).await?;
+        let cost = bench.all_kinds_cost(size, args.repeats).await?;
+        report::splice_all_kinds(&cost, &args.markdown, &args.json)?;
+        say(format!(
+            "wrote the every-kind section into {} and {}",
+            args.markdown.display(),
+            args.json.display()
+        ));
+        return Ok(());
+    }
     let mut seeded = 0;
     for &size in &args.sizes {
         if size > seeded {
@@ -356,6 +373,8 @@ async fn run(args: Args) -> Result<()> {
             .events_cost(&pods.target, args.events_rate, args.events_changes, seeded)
             .await?,
     );
+    report.write(&args.markdown, &args.json)?;
+    report.all_kinds = Some(bench.all_kinds_cost(seeded, args.repeats).await?);
     report.write(&args.markdown, &args.json)?;
     say(format!("wrote {} and {}", args.markdown.display(), args.json.display()));
     Ok(())
@@ -439,6 +458,54 @@ impl Bench {
             self.start(tool, &scenarios()[1].target, &[]).await?;
         }
         Ok(())
+    }
+
+    /// `--all-kinds -A` against `pods -A` on the same cluster, with a few CRDs and their objects added.
+    async fn all_kinds_cost(&self, pods: usize, repeats: usize) -> Result<AllKindsCost> {
+        say(format!("every kind at {pods} pods, with {} CRDs", seed::CRDS));
+        seed::custom_resources(&self.client).await?;
+        let all_kinds_target = vec!["--all-kinds".to_string(), "-A".to_string()];
+        // Warmed once, as the others are: discovery of the new kinds is cached from then on.
+        self.start(Tool::Watchnew, &all_kinds_target, &[]).await?;
+        let mut pods_only = Vec::new();
+        let mut all_kinds = Vec::new();
+        for repeat in 0..repeats {
+            let order = if repeat.is_multiple_of(2) {
+                [false, true]
+            } else {
+                [true, false]
+            };
+            for every_kind in order {
+                match every_kind {
+                    true => all_kinds.push(self.start(Tool::Watchnew, &all_kinds_target, &[]).await?),
+                    false => pods_only.push(self.start(Tool::Watchnew, &scenarios()[0].target, &[]).await?),
+                }
+            }
+        }
+        Ok(AllKindsCost {
+            pods,
+            crds: seed::CRDS,
+            custom_objects: seed::CRDS * seed::OBJECTS_PER_CRD,
+            synced_line: self.synced_line(&all_kinds_target).await?,
+            pods_only,
+            all_kinds,
+        })
+    }
+
+    /// What kubectl-watchnew says when it has synced on `target`.
+    async fn synced_line(&self, target: &[String]) -> Result<String> {
+        let output = tokio::process::Command::new("kubectl")
+            .args(Tool::Watchnew.args(target, &["--timeout", "20s"]))
+            .envs(self.environment.iter().map(|(key, value)| (key, value)))
+            .stdout(std::process::Stdio::null())
+            .output()
+            .await?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Ok(stderr
+            .lines()
+            .find(|line| line.starts_with("Synced "))
+            .unwrap_or("")
+            .to_string())
     }
 
     async fn start_row(&self, scenario: &Scenario, objects: usize, repeats: usize) -> Result<StartRow> {

@@ -131,36 +131,106 @@ pub struct EventsCost {
 
 /// The title of the Events' section, where `--only-events` puts it back.
 const EVENTS_TITLE: &str = "## What the Events cost";
+/// The title of the every-kind start's section, where `--only-all-kinds` puts it back.
+const ALL_KINDS_TITLE: &str = "## Every kind at once";
 
-/// Writes the Events' section into the report already there, in place of the one it had (or at its end), and
-/// the figures into the JSON's `events`.
+/// Writes the Events' section into the report already there, and the figures into the JSON's `events`.
 pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(markdown, json, EVENTS_TITLE, &events_markdown(cost), "events", cost)
+}
+
+/// Writes the every-kind start's section into the report already there, and the figures into `all_kinds`.
+pub fn splice_all_kinds(cost: &AllKindsCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(
+        markdown,
+        json,
+        ALL_KINDS_TITLE,
+        &all_kinds_markdown(cost),
+        "all_kinds",
+        cost,
+    )
+}
+
+/// Puts `section` (which starts with `title`) in place of the report's section of that title (or at its end),
+/// and `value` in place of the JSON's top-level `key` (or at its end): the other figures stay as they are, in
+/// their order.
+fn splice(markdown: &Path, json: &Path, title: &str, section: &str, key: &str, value: &impl Serialize) -> Result<()> {
     let existing = std::fs::read_to_string(markdown).unwrap_or_default();
-    let section = events_markdown(cost);
-    let updated = match existing.find(EVENTS_TITLE) {
+    let updated = match existing.find(title) {
         Some(start) => {
-            let end = existing[start + EVENTS_TITLE.len()..]
+            let end = existing[start + title.len()..]
                 .find("\n## ")
-                .map_or(existing.len(), |offset| start + EVENTS_TITLE.len() + offset + 1);
+                .map_or(existing.len(), |offset| start + title.len() + offset + 1);
             format!("{}{section}{}", &existing[..start], &existing[end..])
         }
         None => format!("{}\n{section}", existing.trim_end()),
     };
     std::fs::write(markdown, updated).with_context(|| format!("writing {}", markdown.display()))?;
-    // `events` is the report's last field: the figures before it stay as they are, in their order.
+    // serde_json writes two spaces before each top-level key, more before any other.
     let existing = std::fs::read_to_string(json).unwrap_or_default();
-    let before = match existing.find("\n  \"events\": ") {
-        Some(at) => existing[..at].trim_end_matches(','),
-        None => existing.trim_end().trim_end_matches('}').trim_end(),
+    let body = existing.trim_end().trim_end_matches('}').trim_end();
+    let field = format!("\n  \"{key}\": ");
+    let (before, after) = match body.find(&field) {
+        Some(at) => {
+            let rest = &body[at + field.len()..];
+            let after = rest.find("\n  \"").map_or("", |end| &rest[end..]);
+            (body[..at].trim_end_matches(','), after)
+        }
+        None => (body, ""),
     };
-    let events = serde_json::to_string_pretty(cost)?.replace('\n', "\n  ");
+    let value = serde_json::to_string_pretty(value)?.replace('\n', "\n  ");
     let updated = if before.trim().is_empty() {
-        format!("{{\n  \"events\": {events}\n}}\n")
+        format!("{{\n  \"{key}\": {value}{after}\n}}\n")
+    } else if after.is_empty() {
+        format!("{before},\n  \"{key}\": {value}\n}}\n")
     } else {
-        format!("{before},\n  \"events\": {events}\n}}\n")
+        format!("{before},\n  \"{key}\": {value},{after}\n}}\n")
     };
     serde_json::from_str::<serde_json::Value>(&updated).context("the spliced report is not JSON")?;
     std::fs::write(json, updated).with_context(|| format!("writing {}", json.display()))
+}
+
+/// Starting on every kind against starting on pods, in the same cluster.
+#[derive(Debug, Serialize)]
+pub struct AllKindsCost {
+    pub pods: usize,
+    pub crds: usize,
+    pub custom_objects: usize,
+    /// The kinds `--all-kinds -A` watched, as its synced line said.
+    pub synced_line: String,
+    pub pods_only: Vec<Start>,
+    pub all_kinds: Vec<Start>,
+}
+
+fn all_kinds_markdown(cost: &AllKindsCost) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{ALL_KINDS_TITLE}\n");
+    let (pods, all) = (StartRow::ready(&cost.pods_only), StartRow::ready(&cost.all_kinds));
+    let _ = writeln!(
+        out,
+        "`kubectl watchnew --all-kinds -A` against `kubectl watchnew pods -A`, one after the other, {} times each \
+         (the median shown), on the same cluster: {} pods, every built-in kind, and {} CRDs with {} objects in \
+         all. The every-kind start watches each kind in its own stream, with its own LIST; it says: \"{}\". Ready \
+         in {:.2}× the time of `pods -A` (the target: at most 2×).\n",
+        cost.all_kinds.len(),
+        cost.pods,
+        cost.crds,
+        cost.custom_objects,
+        cost.synced_line,
+        all / pods
+    );
+    let _ = writeln!(out, "| watch | ready | peak memory | requests |");
+    let _ = writeln!(out, "|---|---:|---:|---|");
+    for (name, starts) in [("pods -A", &cost.pods_only), ("--all-kinds -A", &cost.all_kinds)] {
+        let _ = writeln!(
+            out,
+            "| `{name}` | {:.2} s | {:.1} MiB | {} |",
+            StartRow::ready(starts),
+            StartRow::peak(starts),
+            StartRow::requests(starts)
+        );
+    }
+    out
 }
 
 /// A line for each watcher that stopped before the run was over.
@@ -257,6 +327,7 @@ pub struct Report {
     pub latencies: Vec<Latency>,
     pub endurance: Option<Endurance>,
     pub events: Option<EventsCost>,
+    pub all_kinds: Option<AllKindsCost>,
 }
 
 fn figure(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
@@ -313,6 +384,7 @@ impl Report {
             latencies: Vec::new(),
             endurance: None,
             events: None,
+            all_kinds: None,
         }
     }
 
@@ -801,6 +873,10 @@ impl Report {
         if let Some(events) = &self.events {
             out.push('\n');
             out.push_str(&events_markdown(events));
+        }
+        if let Some(all_kinds) = &self.all_kinds {
+            out.push('\n');
+            out.push_str(&all_kinds_markdown(all_kinds));
         }
         out
     }

@@ -226,3 +226,57 @@ pub async fn config_maps(client: &kube::Client, from: usize, to: usize) -> Resul
         .try_collect::<()>()
         .await
 }
+
+/// The custom resources of the every-kind start: this many CRDs, namespaced, each with this many objects
+/// spread over the namespaces, as an operator or two would add.
+pub const CRDS: usize = 3;
+pub const OBJECTS_PER_CRD: usize = 100;
+
+/// Creates the CRDs and their objects, unless they are there already.
+pub async fn custom_resources(client: &kube::Client) -> Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{ApiResource, DynamicObject};
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in 0..CRDS {
+        let group = format!("bench-{crd}.example.com");
+        let definition: CustomResourceDefinition = serde_json::from_value(json!({
+            "metadata": { "name": format!("widgets.{group}") },
+            "spec": {
+                "group": group,
+                "names": { "plural": "widgets", "singular": "widget", "kind": "Widget" },
+                "scope": "Namespaced",
+                "versions": [{
+                    "name": "v1", "served": true, "storage": true,
+                    "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }
+                }]
+            }
+        }))?;
+        match crds.create(&PostParams::default(), &definition).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 409 => continue,
+            Err(error) => return Err(error).context("creating a CRD"),
+        }
+        let resource = ApiResource {
+            group: group.clone(),
+            version: "v1".into(),
+            api_version: format!("{group}/v1"),
+            kind: "Widget".into(),
+            plural: "widgets".into(),
+        };
+        for index in 0..OBJECTS_PER_CRD {
+            let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), &spread_namespace(index), &resource);
+            let widget = DynamicObject::new(&format!("widget-{index:04}"), &resource)
+                .data(json!({ "spec": { "replicas": index % 5, "image": format!("registry.example/app:{}", digest(index, 7, 12)) } }));
+            // A new CRD is served a moment after it is created.
+            let mut waited = Duration::ZERO;
+            while let Err(error) = widgets.create(&PostParams::default(), &widget).await {
+                if waited > Duration::from_secs(30) {
+                    return Err(error).context("creating a custom resource");
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                waited += Duration::from_millis(200);
+            }
+        }
+    }
+    Ok(())
+}
