@@ -49,7 +49,17 @@ fn remember_typed(words: &[OsString]) {
         |words: &[OsString]| Cli::try_parse_from(std::iter::once(OsString::from(BINARY)).chain(words.iter().cloned()));
     let cli = (0..=words.len()).rev().find_map(|end| parse(&words[..end]).ok());
     let typed = cli.map(|cli| Typed {
-        connection: settings::connect_options(&cli, &Environment::detect()).unwrap_or_default(),
+        // With several contexts, the first is asked for the types, names and namespaces.
+        connection: settings::connect_options(&cli, &Environment::detect())
+            .map(|options| ConnectOptions {
+                context: options
+                    .context
+                    .as_deref()
+                    .and_then(|typed| typed.split(',').next())
+                    .map(str::to_string),
+                ..options
+            })
+            .unwrap_or_default(),
         namespace: cli.namespace.clone(),
         all_namespaces: cli.all_namespaces.unwrap_or(false),
         targets: cli.targets.clone(),
@@ -265,11 +275,22 @@ fn kubeconfig_names(pick: fn(&kube::config::Kubeconfig) -> Vec<String>) -> Vec<S
         .unwrap_or_default()
 }
 
+/// `--context`: one name, or the next of a list (`staging,pro<TAB>`), each context once.
 pub fn complete_contexts(current: &OsStr) -> Vec<CompletionCandidate> {
+    let typed = current.to_string_lossy();
+    let listed = typed.rsplit_once(',').map_or("", |(listed, _)| listed);
+    let prefix = if listed.is_empty() {
+        String::new()
+    } else {
+        format!("{listed},")
+    };
+    let names = kubeconfig_names(|config| config.contexts.iter().map(|c| c.name.clone()).collect());
     matching(
         current,
-        kubeconfig_names(|config| config.contexts.iter().map(|c| c.name.clone()).collect()),
-        "",
+        names
+            .into_iter()
+            .filter(|name| !listed.split(',').any(|given| given == name)),
+        &prefix,
     )
 }
 

@@ -25,7 +25,9 @@ use tokio::time::Instant;
 use audit::AuditLog;
 use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
-use report::{AllKindsCost, Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, Report, Start, StartRow};
+use report::{
+    Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, RecordingCost, Report, SourcesCost, Start, StartRow,
+};
 
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
@@ -69,10 +71,14 @@ struct Args {
     /// already there in place of its own section: the other figures stay those of their full run.
     #[arg(long)]
     only_events: bool,
-    /// Only the every-kind start against the pods' (on the pods of the largest size and a few CRDs, seeded if
-    /// need be), written into the report already there in place of its own section.
+    /// Only the starts on every kind and on two contexts against the pods', and the recording's cost (on the
+    /// pods of the largest size and a few CRDs, seeded if need be), written into the report already there in
+    /// place of its own section.
     #[arg(long)]
-    only_all_kinds: bool,
+    only_sources: bool,
+    /// Changes of the recording's run.
+    #[arg(long, default_value_t = 10_000)]
+    recording_changes: u64,
     /// The size (one of --sizes) at which the pods are also read over network links; 0 for none.
     #[arg(long, default_value_t = 10_000)]
     link_objects: usize,
@@ -307,14 +313,14 @@ async fn run(args: Args) -> Result<()> {
         ));
         return Ok(());
     }
-    if args.only_all_kinds {
+    if args.only_sources {
         let size = args.sizes.iter().copied().max().unwrap_or(0);
         say(format!("seeding up to {size} pods"));
         seed::pods(&bench.client, 0, size).await?;
-        let cost = bench.all_kinds_cost(size, args.repeats).await?;
-        report::splice_all_kinds(&cost, &args.markdown, &args.json)?;
+        let cost = bench.sources_cost(&args, size).await?;
+        report::splice_sources(&cost, &args.markdown, &args.json)?;
         say(format!(
-            "wrote the every-kind section into {} and {}",
+            "wrote the sources' section into {} and {}",
             args.markdown.display(),
             args.json.display()
         ));
@@ -374,7 +380,7 @@ async fn run(args: Args) -> Result<()> {
             .await?,
     );
     report.write(&args.markdown, &args.json)?;
-    report.all_kinds = Some(bench.all_kinds_cost(seeded, args.repeats).await?);
+    report.sources = Some(bench.sources_cost(&args, seeded).await?);
     report.write(&args.markdown, &args.json)?;
     say(format!("wrote {} and {}", args.markdown.display(), args.json.display()));
     Ok(())
@@ -460,35 +466,162 @@ impl Bench {
         Ok(())
     }
 
-    /// `--all-kinds -A` against `pods -A` on the same cluster, with a few CRDs and their objects added.
-    async fn all_kinds_cost(&self, pods: usize, repeats: usize) -> Result<AllKindsCost> {
-        say(format!("every kind at {pods} pods, with {} CRDs", seed::CRDS));
+    /// `--all-kinds -A` and two contexts against `pods -A` on the same cluster, with a few CRDs and their objects
+    /// added; then what `--record` costs under churn and what the replay takes.
+    async fn sources_cost(&self, args: &Args, pods: usize) -> Result<SourcesCost> {
+        say(format!(
+            "every kind and two contexts at {pods} pods, with {} CRDs",
+            seed::CRDS
+        ));
         seed::custom_resources(&self.client).await?;
+        let pods_target = scenarios()[0].target.clone();
         let all_kinds_target = vec!["--all-kinds".to_string(), "-A".to_string()];
+        // A second context of the same cluster, as a second cluster would be named.
+        let kubeconfig = tempfile::NamedTempFile::new()?;
+        let mut config = Kubeconfig::read_from(&self.kubeconfig)?;
+        let current = config
+            .current_context
+            .clone()
+            .context("the kubeconfig has no current context")?;
+        let mut second = config
+            .contexts
+            .iter()
+            .find(|context| context.name == current)
+            .cloned()
+            .context("the current context")?;
+        second.name = "second".into();
+        config.contexts.push(second);
+        std::fs::write(kubeconfig.path(), serde_json::to_string(&config)?)?;
+        let environment: Vec<(String, String)> = self
+            .environment
+            .iter()
+            .map(|(key, value)| match key.as_str() {
+                "KUBECONFIG" => (key.clone(), kubeconfig.path().display().to_string()),
+                _ => (key.clone(), value.clone()),
+            })
+            .collect();
+        let contexts_target = vec![
+            "pods".to_string(),
+            "-A".to_string(),
+            "--context".to_string(),
+            format!("{current},second"),
+        ];
         // Warmed once, as the others are: discovery of the new kinds is cached from then on.
         self.start(Tool::Watchnew, &all_kinds_target, &[]).await?;
-        let mut pods_only = Vec::new();
-        let mut all_kinds = Vec::new();
-        for repeat in 0..repeats {
-            let order = if repeat.is_multiple_of(2) {
-                [false, true]
-            } else {
-                [true, false]
-            };
-            for every_kind in order {
-                match every_kind {
-                    true => all_kinds.push(self.start(Tool::Watchnew, &all_kinds_target, &[]).await?),
-                    false => pods_only.push(self.start(Tool::Watchnew, &scenarios()[0].target, &[]).await?),
+        let (mut pods_only, mut all_kinds, mut two_contexts) = (Vec::new(), Vec::new(), Vec::new());
+        for repeat in 0..args.repeats {
+            let mut order = [0, 1, 2];
+            order.rotate_left(repeat % 3);
+            for start in order {
+                match start {
+                    0 => pods_only.push(self.start(Tool::Watchnew, &pods_target, &[]).await?),
+                    1 => all_kinds.push(self.start(Tool::Watchnew, &all_kinds_target, &[]).await?),
+                    _ => two_contexts.push(
+                        self.start_with(Tool::Watchnew, &contexts_target, &[], &environment, None)
+                            .await?,
+                    ),
                 }
             }
         }
-        Ok(AllKindsCost {
+        Ok(SourcesCost {
             pods,
             crds: seed::CRDS,
             custom_objects: seed::CRDS * seed::OBJECTS_PER_CRD,
             synced_line: self.synced_line(&all_kinds_target).await?,
             pods_only,
             all_kinds,
+            two_contexts,
+            recording: self
+                .recording_cost(&pods_target, args.events_rate, args.recording_changes)
+                .await?,
+        })
+    }
+
+    /// `-o json` with and without `--record` under churn; then the recording replayed with `-o json`.
+    async fn recording_cost(&self, target: &[String], rate: u32, total: u64) -> Result<RecordingCost> {
+        say(format!("the recording's cost: {total} changes at {rate} changes/s"));
+        let folder = tempfile::tempdir()?;
+        let file = folder.path().join("churn.watch");
+        let file_arg = file.display().to_string();
+        let mut plain = self.counted(Tool::Watchnew, target, &["-o", "json"])?;
+        let mut recording = self.counted(Tool::Watchnew, target, &["-o", "json", "--record", &file_arg])?;
+        plain.wait_ready(READY_LIMIT).await?;
+        recording.wait_ready(READY_LIMIT).await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let pids = [plain.pid, recording.pid];
+        let ready = self.samples(&pids);
+        let record = churn::run(&self.client, "rec", rate, total, false).await?;
+        let changes = record.changes.len() as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline
+            && [&plain, &recording]
+                .iter()
+                .any(|observed| observed.output.lock().expect("output").lines < changes)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let after = self.samples(&pids);
+        let ended = [plain.exited(), recording.exited()];
+        plain.stop().await?;
+        recording.stop().await?;
+        let labels = ["kubectl watchnew -o json", "kubectl watchnew -o json --record FILE"];
+        let observers = (0..pids.len())
+            .map(|index| {
+                let cpu = match (&ready[index], &after[index]) {
+                    (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
+                    _ => None,
+                };
+                Observer {
+                    observer: labels[index].to_string(),
+                    rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                    rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                    rss_quarters_mib: Vec::new(),
+                    cpu_ms_per_1000: cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
+                    cpu_percent_of_a_core: cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
+                    idle_cpu_percent: None,
+                    quiet_cpu_percent: None,
+                    ended: ended[index].clone(),
+                }
+            })
+            .collect();
+        let text = std::fs::read_to_string(&file).context("the recording")?;
+        let recorded_changes = text.lines().filter(|line| line.contains(r#""change":"#)).count() as u64;
+        // The replay, with no cluster: how long it takes to print everything, and its peak memory.
+        let started = Instant::now();
+        let mut replay = tokio::process::Command::new("kubectl")
+            .args(["watchnew", "--replay", &file_arg, "-o", "json"])
+            .envs(self.environment.iter().map(|(key, value)| (key, value)))
+            .env("KUBECONFIG", "/nonexistent")
+            .stdout(std::process::Stdio::null())
+            .spawn()?;
+        let mut peak_kib = 0;
+        let status = loop {
+            if let Some(status) = replay.try_wait()? {
+                break status;
+            }
+            // kubectl execs the plugin in its own process: its memory counts once the process is the plugin.
+            if let Some(pid) = replay.id()
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|name| name.starts_with("kubectl-watchn"))
+                && let Ok(kib) = observe::memory_kib(pid, "VmHWM")
+            {
+                peak_kib = peak_kib.max(kib);
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        let replay_seconds = started.elapsed().as_secs_f64();
+        if !status.success() {
+            bail!("the replay of the recording failed: {status}");
+        }
+        Ok(RecordingCost {
+            rate,
+            changes,
+            achieved_rate: record.achieved_rate(),
+            observers,
+            file_megabytes: text.len() as f64 / 1e6,
+            recorded_changes,
+            replay_seconds,
+            replay_peak_mib: peak_kib as f64 / 1024.0,
         })
     }
 

@@ -131,24 +131,19 @@ pub struct EventsCost {
 
 /// The title of the Events' section, where `--only-events` puts it back.
 const EVENTS_TITLE: &str = "## What the Events cost";
-/// The title of the every-kind start's section, where `--only-all-kinds` puts it back.
-const ALL_KINDS_TITLE: &str = "## Every kind at once";
+/// The title of the section on every kind, several contexts and a recording, where `--only-sources` puts it
+/// back.
+const SOURCES_TITLE: &str = "## Every kind, several contexts, a recording";
 
 /// Writes the Events' section into the report already there, and the figures into the JSON's `events`.
 pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<()> {
     splice(markdown, json, EVENTS_TITLE, &events_markdown(cost), "events", cost)
 }
 
-/// Writes the every-kind start's section into the report already there, and the figures into `all_kinds`.
-pub fn splice_all_kinds(cost: &AllKindsCost, markdown: &Path, json: &Path) -> Result<()> {
-    splice(
-        markdown,
-        json,
-        ALL_KINDS_TITLE,
-        &all_kinds_markdown(cost),
-        "all_kinds",
-        cost,
-    )
+/// Writes the section on every kind, several contexts and a recording into the report already there, and the
+/// figures into `sources`.
+pub fn splice_sources(cost: &SourcesCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(markdown, json, SOURCES_TITLE, &sources_markdown(cost), "sources", cost)
 }
 
 /// Puts `section` (which starts with `title`) in place of the report's section of that title (or at its end),
@@ -190,38 +185,61 @@ fn splice(markdown: &Path, json: &Path, title: &str, section: &str, key: &str, v
     std::fs::write(json, updated).with_context(|| format!("writing {}", json.display()))
 }
 
-/// Starting on every kind against starting on pods, in the same cluster.
+/// Every kind, two contexts and a recording, against the plain pods watch, on the same cluster.
 #[derive(Debug, Serialize)]
-pub struct AllKindsCost {
+pub struct SourcesCost {
     pub pods: usize,
     pub crds: usize,
     pub custom_objects: usize,
-    /// The kinds `--all-kinds -A` watched, as its synced line said.
+    /// What `--all-kinds -A` said when it had synced: the kinds it watched.
     pub synced_line: String,
     pub pods_only: Vec<Start>,
     pub all_kinds: Vec<Start>,
+    /// `pods -A --context a,b`, two contexts of the same cluster.
+    pub two_contexts: Vec<Start>,
+    pub recording: RecordingCost,
 }
 
-fn all_kinds_markdown(cost: &AllKindsCost) -> String {
+/// What `--record` costs under churn, and what replaying the recording takes.
+#[derive(Debug, Serialize)]
+pub struct RecordingCost {
+    pub rate: u32,
+    pub changes: u64,
+    pub achieved_rate: f64,
+    /// `-o json` and `-o json --record`, side by side.
+    pub observers: Vec<Observer>,
+    pub file_megabytes: f64,
+    pub recorded_changes: u64,
+    pub replay_seconds: f64,
+    pub replay_peak_mib: f64,
+}
+
+fn sources_markdown(cost: &SourcesCost) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{ALL_KINDS_TITLE}\n");
-    let (pods, all) = (StartRow::ready(&cost.pods_only), StartRow::ready(&cost.all_kinds));
+    let _ = writeln!(out, "{SOURCES_TITLE}\n");
+    let pods = StartRow::ready(&cost.pods_only);
     let _ = writeln!(
         out,
-        "`kubectl watchnew --all-kinds -A` against `kubectl watchnew pods -A`, one after the other, {} times each \
-         (the median shown), on the same cluster: {} pods, every built-in kind, and {} CRDs with {} objects in \
-         all. The every-kind start watches each kind in its own stream, with its own LIST; it says: \"{}\". Ready \
-         in {:.2}× the time of `pods -A` (the target: at most 2×).\n",
-        cost.all_kinds.len(),
+        "Three starts of kubectl-watchnew, in turn, {} times each (the median shown), on the same cluster: {} pods, \
+         every built-in kind, and {} CRDs with {} objects in all. `--all-kinds -A` watches each kind in its own \
+         stream, with its own LIST; it said: \"{}\". `--context a,b` names two contexts of this one cluster, so \
+         that it reads everything twice. Ready: every kind in {:.2}× the time of `pods -A` (the target: at most \
+         2×), two contexts in {:.2}×.\n",
+        cost.pods_only.len(),
         cost.pods,
         cost.crds,
         cost.custom_objects,
         cost.synced_line,
-        all / pods
+        StartRow::ready(&cost.all_kinds) / pods,
+        StartRow::ready(&cost.two_contexts) / pods,
     );
     let _ = writeln!(out, "| watch | ready | peak memory | requests |");
     let _ = writeln!(out, "|---|---:|---:|---|");
-    for (name, starts) in [("pods -A", &cost.pods_only), ("--all-kinds -A", &cost.all_kinds)] {
+    for (name, starts) in [
+        ("pods -A", &cost.pods_only),
+        ("--all-kinds -A", &cost.all_kinds),
+        ("pods -A --context a,b", &cost.two_contexts),
+    ] {
         let _ = writeln!(
             out,
             "| `{name}` | {:.2} s | {:.1} MiB | {} |",
@@ -230,6 +248,38 @@ fn all_kinds_markdown(cost: &AllKindsCost) -> String {
             StartRow::requests(starts)
         );
     }
+    let r = &cost.recording;
+    let _ = writeln!(
+        out,
+        "\nA recording: pods churned on `pods -A -o json`, {} changes asked at {}/s ({:.0}/s achieved), watched \
+         side by side with and without `--record`. The recording holds {} changes in {:.1} MB ({:.1} kB per \
+         change: the object, kubectl's cells, what changed). `--replay FILE -o json` printed them all in {:.2} s, \
+         at {:.1} MiB at most.\n",
+        r.changes,
+        r.rate,
+        r.achieved_rate,
+        r.recorded_changes,
+        r.file_megabytes,
+        r.file_megabytes * 1000.0 / (r.recorded_changes.max(1) as f64),
+        r.replay_seconds,
+        r.replay_peak_mib
+    );
+    let _ = writeln!(
+        out,
+        "| watcher | memory after | CPU per 1,000 changes | CPU during churn |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|");
+    for o in &r.observers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            o.observer,
+            figure(o.rss_after_mib, |mib| format!("{mib:.1} MiB")),
+            figure(o.cpu_ms_per_1000, |ms| format!("{ms:.0} ms")),
+            figure(o.cpu_percent_of_a_core, |percent| format!("{percent:.1}% of a core")),
+        );
+    }
+    stopped_early(&mut out, &r.observers);
     out
 }
 
@@ -327,7 +377,7 @@ pub struct Report {
     pub latencies: Vec<Latency>,
     pub endurance: Option<Endurance>,
     pub events: Option<EventsCost>,
-    pub all_kinds: Option<AllKindsCost>,
+    pub sources: Option<SourcesCost>,
 }
 
 fn figure(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
@@ -384,7 +434,7 @@ impl Report {
             latencies: Vec::new(),
             endurance: None,
             events: None,
-            all_kinds: None,
+            sources: None,
         }
     }
 
@@ -874,9 +924,9 @@ impl Report {
             out.push('\n');
             out.push_str(&events_markdown(events));
         }
-        if let Some(all_kinds) = &self.all_kinds {
+        if let Some(sources) = &self.sources {
             out.push('\n');
-            out.push_str(&all_kinds_markdown(all_kinds));
+            out.push_str(&sources_markdown(sources));
         }
         out
     }

@@ -237,13 +237,20 @@ impl Clusters {
                 format!("contexts {}", names.join(","))
             }
         };
-        let mut kinds: Vec<&str> = settings
-            .targets
-            .iter()
-            .map(|target| target.type_name.as_str())
-            .collect();
+        // The types as the server names them once the first context knows them (`pods`, not `po`).
+        let resolved = self.contexts[0].running.as_ref().map(|running| {
+            running
+                .watched
+                .iter()
+                .map(|target| target.resource.qualified_name())
+                .collect::<Vec<_>>()
+        });
+        let mut kinds: Vec<String> = match (settings.all_kinds, resolved) {
+            (false, Some(resolved)) => resolved,
+            _ => settings.targets.iter().map(|target| target.type_name.clone()).collect(),
+        };
         if settings.all_kinds {
-            kinds.insert(0, "all kinds");
+            kinds.insert(0, "all kinds".into());
         }
         let scope = match &settings.scope {
             NamespaceScope::All => "all namespaces".to_string(),
@@ -497,6 +504,13 @@ impl Clusters {
                 )
             );
             out.push(notice(NoticeKind::Other, text));
+            if let Some(events) = self.contexts[context]
+                .running
+                .as_mut()
+                .and_then(|running| running.events.as_mut())
+            {
+                events.kinds.push(target.resource.kind.clone());
+            }
             self.watch_kind(context, target, false, true, out);
         }
     }
