@@ -60,6 +60,8 @@ struct Plan {
 struct Start {
     namespace: Option<String>,
     targets: Vec<Target>,
+    /// The first this many targets were named on the command line (the others, `--all-kinds` found).
+    named: usize,
     events: Option<ResourceInfo>,
     streaming: bool,
 }
@@ -285,10 +287,7 @@ impl Clusters {
         let arrivals = self.arrivals_sender.clone();
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            let start = find_kinds(&connection, &plan)
-                .await
-                .map(Box::new)
-                .map_err(|error| connection.explain(error));
+            let start = find_kinds(&connection, &plan).await.map(Box::new);
             let _ = arrivals.send(Arrival::Started { context, start });
         });
     }
@@ -340,6 +339,7 @@ impl Clusters {
                 Err(error) if !self.plan.several => return Err(self.fatal(0, error)),
                 Err(error) => {
                     let state = &mut self.contexts[context];
+                    let error = state.connection.explain(error);
                     let wait = state.retry_wait;
                     state.retry_wait = (wait * 2).min(CONTEXT_RETRY_LONGEST);
                     let text = format!(
@@ -376,9 +376,8 @@ impl Clusters {
             watched: Vec::new(),
             events: None,
         });
-        let named = self.plan.targets.len();
         for (index, target) in start.targets.into_iter().enumerate() {
-            self.watch_kind(context, target, index < named || !self.plan.all_kinds, false, out);
+            self.watch_kind(context, target, index < start.named, false, out);
         }
         self.watch_events(context, start.events);
         if self.plan.all_kinds {
@@ -613,6 +612,14 @@ impl Clusters {
                     out.push(now(FeedItem::Synced(synced)));
                     let state = &mut self.contexts[context];
                     state.synced = true;
+                    if self.plan.several && self.contexts.iter().all(|context| context.synced) {
+                        let text = format!(
+                            "Synced every context in {:.2}s; watching for changes",
+                            self.started.elapsed().as_secs_f64()
+                        );
+                        out.push(notice(NoticeKind::Other, text));
+                    }
+                    let state = &mut self.contexts[context];
                     if let Some(error) = state
                         .running
                         .as_mut()
@@ -791,10 +798,13 @@ impl Clusters {
 
 /// Discovery for one context: the kinds to watch, where, the Events' kind, and whether lists can stream.
 async fn find_kinds(connection: &Connection, plan: &Plan) -> Result<Start> {
-    let targets = match plan.all_kinds {
-        true => resolver::resolve_every_kind(connection, &plan.targets, plan.scope == NamespaceScope::All).await?,
-        false => resolver::resolve(connection, &plan.targets).await?,
-    };
+    let mut targets = resolver::resolve(connection, &plan.targets).await?;
+    let named = targets.len();
+    if plan.all_kinds {
+        // Fresh, not cached: a CRD installed since the cache was written is watched from the start.
+        let catalog = resolver::rediscover(connection).await?;
+        resolver::add_every_kind(&mut targets, &catalog, plan.scope == NamespaceScope::All);
+    }
     let namespace = match &plan.scope {
         NamespaceScope::All => None,
         NamespaceScope::Named(namespace) => Some(namespace.clone()),
@@ -810,6 +820,7 @@ async fn find_kinds(connection: &Connection, plan: &Plan) -> Result<Start> {
     Ok(Start {
         namespace,
         targets,
+        named,
         events,
         streaming,
     })

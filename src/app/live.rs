@@ -52,14 +52,19 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
         jump: None,
     };
     let mut player = match source {
-        Source::Recording(recording) => Some(Player::new(std::mem::replace(
-            recording,
-            Recording {
-                header: header.clone(),
-                items: Vec::new(),
-                damage: None,
-            },
-        ))),
+        Source::Recording(recording) => {
+            // `--types` and `--count` once, on the whole recording: stepping back builds the view again from it.
+            reporting.admit(&mut recording.items)?;
+            let recording = std::mem::replace(
+                recording,
+                Recording {
+                    header: header.clone(),
+                    items: Vec::new(),
+                    damage: None,
+                },
+            );
+            Some(Player::new(recording))
+        }
         Source::Clusters(..) => None,
     };
     let mut terminal = LiveTerminal::start()?;
@@ -117,7 +122,9 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
         };
         tokio::select! {
             taken = changes => {
-                reporting.admit(&mut batch)?;
+                if player.is_none() {
+                    reporting.admit(&mut batch)?;
+                }
                 for fed in batch.drain(..) {
                     show(fed, &mut view, &mut ui, &mut waiting, source_waits(source));
                 }

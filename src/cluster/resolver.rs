@@ -33,20 +33,6 @@ pub async fn resolve(connection: &Connection, targets: &[TypeTarget]) -> Result<
     }
 }
 
-/// `--all-kinds`: the kinds named first (each once), then every other kind the server serves but the noisy
-/// ones; cluster-scoped kinds only with `cluster_scoped` (`-A`), unless named.
-pub async fn resolve_every_kind(
-    connection: &Connection,
-    named: &[TypeTarget],
-    cluster_scoped: bool,
-) -> Result<Vec<Target>> {
-    let mut targets = resolve(connection, named).await?;
-    // Fresh, not cached: a CRD installed since the cache was written is watched from the start.
-    let catalog = rediscover(connection).await?;
-    add_every_kind(&mut targets, &catalog, cluster_scoped);
-    Ok(targets)
-}
-
 /// Adds to `targets` the kinds of `catalog` that `--all-kinds` watches and `targets` does not have yet; returns
 /// how many were added (at the end).
 pub fn add_every_kind(targets: &mut Vec<Target>, catalog: &Catalog, cluster_scoped: bool) -> usize {
