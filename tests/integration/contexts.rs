@@ -101,6 +101,7 @@ async fn each_context_reports_its_changes_marked_with_its_name() {
         watcher
             .wait_for_stderr(&format!("{}: Synced ", current_context()))
             .await;
+        watcher.wait_for_stderr("Synced every context in ").await;
     }
     let created = cluster.kubectl(&["create", "configmap", "shared", "-n", &namespace.name]);
     assert!(created.status.success(), "{}", support::stderr_of(&created));
