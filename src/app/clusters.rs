@@ -119,6 +119,9 @@ struct Running {
     members: Vec<usize>,
     /// The kinds watched, for `--all-kinds` to know which are new.
     watched: Vec<Target>,
+    /// Kinds whose stream ended because the server stopped serving them (a CRD deleted): watched again, as a new
+    /// kind, if they come back.
+    gone: Vec<ResourceInfo>,
     events: Option<EventsWatch>,
 }
 
@@ -374,6 +377,7 @@ impl Clusters {
             session: Session::new(start.targets.len()),
             members: Vec::new(),
             watched: Vec::new(),
+            gone: Vec::new(),
             events: None,
         });
         for (index, target) in start.targets.into_iter().enumerate() {
@@ -491,7 +495,12 @@ impl Clusters {
         let Some(running) = &self.contexts[context].running else {
             return;
         };
-        let mut targets = running.watched.clone();
+        let mut targets: Vec<Target> = running
+            .watched
+            .iter()
+            .filter(|target| !running.gone.contains(&target.resource))
+            .cloned()
+            .collect();
         let before = targets.len();
         resolver::add_every_kind(&mut targets, catalog, self.plan.scope == NamespaceScope::All);
         for target in targets.into_iter().skip(before) {
@@ -503,12 +512,11 @@ impl Clusters {
                 )
             );
             out.push(notice(NoticeKind::Other, text));
-            if let Some(events) = self.contexts[context]
-                .running
-                .as_mut()
-                .and_then(|running| running.events.as_mut())
-            {
-                events.kinds.push(target.resource.kind.clone());
+            if let Some(running) = self.contexts[context].running.as_mut() {
+                running.gone.retain(|gone| gone != &target.resource);
+                if let Some(events) = running.events.as_mut() {
+                    events.kinds.push(target.resource.kind.clone());
+                }
             }
             self.watch_kind(context, target, false, true, out);
         }
@@ -572,12 +580,15 @@ impl Clusters {
         let error = state.connection.explain(error);
         let name = &self.routes[driver].name;
         let retried = named && self.plan.several;
+        let no_longer_served = matches!(error, Error::ResourceType(_)) && state.synced;
         let text = if retried {
             format!(
                 "{name}: {}; trying again in {}s",
                 error.one_line(),
                 STREAM_RETRY.as_secs()
             )
+        } else if no_longer_served {
+            format!("{name}: no longer served (404 Not Found), so its stream ends")
         } else {
             format!("{name}: cannot be watched, so left out ({})", error.one_line())
         };
@@ -590,6 +601,9 @@ impl Clusters {
             });
         } else if let Some(running) = &mut state.running {
             running.session.drop_stream(member, &mut self.reports);
+            if no_longer_served {
+                running.gone.push(running.watched[member].resource.clone());
+            }
             if running.session.all_dropped() && !self.plan.several {
                 return Err(self.fatal(context, error));
             }

@@ -85,7 +85,7 @@ pub fn selected_record<'a>(view: &'a ViewModel, ui: &Ui) -> Option<&'a ChangeRec
 
 fn matches(view: &ViewModel, query: &Query, record: &ChangeRecord) -> bool {
     // Asked for every row on every turn under churn: without a filter, nothing is looked up.
-    query.is_empty() || query.matches(record, &view.streams[record.stream].label, view.latest_event(record))
+    query.is_empty() || query.matches(record, &view.streams[record.stream], view.latest_event(record))
 }
 
 /// Rows that pass the filter: grouped by type (in the order the types were given), each group in the order its

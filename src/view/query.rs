@@ -1,8 +1,8 @@
 //! The live view's filter: text typed after `/` keeps the rows (and the changes of the timeline) whose type,
-//! namespace, name, owner, WHAT CHANGED or latest Event contain it, ignoring case. Pure.
+//! context, namespace, name, owner, WHAT CHANGED or latest Event contain it, ignoring case. Pure.
 
 use super::events::EventNote;
-use super::{ChangeRecord, StreamLabel};
+use super::{ChangeRecord, StreamInfo};
 
 /// A filter as typed, ready to test changes against.
 #[derive(Debug, Clone, Default)]
@@ -22,14 +22,17 @@ impl Query {
         self.needle.is_empty()
     }
 
-    /// Whether `record`, a change of an object of the type `label` whose latest Event is `event`, matches.
-    pub fn matches(&self, record: &ChangeRecord, label: &StreamLabel, event: Option<&EventNote>) -> bool {
+    /// Whether `record`, a change of an object of `stream` (its type, its context) whose latest Event is `event`,
+    /// matches.
+    pub fn matches(&self, record: &ChangeRecord, stream: &StreamInfo, event: Option<&EventNote>) -> bool {
         if self.is_empty() {
             return true;
         }
         let contains = |haystack: &str| haystack.to_lowercase().contains(&self.needle);
+        let label = &stream.label;
         contains(&label.name)
             || contains(&label.kind)
+            || stream.context.as_deref().is_some_and(contains)
             || record.key.namespace.as_deref().is_some_and(contains)
             || contains(&record.key.name)
             || record
@@ -54,16 +57,17 @@ mod tests {
 
     use super::*;
     use crate::engine::tracker::{ChangeType, ObjectKey, Origin};
+    use crate::view::StreamLabel;
     use crate::view::summary::FieldChange;
 
-    fn label(kind: &str, name: &str) -> StreamLabel {
-        StreamLabel {
+    fn label(kind: &str, name: &str) -> StreamInfo {
+        StreamInfo::new(StreamLabel {
             kind: kind.into(),
             api_version: "v1".into(),
             name: name.into(),
             object_prefix: kind.to_lowercase(),
             secret: kind == "Secret",
-        }
+        })
     }
 
     fn record(namespace: &str, name: &str, changes: Vec<FieldChange>) -> ChangeRecord {
@@ -124,9 +128,13 @@ mod tests {
         ] {
             assert!(Query::new(text).matches(&web, &pods, None), "{text:?}");
         }
-        for text in ["db", "kube-system", "Deployment", "Failed", "BackOff"] {
+        for text in ["db", "kube-system", "Deployment", "Failed", "BackOff", "staging"] {
             assert!(!Query::new(text).matches(&web, &pods, None), "{text:?}");
         }
+        // With several contexts, the context's name too.
+        let mut staging_pods = pods.clone();
+        staging_pods.context = Some("staging".into());
+        assert!(Query::new("Staging").matches(&web, &staging_pods, None));
     }
 
     #[test]

@@ -94,7 +94,7 @@ async fn settled(namespace: &str) {
 
 /// Every kind of a namespace: a ConfigMap and a custom resource of a CRD installed before the start are
 /// reported; a Lease (noisy) is not; a CRD installed while the watch runs is picked up, and its first object,
-/// created after the start, is reported as ADDED.
+/// created after the start, is reported as ADDED; deleted, its object goes and its stream ends with a notice.
 #[tokio::test]
 async fn every_kind_of_a_namespace_is_reported_a_custom_resource_and_a_new_crd_included() {
     let cluster = support::cluster();
@@ -163,6 +163,24 @@ async fn every_kind_of_a_namespace_is_reported_a_custom_resource_and_a_new_crd_i
     assert_eq!(events[0]["type"], "ADDED", "{events:?}");
     assert_eq!(events[0]["object"]["metadata"]["name"], "fresh");
     assert_eq!(events[0]["object"]["apiVersion"], later.resource.api_version);
+
+    // Deleted: its objects go with it, and its stream ends, said once.
+    let deleted = cluster.kubectl(&["delete", "crd", &later.name]);
+    assert!(deleted.status.success(), "{}", support::stderr_of(&deleted));
+    let events = watcher.json_events(1).await;
+    assert_eq!(
+        (
+            events[0]["type"].as_str(),
+            events[0]["object"]["metadata"]["name"].as_str()
+        ),
+        (Some("DELETED"), Some("fresh"))
+    );
+    watcher
+        .wait_for_stderr(&format!(
+            "{}: no longer served (404 Not Found), so its stream ends",
+            later.name
+        ))
+        .await;
 }
 
 /// A user who may watch ConfigMaps only: every other kind is left out with a notice, the ConfigMaps are
