@@ -151,8 +151,8 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub timeline: bool,
 
-    /// Start the live view with this filter, as typed after `/`: only rows whose type, namespace, name, owner,
-    /// WHAT CHANGED or latest Event contain the text (ignoring case)
+    /// Start the live view with this filter, as typed after `/`: only rows whose type, context, namespace, name,
+    /// owner, WHAT CHANGED or latest Event contain the text (ignoring case)
     #[arg(long, value_name = "TEXT", help_heading = "Output")]
     pub filter: Option<String>,
 

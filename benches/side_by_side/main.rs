@@ -565,25 +565,7 @@ impl Bench {
         plain.stop().await?;
         recording.stop().await?;
         let labels = ["kubectl watchnew -o json", "kubectl watchnew -o json --record FILE"];
-        let observers = (0..pids.len())
-            .map(|index| {
-                let cpu = match (&ready[index], &after[index]) {
-                    (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
-                    _ => None,
-                };
-                Observer {
-                    observer: labels[index].to_string(),
-                    rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
-                    rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
-                    rss_quarters_mib: Vec::new(),
-                    cpu_ms_per_1000: cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
-                    cpu_percent_of_a_core: cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
-                    idle_cpu_percent: None,
-                    quiet_cpu_percent: None,
-                    ended: ended[index].clone(),
-                }
-            })
-            .collect();
+        let observers = churn_observers(&labels, &ready, &after, changes, record.elapsed, &ended);
         let text = std::fs::read_to_string(&file).context("the recording")?;
         let recorded_changes = text.lines().filter(|line| line.contains(r#""change":"#)).count() as u64;
         // The replay, with no cluster: how long it takes to print everything, and its peak memory.
@@ -1138,25 +1120,7 @@ impl Bench {
         with_events.stop().await?;
         without.stop().await?;
         live.stop()?;
-        let observers = (0..pids.len())
-            .map(|index| {
-                let cpu = match (&ready[index], &after[index]) {
-                    (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
-                    _ => None,
-                };
-                Observer {
-                    observer: labels[index].to_string(),
-                    rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
-                    rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
-                    rss_quarters_mib: Vec::new(),
-                    cpu_ms_per_1000: cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
-                    cpu_percent_of_a_core: cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
-                    idle_cpu_percent: None,
-                    quiet_cpu_percent: None,
-                    ended: ended[index].clone(),
-                }
-            })
-            .collect();
+        let observers = churn_observers(&labels, &ready, &after, changes, record.elapsed, &ended);
         Ok(EventsCost {
             rate,
             changes,
@@ -1199,6 +1163,36 @@ impl Bench {
             })
             .collect()
     }
+}
+
+/// The watchers of a churn, from their samples when ready and after: CPU per 1,000 changes and of a core, memory.
+fn churn_observers(
+    labels: &[&str],
+    ready: &[Option<Sample>],
+    after: &[Option<Sample>],
+    changes: u64,
+    elapsed: Duration,
+    ended: &[Option<String>],
+) -> Vec<Observer> {
+    (0..labels.len())
+        .map(|index| {
+            let cpu = match (&ready[index], &after[index]) {
+                (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
+                _ => None,
+            };
+            Observer {
+                observer: labels[index].to_string(),
+                rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
+                rss_quarters_mib: Vec::new(),
+                cpu_ms_per_1000: cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
+                cpu_percent_of_a_core: cpu.map(|cpu| cpu / elapsed.as_secs_f64() * 100.0),
+                idle_cpu_percent: None,
+                quiet_cpu_percent: None,
+                ended: ended[index].clone(),
+            }
+        })
+        .collect()
 }
 
 struct Sample {
