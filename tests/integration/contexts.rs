@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::support::watcher::Watcher;
+use crate::live::Tmux;
+use crate::support::watcher::{BINARY, Watcher};
 use crate::support::{self, TestNamespace};
 
 /// A copy of the test kubeconfig with two more contexts: `second` (the admin's cluster and user again, as a
@@ -69,7 +70,7 @@ fn current_context() -> String {
 }
 
 /// Two contexts: each change comes once from each, marked with its context, as JSON (`"context"` beside
-/// `type` and `object`) and as lines (a CONTEXT column).
+/// `type` and `object`) and as lines (a CONTEXT column); recorded, the same JSON replays without a cluster.
 #[tokio::test]
 async fn each_context_reports_its_changes_marked_with_its_name() {
     let cluster = support::cluster();
@@ -77,6 +78,8 @@ async fn each_context_reports_its_changes_marked_with_its_name() {
     let namespace = TestNamespace::create(&client, "contexts").await;
     let kubeconfig = Kubeconfig::with_more_contexts();
     let contexts = format!("{},second", current_context());
+    let recording = std::env::temp_dir().join(support::unique_name("contexts.watch"));
+    let recording_path = recording.to_str().expect("a UTF-8 path");
     let mut json = Watcher::start(
         &kubeconfig.path,
         &[
@@ -87,6 +90,8 @@ async fn each_context_reports_its_changes_marked_with_its_name() {
             &contexts,
             "-o",
             "json",
+            "--record",
+            recording_path,
         ],
     )
     .await;
@@ -133,6 +138,20 @@ async fn each_context_reports_its_changes_marked_with_its_name() {
         .await;
     let header = seen.iter().find(|line| line.starts_with("EVENT")).expect("a header");
     assert!(header.contains(" CONTEXT ") && header.contains(" NAME "), "{header}");
+
+    // Recorded, the contexts replay with their changes, with no cluster.
+    let replayed = std::process::Command::new(BINARY)
+        .args(["--replay", recording_path, "-o", "json"])
+        .env("KUBECONFIG", "/nonexistent")
+        .output()
+        .expect("the binary runs");
+    let _ = std::fs::remove_file(&recording);
+    assert!(replayed.status.success(), "{}", support::stderr_of(&replayed));
+    let replayed: Vec<serde_json::Value> = String::from_utf8_lossy(&replayed.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("JSON"))
+        .collect();
+    assert_eq!(replayed, events, "the same JSON lines, contexts included");
 }
 
 /// A context nobody answers for: said, retried, and the others go on; at the end the exit code says it never
@@ -167,4 +186,53 @@ async fn an_unreachable_context_is_a_notice_and_the_exit_code_says_it_never_sync
     assert!(stderr.contains("trying again in 5s"), "{stderr}");
     assert!(stderr.contains("trying again in 10s"), "retried, less often: {stderr}");
     assert_eq!(code, Some(4), "{stderr}");
+}
+
+/// The live view with two contexts: one section per context (in the order of their names), each row with its
+/// CONTEXT; the status line says which contexts are watched.
+#[tokio::test]
+async fn the_live_view_shows_a_section_per_context() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "contexts-live").await;
+    let kubeconfig = Kubeconfig::with_more_contexts();
+    let current = current_context();
+    let tmux = Tmux::new();
+    let command = format!(
+        "{BINARY} --kubeconfig {} configmaps -n {} --context {current},second; echo EXIT=$?; sleep 600",
+        kubeconfig.path.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "160", "-y", "30", &command]);
+    tmux.wait_for("both contexts synced", |screen| screen.contains("Synced every context"));
+    let created = cluster.kubectl(&["create", "configmap", "seen-twice", "-n", &namespace.name]);
+    assert!(created.status.success(), "{}", support::stderr_of(&created));
+    let screen = tmux.wait_for("a row from each context", |screen| {
+        screen.lines().filter(|line| line.contains("seen-twice")).count() == 2
+    });
+    assert!(screen.contains(&format!("contexts {current},second")), "{screen}");
+    let lines: Vec<&str> = screen.lines().collect();
+    let title = |context: &str| {
+        lines
+            .iter()
+            .position(|line| line.trim_start().starts_with(&format!("{context}: configmaps (v1)")))
+    };
+    // In the order of the contexts' names.
+    let (admin, second) = (title(&current), title("second"));
+    assert!(admin.is_some() && second.is_some(), "{screen}");
+    assert_eq!(admin < second, current.as_str() < "second", "{screen}");
+    assert!(
+        lines
+            .iter()
+            .any(|line| line.starts_with("EVENT") && line.contains("CONTEXT")),
+        "{screen}"
+    );
+    let row = |context: &str| {
+        lines
+            .iter()
+            .any(|line| line.contains("seen-twice") && line.split_whitespace().any(|word| word == context))
+    };
+    assert!(row(&current) && row("second"), "{screen}");
+    tmux.run(&["send-keys", "-t", "live", "q"]);
+    tmux.wait_for("a clean exit", |screen| screen.contains("EXIT=0"));
 }
