@@ -1,0 +1,283 @@
+//! The streams of the watched kinds: started, their messages fed to the context's session, its reports turned
+//! into feed items; a stream refused for good ends the run, is left out or is tried again.
+
+use super::*;
+
+/// With several contexts, how long a stream refused for good (forbidden, expired credentials) waits before it
+/// is tried again: the others go on meanwhile.
+const STREAM_RETRY: Duration = Duration::from_secs(30);
+
+impl Clusters {
+    /// Starts the stream of one kind in one context.
+    pub(super) fn watch_kind(&mut self, context: usize, target: Target, named: bool, late: bool, out: &mut Vec<Fed>) {
+        let state = &mut self.contexts[context];
+        let Some(running) = &mut state.running else { return };
+        let label = StreamLabel::from(&target.resource);
+        let spec = StreamSpec {
+            path: target.resource.collection_path(running.namespace.as_deref()),
+            label_selector: self.plan.label_selector.clone(),
+            field_selector: self.plan.field_selector.clone(),
+            names: target.names.clone(),
+            representation: self.plan.representation,
+            gather: self.plan.gather,
+        };
+        // The kinds found at the start have their place in the session; a kind found later joins it.
+        let member = match running.members.len() < running.session.stream_count() {
+            true => running.members.len(),
+            false => running.session.add_stream(),
+        };
+        let late = late && running.session.is_synced();
+        let driver = self.routes.len();
+        running.members.push(driver);
+        running.watched.push(target);
+        let mut info = StreamInfo::new(label);
+        info.context = state.name.clone();
+        let feed = self.feed_streams;
+        self.feed_streams += 1;
+        out.push(now(FeedItem::Stream(Box::new(info.clone()))));
+        self.routes.push(Route {
+            context,
+            name: route_name(state.name.as_deref(), &info.label.name),
+            role: Role::Watched {
+                member,
+                feed,
+                info: Box::new(info),
+                named,
+                late,
+            },
+            spec,
+            gap: None,
+        });
+        self.spawn_driver(driver);
+    }
+
+    pub(super) fn spawn_driver(&self, driver: usize) {
+        let route = &self.routes[driver];
+        let state = &self.contexts[route.context];
+        let Some(running) = &state.running else { return };
+        let stream = StreamDriver::new(
+            state.connection.client.clone(),
+            route.spec.clone(),
+            driver,
+            self.sender.clone(),
+            Arc::clone(&running.strategy),
+            state.connection.request_timeout,
+            self.plan.silence_limit,
+        );
+        tokio::spawn(stream.run());
+    }
+
+    pub(super) fn handle(&mut self, driver: usize, message: StreamMessage, out: &mut Vec<Fed>) -> Result<()> {
+        let context = self.routes[driver].context;
+        let (member, feed, named) = match &self.routes[driver].role {
+            Role::Events => {
+                self.handle_events(context, driver, message, out);
+                return Ok(());
+            }
+            Role::Watched {
+                member, feed, named, ..
+            } => (*member, *feed, *named),
+        };
+        match message {
+            StreamMessage::Event(event) => {
+                let Some(running) = &mut self.contexts[context].running else {
+                    return Ok(());
+                };
+                if let (StreamEvent::ListItem(object), false) = (&event, running.session.is_synced())
+                    && let Some(cells) = &object.payload.cells
+                    && let Role::Watched { info, .. } = &mut self.routes[driver].role
+                {
+                    info.measure(cells);
+                }
+                running.session.apply(member, event, &mut self.reports);
+            }
+            StreamMessage::Columns(columns) => {
+                if let Role::Watched { info, .. } = &mut self.routes[driver].role {
+                    info.columns = columns.clone();
+                }
+                out.push(now(FeedItem::Columns { stream: feed, columns }));
+            }
+            StreamMessage::Notice(stream_notice) => {
+                let route = &mut self.routes[driver];
+                let (kind, text) = notice_line(&route.name, &stream_notice, &mut route.gap);
+                out.push(notice(kind, text));
+            }
+            StreamMessage::Failed(error) if named && !self.plan.several => return Err(self.fatal(context, error)),
+            StreamMessage::Failed(error) => self.stream_failed(context, driver, member, named, error, out)?,
+        }
+        self.report(context, out);
+        Ok(())
+    }
+
+    /// A stream refused for good, in a run that goes on: a kind `--all-kinds` found is left out; a kind named,
+    /// with several contexts, is tried again later (credentials may be renewed, access granted). With one
+    /// context, when no kind is left to watch, the last refusal ends the run.
+    pub(super) fn stream_failed(
+        &mut self,
+        context: usize,
+        driver: usize,
+        member: usize,
+        named: bool,
+        error: Error,
+        out: &mut Vec<Fed>,
+    ) -> Result<()> {
+        let state = &mut self.contexts[context];
+        let error = state.connection.explain(error);
+        let name = &self.routes[driver].name;
+        let retried = named && self.plan.several;
+        let no_longer_served = matches!(error, Error::ResourceType(_)) && state.synced;
+        let text = if retried {
+            format!(
+                "{name}: {}; trying again in {}s",
+                error.one_line(),
+                STREAM_RETRY.as_secs()
+            )
+        } else if no_longer_served {
+            format!("{name}: no longer served (404 Not Found), so its stream ends")
+        } else {
+            format!("{name}: cannot be watched, so left out ({})", error.one_line())
+        };
+        out.push(notice(NoticeKind::Other, text));
+        if retried {
+            let arrivals = self.arrivals_sender.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(STREAM_RETRY).await;
+                let _ = arrivals.send(Arrival::Restart { driver });
+            });
+        } else if let Some(running) = &mut state.running {
+            running.session.drop_stream(member, &mut self.reports);
+            if no_longer_served {
+                running.gone.push(running.watched[member].resource.clone());
+            }
+            if running.session.all_dropped() && !self.plan.several {
+                return Err(self.fatal(context, error));
+            }
+        }
+        if !state.synced {
+            state.failure = Some(error);
+        }
+        Ok(())
+    }
+
+    /// What a context's session made known, as feed items.
+    pub(super) fn report(&mut self, context: usize, out: &mut Vec<Fed>) {
+        // A stream whose kind appeared after the start: the changes its first list found are news only for
+        // the objects created since the run started.
+        let mut first_list_of = None;
+        for report in std::mem::take(&mut self.reports) {
+            match report {
+                Report::Synced { existing } => {
+                    let synced = self.synced_item(context, &existing);
+                    out.push(now(FeedItem::Synced(synced)));
+                    let state = &mut self.contexts[context];
+                    state.synced = true;
+                    if self.plan.several && self.contexts.iter().all(|context| context.synced) {
+                        let text = format!(
+                            "Synced every context in {:.2}s; watching for changes",
+                            self.started.elapsed().as_secs_f64()
+                        );
+                        out.push(notice(NoticeKind::Other, text));
+                    }
+                    let state = &mut self.contexts[context];
+                    if let Some(error) = state
+                        .running
+                        .as_mut()
+                        .and_then(|running| running.events.as_mut())
+                        .and_then(|events| events.failure.take())
+                    {
+                        let text = self.events_unavailable(context, &error);
+                        out.push(notice(NoticeKind::Other, text));
+                    }
+                }
+                Report::Relisted { stream, changes } => {
+                    let driver = self.driver_of(context, stream);
+                    if let Role::Watched { late: late @ true, .. } = &mut self.routes[driver].role {
+                        *late = false;
+                        first_list_of = Some(stream);
+                        continue;
+                    }
+                    let route = &mut self.routes[driver];
+                    let after = route.gap.take().map(|since| since.elapsed());
+                    out.push(notice(NoticeKind::Relist, relisted_line(&route.name, changes, after)));
+                }
+                Report::Change { stream, change } => {
+                    if first_list_of == Some(stream) && created_before(&change, self.started_at) {
+                        continue;
+                    }
+                    let driver = self.driver_of(context, stream);
+                    let Role::Watched { feed, info, .. } = &self.routes[driver].role else {
+                        continue;
+                    };
+                    let field_changes = field_changes_of(&change, info.label.secret);
+                    let mut change = change;
+                    change.previous = None;
+                    out.push(now(FeedItem::Change(Box::new(FedChange {
+                        stream: *feed,
+                        change,
+                        field_changes,
+                    }))));
+                }
+            }
+        }
+    }
+
+    pub(super) fn driver_of(&self, context: usize, member: usize) -> usize {
+        self.contexts[context]
+            .running
+            .as_ref()
+            .map(|running| running.members[member])
+            .unwrap_or_default()
+    }
+
+    pub(super) fn synced_item(&self, context: usize, existing: &[usize]) -> Synced {
+        let streams: Vec<(&StreamInfo, SyncedStream)> = existing
+            .iter()
+            .enumerate()
+            .filter_map(|(member, count)| {
+                let driver = self.driver_of(context, member);
+                match &self.routes[driver].role {
+                    Role::Watched { feed, info, .. } => Some((
+                        info.as_ref(),
+                        SyncedStream {
+                            stream: *feed,
+                            existing: *count,
+                            cell_widths: info.cell_widths.clone(),
+                        },
+                    )),
+                    Role::Events => None,
+                }
+            })
+            .collect();
+        let took = self.started.elapsed();
+        let counts: Vec<(&str, usize)> = streams
+            .iter()
+            .map(|(info, synced)| (info.label.name.as_str(), synced.existing))
+            .collect();
+        let name = self.contexts[context].name.clone();
+        let line = match &name {
+            Some(name) => format!("{name}: {}", synced_line(&counts, took)),
+            None => synced_line(&counts, took),
+        };
+        Synced {
+            context: name,
+            took,
+            streams: streams.into_iter().map(|(_, synced)| synced).collect(),
+            line,
+        }
+    }
+}
+
+/// Whether a change's object was created before `started` (it existed, only its kind was not known yet).
+fn created_before(change: &crate::engine::tracker::Change<Payload>, started: Timestamp) -> bool {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Created {
+        creation_timestamp: Option<Timestamp>,
+    }
+    change
+        .payload
+        .as_ref()
+        .and_then(|payload| wire::metadata_of::<Created>(&payload.raw).ok().flatten())
+        .and_then(|created| created.creation_timestamp)
+        .is_some_and(|created| created < started)
+}
