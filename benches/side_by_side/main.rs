@@ -477,7 +477,6 @@ impl Bench {
         let pods_target = scenarios()[0].target.clone();
         let all_kinds_target = vec!["--all-kinds".to_string(), "-A".to_string()];
         // A second context of the same cluster, as a second cluster would be named.
-        let kubeconfig = tempfile::NamedTempFile::new()?;
         let mut config = Kubeconfig::read_from(&self.kubeconfig)?;
         let current = config
             .current_context
@@ -491,15 +490,7 @@ impl Bench {
             .context("the current context")?;
         second.name = "second".into();
         config.contexts.push(second);
-        std::fs::write(kubeconfig.path(), serde_json::to_string(&config)?)?;
-        let environment: Vec<(String, String)> = self
-            .environment
-            .iter()
-            .map(|(key, value)| match key.as_str() {
-                "KUBECONFIG" => (key.clone(), kubeconfig.path().display().to_string()),
-                _ => (key.clone(), value.clone()),
-            })
-            .collect();
+        let (_kubeconfig, environment) = self.with_kubeconfig(&config)?;
         let contexts_target = vec![
             "pods".to_string(),
             "-A".to_string(),
@@ -673,21 +664,11 @@ impl Bench {
     ) -> Result<Vec<LinkRow>> {
         say(format!("link: {} at {objects} objects over {name}", scenario.label));
         let link = Link::start(self.apiserver_address()?, shape).await?;
-        let kubeconfig = tempfile::NamedTempFile::new()?;
         let mut config = Kubeconfig::read_from(&self.kubeconfig)?;
         for cluster in config.clusters.iter_mut().filter_map(|named| named.cluster.as_mut()) {
             cluster.server = Some(format!("https://{}", link.address));
         }
-        // JSON is YAML, and the kubeconfig types serialize with their YAML field names.
-        std::fs::write(kubeconfig.path(), serde_json::to_string(&config)?)?;
-        let environment: Vec<(String, String)> = self
-            .environment
-            .iter()
-            .map(|(key, value)| match key.as_str() {
-                "KUBECONFIG" => (key.clone(), kubeconfig.path().display().to_string()),
-                _ => (key.clone(), value.clone()),
-            })
-            .collect();
+        let (_kubeconfig, environment) = self.with_kubeconfig(&config)?;
         for tool in [Tool::Kubectl, Tool::Watchnew] {
             self.start_with(tool, &scenarios()[1].target, &[], &environment, None)
                 .await?;
@@ -732,6 +713,23 @@ impl Bench {
     }
 
     /// Starts a tool, waits until it is ready, and stops it: how long it took, its peak memory, its requests.
+    /// `config` written to a file of its own, and the environment that points the tools at it (the file lives as
+    /// long as what is returned first).
+    fn with_kubeconfig(&self, config: &Kubeconfig) -> Result<(tempfile::NamedTempFile, Vec<(String, String)>)> {
+        let kubeconfig = tempfile::NamedTempFile::new()?;
+        // JSON is YAML, and the kubeconfig types serialize with their YAML field names.
+        std::fs::write(kubeconfig.path(), serde_json::to_string(config)?)?;
+        let environment = self
+            .environment
+            .iter()
+            .map(|(key, value)| match key.as_str() {
+                "KUBECONFIG" => (key.clone(), kubeconfig.path().display().to_string()),
+                _ => (key.clone(), value.clone()),
+            })
+            .collect();
+        Ok((kubeconfig, environment))
+    }
+
     async fn start(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Start> {
         self.start_with(tool, target, extra, &self.environment, None).await
     }
