@@ -350,8 +350,8 @@ fn check_replay(cli: &Cli) -> Result<()> {
 fn parse_targets(args: &[String]) -> Result<Vec<TypeTarget>> {
     let Some(first) = args.first() else {
         return Err(Error::Usage(
-            "you must specify the type of resource to watch, e.g. 'kubectl watchnew pods' \
-             ('kubectl api-resources' lists the types)"
+            "you must specify the type of resource to watch, e.g. 'kubectl watchnew pods', or every kind with \
+             'kubectl watchnew --all-kinds' ('kubectl api-resources' lists the types)"
                 .into(),
         ));
     };
