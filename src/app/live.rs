@@ -1,24 +1,21 @@
 //! The live view's loop: changes, keys and ticks in, frames out, at most ten a second.
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use ratatui::crossterm::event::{Event, KeyEventKind};
 use tokio::sync::mpsc;
 
-use super::keys::{PlayerKey, is_replay_key, press, replay_key};
 use super::replay::{Move, Player, Recording, jump_target};
 use super::waits::WaitWatch;
 use super::{Source, reporting, table_options};
-use crate::engine::wire::Packed;
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
-use crate::render::live::{self, Mode, Ui};
+use crate::render::live::{self, KeyOutcome, LiveState, Look, PlayerKey};
 use crate::settings::{Settings, SourceChoice};
-use crate::view::events::ObservedEvent;
-use crate::view::feed::{Fed, FedChange, FeedItem};
-use crate::view::{ChangeRecord, NoticeKind, ViewModel};
+use crate::view::feed::{Fed, FeedItem};
+use crate::view::screen::Mode;
+use crate::view::{NoticeKind, ViewModel};
 
 /// Changes are drawn at most this often: ten frames a second reads as live, and a frame of a full 200×50
 /// terminal costs about half a millisecond.
@@ -32,25 +29,16 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
     let mut reporting = reporting(source, settings)?;
     let header = source.header(settings);
     let mut view = ViewModel::new(Vec::new(), Timestamp::now());
-    let mut ui = Ui {
-        mode: if timeline { Mode::Timeline } else { Mode::Table },
-        selected: 0,
-        follow: true,
-        paused: None,
-        details: false,
+    let look = Look {
         options: table_options(source, settings),
         header: match &settings.source {
             SourceChoice::Replay(path) => format!("replay of {} · {}", path.display(), header.header),
             SourceChoice::Contexts(_) => header.header.clone(),
         },
         time_zone: jiff::tz::TimeZone::system(),
-        filter: settings.filter.clone(),
-        filtering: false,
-        tree: false,
-        scroll: 0,
-        replay: None,
-        jump: None,
     };
+    let mode = if timeline { Mode::Timeline } else { Mode::Table };
+    let mut state = LiveState::new(mode, look, settings.filter.clone());
     let mut player = match source {
         Source::Recording(recording) => {
             // `--types` and `--count` once, on the whole recording: stepping back builds the view again from it.
@@ -69,7 +57,6 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
     };
     let mut terminal = LiveTerminal::start()?;
     let mut keys = terminal_input()?;
-    let mut waiting: VecDeque<ChangeRecord> = VecDeque::new();
     let mut batch = Vec::new();
     let mut dirty = true;
     let mut last_frame = tokio::time::Instant::now() - FRAME_INTERVAL;
@@ -79,14 +66,14 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
     let clock = |player: &Option<Player>| player.as_ref().map_or_else(Timestamp::now, Player::position);
     let ending = loop {
         if let Some(player) = &player {
-            ui.replay = Some(replay_status(player, &ui.time_zone));
+            state.replay = Some(replay_status(player, &state.look.time_zone));
         }
         if dirty {
             let next_frame = last_frame + FRAME_INTERVAL;
             if tokio::time::Instant::now() >= next_frame {
-                terminal.draw(&view, &ui, clock(&player))?;
+                terminal.draw(&view, &state, clock(&player))?;
                 last_frame = tokio::time::Instant::now();
-                next_tick = tick_after(&view, &ui, last_frame, clock(&player));
+                next_tick = tick_after(&view, &state, last_frame, clock(&player));
                 dirty = false;
             }
         }
@@ -126,42 +113,32 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
                     reporting.admit(&mut batch)?;
                 }
                 for fed in batch.drain(..) {
-                    show(fed, &mut view, &mut ui, &mut waiting, source_waits(source));
+                    show(fed, &mut view, &mut state, source_waits(source));
                 }
                 if let Err(error) = taken {
                     break Err(error);
                 }
-                // Open details stay on their object.
-                if ui.follow && !ui.details {
-                    ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
-                }
                 dirty = true;
-                if reporting.done() && ui.paused.is_none() && player.is_none() {
+                if reporting.done() && state.paused.is_none() && player.is_none() {
                     break Ok(ExitCode::Success);
                 }
             }
             key = keys.recv() => {
                 match key {
                     Some(Ok(Event::Key(key))) if key.kind != KeyEventKind::Release => {
-                        match &mut player {
-                            Some(player) if is_replay_key(key, &ui) => {
-                                if let Some(asked) = replay_key(key, &mut ui) {
-                                    let moved = play(player, asked, &ui);
+                        match state.press(key, &mut view) {
+                            KeyOutcome::Done => {}
+                            KeyOutcome::Quit(code) => break Ok(code),
+                            KeyOutcome::Player(asked) => {
+                                if let Some(player) = &mut player {
+                                    let moved = play(player, asked, &state);
                                     if moved.reset {
                                         view = ViewModel::new(Vec::new(), view.activity.started.unwrap_or_default());
-                                        waiting.clear();
+                                        state.start_over();
                                     }
                                     for fed in moved.items {
-                                        show(fed, &mut view, &mut ui, &mut waiting, None);
+                                        show(fed, &mut view, &mut state, None);
                                     }
-                                    if ui.follow && !ui.details {
-                                        ui.selected = live::entry_count(&view, &ui).saturating_sub(1);
-                                    }
-                                }
-                            }
-                            _ => {
-                                if let Some(code) = press(key, &mut view, &mut ui, &mut waiting) {
-                                    break Ok(code);
                                 }
                             }
                         }
@@ -172,11 +149,11 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
                 }
                 // A key is answered at once, not at the pace of the changes.
                 if let Some(player) = &player {
-                    ui.replay = Some(replay_status(player, &ui.time_zone));
+                    state.replay = Some(replay_status(player, &state.look.time_zone));
                 }
-                terminal.draw(&view, &ui, clock(&player))?;
+                terminal.draw(&view, &state, clock(&player))?;
                 last_frame = tokio::time::Instant::now();
-                next_tick = tick_after(&view, &ui, last_frame, clock(&player));
+                next_tick = tick_after(&view, &state, last_frame, clock(&player));
                 dirty = false;
             }
             _ = tick_due => {
@@ -208,62 +185,18 @@ fn source_waits(source: &mut Source) -> Option<&mut WaitWatch> {
     }
 }
 
-/// One item of the source into the view; changes wait while the view is paused.
-fn show(
-    fed: Fed,
-    view: &mut ViewModel,
-    ui: &mut Ui,
-    waiting: &mut VecDeque<ChangeRecord>,
-    waits: Option<&mut WaitWatch>,
-) {
-    match fed.item {
-        FeedItem::Stream(stream) => view.add_stream(*stream),
-        FeedItem::Columns { stream, columns } => {
-            if let Some(stream) = view.streams.get_mut(stream) {
-                stream.columns = columns;
-            }
-        }
-        FeedItem::Synced(synced) => {
-            if let Some(line) = waits.and_then(|waits| waits.finish()) {
-                view.notice(NoticeKind::Other, line, fed.at);
-            }
-            view.synced(fed.at, &synced);
-        }
-        FeedItem::Change(change) => {
-            if change.stream >= view.streams.len() {
-                return;
-            }
-            let FedChange {
-                stream,
-                change,
-                field_changes,
-            } = *change;
-            let mut record = ChangeRecord::with_field_changes(stream, &change, field_changes, fed.at);
-            record.object = change.payload.as_ref().map(|payload| Packed::pack(&payload.raw));
-            match &mut ui.paused {
-                Some(count) => {
-                    waiting.push_back(record);
-                    *count += 1;
-                }
-                None => view.record(record),
-            }
-        }
-        // Joined at once, paused or not: an Event moves no row.
-        FeedItem::Event { change, .. } => {
-            if let Some(observed) = change
-                .payload
-                .as_ref()
-                .and_then(|payload| ObservedEvent::from_json(&payload.raw))
-            {
-                view.events.record(observed);
-            }
-        }
-        FeedItem::Notice { kind, text } => view.notice(kind, text, fed.at),
+/// One item of the source into the view; the first sync also ends what was said of the waits before it.
+fn show(fed: Fed, view: &mut ViewModel, state: &mut LiveState, waits: Option<&mut WaitWatch>) {
+    if let FeedItem::Synced(_) = &fed.item
+        && let Some(line) = waits.and_then(|waits| waits.finish())
+    {
+        view.notice(NoticeKind::Other, line, fed.at);
     }
+    state.take(fed, view);
 }
 
 /// Moves the player as a key asks.
-fn play(player: &mut Player, asked: PlayerKey, ui: &Ui) -> Move {
+fn play(player: &mut Player, asked: PlayerKey, state: &LiveState) -> Move {
     let still = || Move {
         reset: false,
         items: Vec::new(),
@@ -279,7 +212,7 @@ fn play(player: &mut Player, asked: PlayerKey, ui: &Ui) -> Move {
         }
         PlayerKey::Forward => player.step_forward(),
         PlayerKey::Back => player.step_back(),
-        PlayerKey::Jump(typed) => match jump_target(&typed, player.position(), &ui.time_zone) {
+        PlayerKey::Jump(typed) => match jump_target(&typed, player.position(), &state.look.time_zone) {
             Some(time) => player.jump(time),
             None => still(),
         },
@@ -304,8 +237,13 @@ fn replay_status(player: &Player, zone: &jiff::tz::TimeZone) -> String {
 /// When to draw again if nothing happens: in a second while a time on screen counts seconds (ages, "how long
 /// ago", the change rate); past ten minutes they count minutes, so ten seconds late is as good as on time;
 /// never when nothing on screen moves, so that a quiet watch costs no CPU at all.
-fn tick_after(view: &ViewModel, ui: &Ui, drawn: tokio::time::Instant, now: Timestamp) -> Option<tokio::time::Instant> {
-    if ui.details || view.ticking(now) {
+fn tick_after(
+    view: &ViewModel,
+    state: &LiveState,
+    drawn: tokio::time::Instant,
+    now: Timestamp,
+) -> Option<tokio::time::Instant> {
+    if state.details_open() || view.ticking(now) {
         Some(drawn + Duration::from_secs(1))
     } else if !view.rows().is_empty() {
         Some(drawn + SLOW_TICK)
@@ -346,9 +284,9 @@ impl LiveTerminal {
         Ok(LiveTerminal { terminal })
     }
 
-    fn draw(&mut self, view: &ViewModel, ui: &Ui, now: Timestamp) -> Result<()> {
+    fn draw(&mut self, view: &ViewModel, state: &LiveState, now: Timestamp) -> Result<()> {
         self.terminal
-            .draw(|frame| live::draw(frame, view, ui, now))
+            .draw(|frame| live::draw(frame, view, state, now))
             .map(|_| ())
             .map_err(|error| Error::Internal(anyhow::anyhow!("drawing the live view failed: {error}")))
     }

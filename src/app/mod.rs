@@ -3,7 +3,6 @@
 //! fatal error ends it.
 
 mod clusters;
-mod keys;
 mod lines;
 mod live;
 mod notices;

@@ -306,7 +306,7 @@ mod tests {
             let change = pod_change(*event, name, status);
             let fed = FedChange {
                 stream: 0,
-                field_changes: crate::view::field_changes_of(&change, false),
+                field_changes: crate::view::field_changes_of(&change, crate::view::summary::Secrecy::Open),
                 change,
             };
             printer.print(&mut out, &[pods()], &fed, at(), log);

@@ -8,6 +8,7 @@ pub mod feed;
 pub mod owners;
 pub mod query;
 pub mod recording;
+pub mod screen;
 pub mod summary;
 pub mod waiting;
 
@@ -78,6 +79,9 @@ pub struct ChangeRecord {
     /// The object as this change left it, compressed, for its details (the live view only); taken into its
     /// row when recorded, so that the timeline does not keep every version.
     pub object: Option<Packed>,
+    /// Its place among the changes the view has recorded, from 1 (0 before it is recorded): what names it in
+    /// the timeline, wherever the timeline shows it.
+    pub sequence: u64,
 }
 
 /// An owner, as an object's `ownerReferences` name it: enough to find it among the rows, or to name it when its
@@ -112,24 +116,28 @@ struct MetadataHead {
     owner_references: Vec<OwnerRef>,
 }
 
-/// What a modification changed, from the version before it when that was kept; Secret values withheld.
-pub fn field_changes_of(change: &Change<Payload>, secret: bool) -> Vec<FieldChange> {
+/// What a modification changed, from the version before it when that was kept; a Secret's values as
+/// `secrecy` says.
+pub fn field_changes_of(change: &Change<Payload>, secrecy: summary::Secrecy) -> Vec<FieldChange> {
     match (change.change_type, &change.payload, &change.previous) {
         (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
             .unpack()
-            .and_then(|before| summary::field_changes_in_text(&before, &payload.raw, secret))
+            .and_then(|before| summary::field_changes_in_text(&before, &payload.raw, secrecy))
             .unwrap_or_default(),
         _ => Vec::new(),
     }
 }
 
 impl ChangeRecord {
-    /// A change ready to show, what it changed worked out from the version before it.
+    /// A change ready to show, what it changed worked out from the version before it (a Secret's values
+    /// withheld).
     pub fn new(stream: usize, label: &StreamLabel, change: &Change<Payload>, at: Timestamp) -> ChangeRecord {
-        ChangeRecord::with_field_changes(stream, change, field_changes_of(change, label.secret), at)
+        let secrecy = summary::Secrecy::of(label.secret, false);
+        ChangeRecord::with_field_changes(stream, change, field_changes_of(change, secrecy), at)
     }
 
-    /// A change ready to show, what it changed already worked out (by its source, or in a recording).
+    /// A change ready to show, what it changed already worked out (by its source, or in a recording). A
+    /// Secret's values, if its source kept them for a recording, are withheld here: nothing shown holds them.
     pub fn with_field_changes(
         stream: usize,
         change: &Change<Payload>,
@@ -156,10 +164,11 @@ impl ChangeRecord {
             cells,
             created: head.creation_timestamp,
             labels: head.labels,
-            field_changes,
+            field_changes: field_changes.into_iter().map(FieldChange::withheld).collect(),
             uid: change.uid.clone(),
             owner: controlling_owner(head.owner_references),
             object: None,
+            sequence: 0,
         }
     }
 }
@@ -301,6 +310,8 @@ pub struct ViewModel {
     positions: HashMap<(usize, ObjectKey), usize>,
     timeline: VecDeque<Rc<ChangeRecord>>,
     deleted_rows: usize,
+    /// The sequence number of the latest change recorded.
+    sequence: u64,
     pub activity: Activity,
     /// The Events about the watched objects (and those not watched yet), joined to rows by uid.
     pub events: EventLog,
@@ -320,6 +331,7 @@ impl ViewModel {
             positions: HashMap::new(),
             timeline: VecDeque::new(),
             deleted_rows: 0,
+            sequence: 0,
             events: EventLog::default(),
             activity: Activity {
                 started: Some(started),
@@ -403,7 +415,59 @@ impl ViewModel {
         &self.timeline
     }
 
+    /// The change of the timeline with this sequence number, while the timeline keeps it.
+    pub fn change(&self, sequence: u64) -> Option<&ChangeRecord> {
+        let index = self.timeline.partition_point(|record| record.sequence < sequence);
+        self.timeline
+            .get(index)
+            .filter(|record| record.sequence == sequence)
+            .map(Rc::as_ref)
+    }
+
+    /// One item of a source into the view. A change goes to `held` instead while it is given: a paused view
+    /// shows it later, with `record`.
+    pub fn apply(&mut self, fed: feed::Fed, held: Option<&mut VecDeque<ChangeRecord>>) {
+        match fed.item {
+            feed::FeedItem::Stream(stream) => self.add_stream(*stream),
+            feed::FeedItem::Columns { stream, columns } => {
+                if let Some(stream) = self.streams.get_mut(stream) {
+                    stream.columns = columns;
+                }
+            }
+            feed::FeedItem::Synced(synced) => self.synced(fed.at, &synced),
+            feed::FeedItem::Change(change) => {
+                if change.stream >= self.streams.len() {
+                    return;
+                }
+                let feed::FedChange {
+                    stream,
+                    change,
+                    field_changes,
+                } = *change;
+                let mut record = ChangeRecord::with_field_changes(stream, &change, field_changes, fed.at);
+                record.object = change.payload.as_ref().map(|payload| Packed::pack(&payload.raw));
+                match held {
+                    Some(held) => held.push_back(record),
+                    None => self.record(record),
+                }
+            }
+            // Joined at once, paused or not: an Event moves no row.
+            feed::FeedItem::Event { change, .. } => {
+                if let Some(observed) = change
+                    .payload
+                    .as_ref()
+                    .and_then(|payload| events::ObservedEvent::from_json(&payload.raw))
+                {
+                    self.events.record(observed);
+                }
+            }
+            feed::FeedItem::Notice { kind, text } => self.notice(kind, text, fed.at),
+        }
+    }
+
     pub fn record(&mut self, mut record: ChangeRecord) {
+        self.sequence += 1;
+        record.sequence = self.sequence;
         self.activity.changes += 1;
         self.activity.recent.push_back(record.at);
         while self.activity.recent.len() > 100_000

@@ -187,6 +187,7 @@ mod tests {
                 controller: Some(true),
             }),
             object: None,
+            sequence: 0,
         };
         (
             kind.to_string(),

@@ -93,6 +93,7 @@ mod tests {
                 controller: Some(true),
             }),
             object: None,
+            sequence: 0,
         }
     }
 

@@ -261,7 +261,15 @@ impl Encoder {
                     resource_version: change.resource_version.clone(),
                     object: self.object(change, secret),
                     cells: change.payload.as_ref().and_then(|payload| payload.cells.clone()),
-                    changed: fed.field_changes.clone(),
+                    // Withheld at the source already, unless asked for: withheld here too, whatever the source.
+                    changed: fed
+                        .field_changes
+                        .iter()
+                        .map(|change| match self.secret_values {
+                            true => change.clone(),
+                            false => change.clone().withheld(),
+                        })
+                        .collect(),
                 });
             }
             FeedItem::Event {
@@ -543,15 +551,32 @@ mod tests {
     #[test]
     fn a_secrets_values_stay_out_unless_asked_for() {
         let raw = r#"{"kind":"Secret","metadata":{"name":"db","annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"data\":{\"password\":\"czNjcjN0\"}}"}},"data":{"password":"czNjcjN0"}}"#;
+        // What it changed, as a source that kept the values (`--record-secret-values`) hands it over.
+        let mut changed = change(0, "db", raw);
+        if let FeedItem::Change(fed) = &mut changed.item {
+            fed.field_changes = vec![FieldChange {
+                path: "data.password".into(),
+                before: Some("b2xkLXZhbHVl".into()),
+                after: Some("czNjcjN0".into()),
+                hidden: true,
+                composite: false,
+            }];
+        }
         let mut encoder = Encoder::new(false);
         encoder.encode(&stream("Secret", "secrets", true));
-        let line = encoder.encode(&change(0, "db", raw));
-        assert!(!line.contains("czNjcjN0"), "{line}");
-        assert!(line.contains("<hidden>"), "{line}");
+        let line = encoder.encode(&changed);
+        assert!(!line.contains("czNjcjN0") && !line.contains("b2xkLXZhbHVl"), "{line}");
+        assert!(line.contains(r#""password":"<hidden>""#), "{line}");
+        assert!(
+            line.contains(r#""path":"data.password","before":"<hidden>","after":"<hidden>""#),
+            "{line}"
+        );
 
         let mut encoder = Encoder::new(true);
         encoder.encode(&stream("Secret", "secrets", true));
-        assert!(encoder.encode(&change(0, "db", raw)).contains("czNjcjN0"));
+        let line = encoder.encode(&changed);
+        assert!(line.contains(r#""data":{"password":"czNjcjN0"}"#), "{line}");
+        assert!(line.contains(r#""before":"b2xkLXZhbHVl","after":"czNjcjN0""#), "{line}");
     }
 
     #[test]

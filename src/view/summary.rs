@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-/// One field that changed. `None` means the field was absent on that side.
+/// One field that changed. `None` means the field was absent on that side. A hidden field's values are
+/// `WITHHELD` (it was there, its value is not kept) unless its values were asked for.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FieldChange {
     pub path: String,
@@ -17,6 +18,50 @@ pub struct FieldChange {
     pub hidden: bool,
     /// A whole object or list came or went: its value is for the detailed view, not for the summary.
     pub composite: bool,
+}
+
+/// What stands for a value that is withheld: the same word as in a Secret's object as shown.
+pub const WITHHELD: &str = super::details::HIDDEN_VALUE;
+
+/// Whose values the walk keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Secrecy {
+    /// Not a Secret: every value is kept.
+    Open,
+    /// A Secret: its fields under `data` and `stringData` are named, their values never kept.
+    Withheld,
+    /// A Secret whose values were asked for (`--record-secret-values`): kept for the recording, still marked
+    /// hidden so that no view shows them.
+    Kept,
+}
+
+impl Secrecy {
+    /// How a stream's changes are walked: `secret` for a Secret, `keep` when its values were asked for.
+    pub fn of(secret: bool, keep: bool) -> Secrecy {
+        match (secret, keep) {
+            (false, _) => Secrecy::Open,
+            (true, false) => Secrecy::Withheld,
+            (true, true) => Secrecy::Kept,
+        }
+    }
+
+    fn secret(self) -> bool {
+        self != Secrecy::Open
+    }
+}
+
+impl FieldChange {
+    /// The same change with its values withheld if it is hidden: what may leave the process.
+    pub fn withheld(mut self) -> FieldChange {
+        if self.hidden {
+            for side in [&mut self.before, &mut self.after] {
+                if side.is_some() {
+                    *side = Some(WITHHELD.to_string());
+                }
+            }
+        }
+        self
+    }
 }
 
 /// Fields that change on every update, or never, and say nothing about what the update did.
@@ -48,11 +93,11 @@ const MAX_DEPTH: usize = 32;
 /// More changed fields than this are not listed one by one.
 const MAX_CHANGES: usize = 200;
 
-/// The changed fields between two versions, in document order. `secret` withholds the values under `data` and
-/// `stringData`, as for a Secret.
-pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldChange> {
+/// The changed fields between two versions, in document order. A Secret's fields under `data` and
+/// `stringData` are marked hidden, their values withheld unless `secrecy` keeps them.
+pub fn field_changes(before: &Value, after: &Value, secrecy: Secrecy) -> Vec<FieldChange> {
     let mut walk = Walk {
-        secret,
+        secrecy,
         real: Vec::new(),
         timestamps: Vec::new(),
         unreadable: false,
@@ -69,10 +114,10 @@ pub fn field_changes(before: &Value, after: &Value, secret: bool) -> Vec<FieldCh
 /// field that did not change byte for byte as before, so only the subtrees whose text differs are decoded (a
 /// pod's status update leaves its spec, most of its metadata and its managedFields unread). `None` when a text that
 /// differs is not JSON.
-pub fn field_changes_in_text(before: &str, after: &str, secret: bool) -> Option<Vec<FieldChange>> {
+pub fn field_changes_in_text(before: &str, after: &str, secrecy: Secrecy) -> Option<Vec<FieldChange>> {
     // No pass to check the texts first: the walk reads them, and notices text that is not JSON.
     let mut walk = Walk {
-        secret,
+        secrecy,
         real: Vec::new(),
         timestamps: Vec::new(),
         unreadable: false,
@@ -89,7 +134,7 @@ pub fn field_changes_in_text(before: &str, after: &str, secret: bool) -> Option<
 }
 
 struct Walk {
-    secret: bool,
+    secrecy: Secrecy,
     real: Vec<FieldChange>,
     timestamps: Vec<FieldChange>,
     /// A text compared was not JSON.
@@ -127,7 +172,8 @@ impl Walk {
                 for key in keys {
                     let length = path.len();
                     push_key(path, key);
-                    let hide = hidden || (self.secret && depth == 0 && (key == "data" || key == "stringData"));
+                    let hide =
+                        hidden || (self.secrecy.secret() && depth == 0 && (key == "data" || key == "stringData"));
                     self.compare(path, old.get(key), new.get(key), depth + 1, hide);
                     path.truncate(length);
                 }
@@ -202,7 +248,8 @@ impl Walk {
                 for key in keys {
                     let length = path.len();
                     push_key(path, key);
-                    let hide = hidden || (self.secret && depth == 0 && (key == "data" || key == "stringData"));
+                    let hide =
+                        hidden || (self.secrecy.secret() && depth == 0 && (key == "data" || key == "stringData"));
                     let (before, after) = (old.get(key).map(|raw| raw.get()), new.get(key).map(|raw| raw.get()));
                     self.compare_text(path, before, after, depth + 1, hide);
                     path.truncate(length);
@@ -225,10 +272,15 @@ impl Walk {
 
     fn record(&mut self, path: &str, before: Option<&Value>, after: Option<&Value>, hidden: bool) {
         let composite = |side: Option<&Value>| matches!(side, Some(Value::Object(_) | Value::Array(_)));
+        // A withheld value is never copied out of the object, not even for a moment.
+        let kept = |side: Option<&Value>| match hidden && self.secrecy != Secrecy::Kept {
+            true => side.map(|_| WITHHELD.to_string()),
+            false => side.map(display_value),
+        };
         let change = FieldChange {
             path: path.to_string(),
-            before: before.map(display_value),
-            after: after.map(display_value),
+            before: kept(before),
+            after: kept(after),
             hidden,
             composite: (before.is_none() || after.is_none()) && (composite(before) || composite(after)),
         };
@@ -363,7 +415,7 @@ mod tests {
     use super::*;
 
     fn summary(before: Value, after: Value) -> String {
-        summarize(&field_changes(&before, &after, false), 5, 30)
+        summarize(&field_changes(&before, &after, Secrecy::Open), 5, 30)
     }
 
     #[test]
@@ -412,7 +464,7 @@ mod tests {
             "metadata": {"labels": {"app.kubernetes.io/name": "shop"}}});
         let after = json!({"spec": {"containers": [{"name": "sidecar", "image": "envoy"}, {"name": "web", "image": "nginx:2"}, {"name": "log", "image": "fluent:1"}]},
             "metadata": {"labels": {"app.kubernetes.io/name": "store", "tier": "web"}}});
-        let changes = field_changes(&before, &after, false);
+        let changes = field_changes(&before, &after, Secrecy::Open);
         assert_eq!(
             summarize(&changes, 5, 60),
             "metadata.labels[app.kubernetes.io/name] shop→store, spec.containers[web].image nginx:1→nginx:2, \
@@ -457,15 +509,27 @@ mod tests {
     fn secret_values_are_never_shown() {
         let before = json!({"data": {"password": "aHVudGVyMg==", "user": "YWRtaW4="}, "type": "Opaque"});
         let after = json!({"data": {"password": "c2VjcmV0", "token": "dG9rZW4="}, "type": "Opaque"});
-        let changes = field_changes(&before, &after, true);
+        let changes = field_changes(&before, &after, Secrecy::Withheld);
         let text = summarize(&changes, 5, 30) + &changes.iter().map(describe_in_full).collect::<String>();
         assert_eq!(
             summarize(&changes, 5, 30),
             "data.password changed, -data.user, +data.token"
         );
+        let serialized = serde_json::to_string(&changes).expect("serializable");
         for secret in ["aHVudGVyMg==", "c2VjcmV0", "YWRtaW4=", "dG9rZW4="] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
+            assert!(!serialized.contains(secret), "{secret} leaked: {serialized}");
         }
+        // That a field came, went or changed is still known.
+        let sides: Vec<(bool, bool)> = changes
+            .iter()
+            .map(|c| (c.before.is_some(), c.after.is_some()))
+            .collect();
+        assert_eq!(sides, [(true, true), (true, false), (false, true)]);
+        // A Secret's whole `data` that came from nothing (or was null) is withheld as one value too.
+        let from_null = field_changes(&json!({"data": null}), &after, Secrecy::Withheld);
+        let serialized = serde_json::to_string(&from_null).expect("serializable");
+        assert!(!serialized.contains("c2VjcmV0"), "{serialized}");
     }
 
     #[test]
@@ -495,11 +559,11 @@ mod tests {
         for _ in 0..120 {
             deep = json!({ "a": deep });
         }
-        let changes = field_changes(&deep, &json!({"a": 2}), false);
+        let changes = field_changes(&deep, &json!({"a": 2}), Secrecy::Open);
         assert_eq!(changes.len(), 1);
         let wide_before: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("k{i}"), json!(i))).collect();
         let wide_after: serde_json::Map<String, Value> = (0..5000).map(|i| (format!("k{i}"), json!(i + 1))).collect();
-        let changes = field_changes(&Value::Object(wide_before), &Value::Object(wide_after), false);
+        let changes = field_changes(&Value::Object(wide_before), &Value::Object(wide_after), Secrecy::Open);
         assert_eq!(changes.len(), MAX_CHANGES);
     }
 
@@ -511,6 +575,10 @@ mod tests {
 
         use super::super::*;
 
+        fn secrecy() -> impl Strategy<Value = Secrecy> {
+            prop_oneof![Just(Secrecy::Open), Just(Secrecy::Withheld), Just(Secrecy::Kept)]
+        }
+
         fn json_value() -> impl Strategy<Value = Value> {
             crate::arbitrary::json_value(
                 &["metadata", "data", "status", "name", "conditions", "type"],
@@ -521,7 +589,7 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
             #[test]
-            fn any_two_objects_summarise_on_one_line(before in json_value(), after in json_value(), secret in any::<bool>()) {
+            fn any_two_objects_summarise_on_one_line(before in json_value(), after in json_value(), secret in secrecy()) {
                 let changes = field_changes(&before, &after, secret);
                 let summary = summarize(&changes, 3, 40);
                 prop_assert!(!summary.contains('\n') && !summary.contains('\r'), "{}", summary);
@@ -540,7 +608,7 @@ mod tests {
                 unrelated in json_value(),
                 how in 0..3u8,
                 pretty in any::<bool>(),
-                secret in any::<bool>(),
+                secret in secrecy(),
             ) {
                 let after = match how {
                     0 => merge(before.clone(), patch),
@@ -567,13 +635,21 @@ mod tests {
                 prop_assume!(old != new);
                 let before = serde_json::json!({"data": {key.clone(): old.clone()}});
                 let after = serde_json::json!({"data": {key: new.clone()}});
-                let changes = field_changes(&before, &after, true);
+                let changes = field_changes(&before, &after, Secrecy::Withheld);
                 let summary = summarize(&changes, 3, 200);
                 prop_assert!(!summary.contains(&old) && !summary.contains(&new), "{}", summary);
+                // Not in any form that can leave the process either: what a recording writes, or debug output.
+                let serialized = serde_json::to_string(&changes).unwrap() + &format!("{changes:?}");
+                prop_assert!(!serialized.contains(&old) && !serialized.contains(&new), "{}", serialized);
                 for change in &changes {
                     let full = describe_in_full(change);
                     prop_assert!(!full.contains(&old) && !full.contains(&new), "{}", full);
                 }
+                // Kept when asked for, and still never shown.
+                let kept = field_changes(&before, &after, Secrecy::Kept);
+                prop_assert_eq!(kept[0].after.as_deref(), Some(new.as_str()));
+                prop_assert!(!summarize(&kept, 3, 200).contains(&new));
+                prop_assert_eq!(kept[0].clone().withheld(), changes[0].clone());
             }
         }
 
@@ -597,8 +673,8 @@ mod tests {
 
         #[test]
         fn text_that_is_not_json_gives_no_answer() {
-            assert_eq!(field_changes_in_text("{", "{}", false), None);
-            assert_eq!(field_changes_in_text("{}", "not json", false), None);
+            assert_eq!(field_changes_in_text("{", "{}", Secrecy::Open), None);
+            assert_eq!(field_changes_in_text("{}", "not json", Secrecy::Open), None);
         }
 
         #[test]
@@ -607,12 +683,12 @@ mod tests {
             let before = serde_json::json!({"data": {"blob": big}});
             let after = serde_json::json!({"data": {"blob": "small"}});
             let started = std::time::Instant::now();
-            let summary = summarize(&field_changes(&before, &after, false), 3, 40);
+            let summary = summarize(&field_changes(&before, &after, Secrecy::Open), 3, 40);
             assert!(summary.chars().count() < 200, "{summary}");
             assert!(started.elapsed() < std::time::Duration::from_secs(5));
             let wide: serde_json::Map<String, Value> =
                 (0..100_000).map(|i| (format!("k{i}"), Value::from(i))).collect();
-            let summary = summarize(&field_changes(&Value::Object(wide), &Value::Null, false), 3, 40);
+            let summary = summarize(&field_changes(&Value::Object(wide), &Value::Null, Secrecy::Open), 3, 40);
             assert!(summary.chars().count() < 200, "{summary}");
         }
     }

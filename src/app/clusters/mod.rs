@@ -29,6 +29,7 @@ use crate::exit_code::ExitCode;
 use crate::settings::{EventUse, NamespaceScope, OutputMode, Settings};
 use crate::view::events::ObservedEvent;
 use crate::view::feed::{Fed, FedChange, FeedItem, Synced, SyncedStream};
+use crate::view::summary::Secrecy;
 use crate::view::{NoticeKind, StreamInfo, StreamLabel, field_changes_of};
 use events::EventsWatch;
 use kinds::Start;
@@ -58,6 +59,8 @@ struct Plan {
     events: EventUse,
     /// Several contexts: one failing is a notice, not the end of the run.
     several: bool,
+    /// `--record-secret-values`: a Secret's values are kept in what its changes changed, for the recording.
+    secret_values: bool,
 }
 
 /// What the tasks beside the streams report.
@@ -158,6 +161,7 @@ impl Clusters {
             streaming_lists: settings.streaming_lists,
             events: settings.events,
             several,
+            secret_values: settings.record.as_ref().is_some_and(|record| record.secret_values),
         });
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let (arrivals_sender, arrivals) = mpsc::unbounded_channel();

@@ -208,7 +208,8 @@ impl Clusters {
                     let Role::Watched { feed, info, .. } = &self.routes[driver].role else {
                         continue;
                     };
-                    let field_changes = field_changes_of(&change, info.label.secret);
+                    let secrecy = Secrecy::of(info.label.secret, self.plan.secret_values);
+                    let field_changes = field_changes_of(&change, secrecy);
                     let mut change = change;
                     change.previous = None;
                     out.push(now(FeedItem::Change(Box::new(FedChange {
