@@ -34,8 +34,7 @@ impl Drop for Stop {
 
 #[test]
 fn named_control_plane_starts_is_reused_and_stops_without_leftovers() {
-    if !support::cluster().local() {
-        eprintln!("skipped: {} points at a cluster of its own", support::KUBECONFIG_ENV);
+    if support::local_control_plane("tests scripts/cluster itself").is_none() {
         return;
     }
     let name = format!("wn-script-{}", std::process::id());
@@ -94,8 +93,7 @@ fn named_control_plane_starts_is_reused_and_stops_without_leftovers() {
 
 #[test]
 fn a_component_that_cannot_start_is_reported_and_cleaned_up() {
-    if !support::cluster().local() {
-        eprintln!("skipped: {} points at a cluster of its own", support::KUBECONFIG_ENV);
+    if support::local_control_plane("tests scripts/cluster itself").is_none() {
         return;
     }
     let name = format!("wn-broken-{}", std::process::id());

@@ -172,7 +172,7 @@ async fn an_unreachable_context_is_a_notice_and_the_exit_code_says_it_never_sync
             "--context",
             &contexts,
             "--timeout",
-            "12s",
+            "20s",
         ],
     )
     .await;

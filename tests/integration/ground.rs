@@ -10,11 +10,9 @@ use crate::support::{self, LIMITED_CONTEXT, LIMITED_NAMESPACE, TestNamespace};
 
 #[test]
 fn local_control_plane_serves_the_pinned_kubernetes_version() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: {} points at a cluster of its own", support::KUBECONFIG_ENV);
+    let Some(cluster) = support::local_control_plane("checks the local control plane's own version") else {
         return;
-    }
+    };
     assert_eq!(cluster.server_version, support::pinned_kubernetes_version());
 }
 
@@ -81,8 +79,7 @@ async fn objects_can_be_created_read_updated_and_deleted() {
 
 #[tokio::test]
 async fn limited_identity_may_read_only_its_own_namespace() {
-    if !support::cluster().has_context(LIMITED_CONTEXT) {
-        eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
+    if !support::has_limited_identity() {
         return;
     }
     let limited = support::cluster().client(Some(LIMITED_CONTEXT)).await;
@@ -135,8 +132,7 @@ async fn limited_identity_may_read_only_its_own_namespace() {
 #[test]
 fn kubectl_agrees_about_the_limited_identity() {
     let cluster = support::cluster();
-    if !support::cluster().has_context(LIMITED_CONTEXT) {
-        eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
+    if !support::has_limited_identity() {
         return;
     }
     let everywhere = support::kubectl(

@@ -11,24 +11,42 @@ use kube::api::{DeleteParams, PostParams};
 use serde_json::json;
 
 use crate::support::watcher::{PATIENCE, Watcher};
-use crate::support::{self, Cluster, TestNamespace};
+use crate::support::{self, Cluster, Skip, TestNamespace};
 
-/// The cluster, when its pods run: the local control plane with its simulated nodes, or a cluster of the
-/// user's that has Ready nodes. `None` (the test is skipped) otherwise.
+/// The cluster, when its pods run: the local control plane with its simulated nodes (it says whether it
+/// runs them; they must then be Ready), or a cluster of the user's that has Ready nodes. `None` (the test is
+/// skipped) otherwise.
 fn cluster_whose_pods_run() -> Option<&'static Cluster> {
     let cluster = support::cluster();
-    let output = cluster.kubectl(&[
-        "get",
-        "nodes",
-        "-o",
-        r#"jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}"#,
-    ]);
-    let ready = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .any(|status| status == "True");
-    if !ready {
-        eprintln!("skipped: the cluster has no Ready node");
+    if cluster.local() && !cluster.runs_nodes() {
+        support::skip(Skip::Missing(
+            "the local control plane runs no simulated nodes (scripts/cluster up --nodes 0)".into(),
+        ));
         return None;
+    }
+    let ready = || {
+        let output = cluster.kubectl(&[
+            "get",
+            "nodes",
+            "-o",
+            r#"jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}"#,
+        ]);
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .any(|status| status == "True")
+    };
+    if !cluster.local() && !ready() {
+        support::skip(Skip::UsersCluster("the cluster has no Ready node"));
+        return None;
+    }
+    // kwok's nodes are Ready within moments of the start; a node that never gets there is a failure.
+    let deadline = Instant::now() + PATIENCE;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "the local control plane's simulated nodes never got Ready"
+        );
+        std::thread::sleep(Duration::from_millis(200));
     }
     Some(cluster)
 }

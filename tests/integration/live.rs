@@ -143,7 +143,11 @@ async fn the_live_view_shows_kubectl_columns_updates_rows_reflows_and_restores_t
         row(screen, "web-1")
             .is_some_and(|row| row.starts_with("MODIFIED") && row.contains("+metadata.labels.tier=frontend"))
     });
-    assert_eq!(changes(&screen), Some(before + 1), "one change more: {screen}");
+    // Where pods run, kwok may still touch the pod's status around the patch: at least one change more.
+    assert!(
+        changes(&screen).is_some_and(|after| after > before),
+        "{before} changes before, more after: {screen}"
+    );
 
     tmux.run(&["resize-window", "-t", "live", "-x", "60", "-y", "20"]);
     let screen = tmux.wait_for("a reflowed table", |screen| {

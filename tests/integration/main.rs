@@ -13,6 +13,8 @@ mod output;
 mod plugin;
 mod proxies;
 mod recording;
+mod secrets;
+mod selection;
 mod support;
 mod watch;
 mod why;

@@ -196,16 +196,17 @@ async fn types_count_and_name_output_wait_for_one_deletion() {
 async fn timeout_ends_the_run_with_success() {
     let cluster = support::cluster();
     let started = Instant::now();
+    // Long enough to sync first on a busy machine, where the other tests run too.
     let watcher = Watcher::start(
         &cluster.kubeconfig,
-        &["cm", "-n", "default", "--timeout", "2s", "-o", "json"],
+        &["cm", "-n", "default", "--timeout", "8s", "-o", "json"],
     )
     .await;
     let (code, stderr) = watcher.finish().await;
     assert_eq!(code, Some(0), "{stderr}");
     let took = started.elapsed();
     assert!(
-        took >= Duration::from_secs(2) && took < Duration::from_secs(10),
+        took >= Duration::from_secs(8) && took < Duration::from_secs(20),
         "took {took:?}"
     );
 }

@@ -14,7 +14,7 @@ use kube::config::Kubeconfig;
 
 use crate::support::proxy_servers::ProxyServer;
 use crate::support::watcher::{PROXY_VARIABLES, Watcher, summary};
-use crate::support::{self, Cluster, TestNamespace};
+use crate::support::{self, Cluster, Skip, TestNamespace};
 
 /// The test kubeconfig with its cluster changed by `edit`, in a file of its own.
 fn kubeconfig_with(cluster: &Cluster, edit: impl FnOnce(&mut kube::config::Cluster)) -> tempfile::NamedTempFile {
@@ -59,11 +59,12 @@ fn ca_files(cluster: &Cluster) -> Option<(PathBuf, PathBuf)> {
 
 #[tokio::test]
 async fn every_request_goes_through_the_proxy_the_kubeconfig_names() {
-    let cluster = support::cluster();
-    let Some((ca_cert, ca_key)) = ca_files(cluster) else {
-        eprintln!("skipped: the https proxy's certificate is signed with the local control plane's CA");
+    let Some(cluster) =
+        support::local_control_plane("signs the https proxy's certificate with the local control plane's CA")
+    else {
         return;
     };
+    let (ca_cert, ca_key) = ca_files(cluster).expect("the local control plane's CA");
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "proxied").await;
     let apiserver = cluster.apiserver_address().to_string();
@@ -112,18 +113,55 @@ async fn every_request_goes_through_the_proxy_the_kubeconfig_names() {
     );
 }
 
-/// A name of this machine that resolves to the API server's address (127.0.0.1) and is neither `localhost`
-/// nor an address: the proxy variables apply to it, and the API server is still behind it. (Debian maps the
-/// host name to 127.0.1.1, where nothing listens; then there is none.)
-fn loopback_host_name(cluster: &Cluster) -> Option<String> {
-    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()?
-        .trim()
-        .to_string();
-    let resolved: Vec<_> = (name.as_str(), 1).to_socket_addrs().ok()?.collect();
-    let apiserver = cluster.apiserver_address().ip();
-    let behind = !resolved.is_empty() && resolved.iter().all(|address| address.ip() == apiserver);
-    (behind && name != "localhost").then_some(name)
+/// A name of this machine that reaches the API server and is neither `localhost` nor an address, so that
+/// the proxy variables apply to it, as they do to any other name.
+struct LoopbackName {
+    name: String,
+    /// Where the name resolves to a loopback address other than the API server's (Debian maps the host name to
+    /// 127.0.1.1), a forwarder there passes connections on to it.
+    _forwarders: Vec<ProxyServer>,
+}
+
+/// This machine's host name, or else another name /etc/hosts gives a loopback address, made to reach the API
+/// server whatever loopback address it resolves to; a skip (a failure under CI) when there is none at all.
+fn loopback_name(cluster: &Cluster) -> Option<LoopbackName> {
+    let apiserver = cluster.apiserver_address();
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let hosts = std::fs::read_to_string("/etc/hosts").unwrap_or_default();
+    let in_hosts = hosts.lines().filter_map(|line| {
+        let mut words = line.split('#').next()?.split_whitespace();
+        let address: std::net::IpAddr = words.next()?.parse().ok()?;
+        address.is_loopback().then_some(words)
+    });
+    let mut candidates: Vec<String> = std::iter::once(host_name.trim().to_string())
+        .chain(in_hosts.flatten().map(str::to_string))
+        .filter(|name| !name.is_empty() && name != "localhost")
+        .collect();
+    candidates.dedup();
+    for name in candidates {
+        let Ok(resolved) = (name.as_str(), apiserver.port()).to_socket_addrs() else {
+            continue;
+        };
+        let mut resolved: Vec<std::net::SocketAddr> = resolved.collect();
+        resolved.sort();
+        resolved.dedup();
+        if resolved.is_empty() || !resolved.iter().all(|address| address.ip().is_loopback()) {
+            continue;
+        }
+        let forwarders = resolved
+            .into_iter()
+            .filter(|address| *address != apiserver)
+            .map(|address| ProxyServer::forwarder(address, apiserver))
+            .collect();
+        return Some(LoopbackName {
+            name,
+            _forwarders: forwarders,
+        });
+    }
+    support::skip(Skip::Missing(
+        "no name of this machine but localhost resolves to a loopback address (its host name, /etc/hosts)".into(),
+    ));
+    None
 }
 
 /// The test kubeconfig with the API server named by `host` instead of its address, verified as `localhost`
@@ -138,11 +176,9 @@ fn by_host_name(cluster: &Cluster, host: &str) -> tempfile::NamedTempFile {
 
 #[tokio::test]
 async fn the_environments_proxy_is_taken_as_kubectl_takes_it() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: needs the local control plane's address");
+    let Some(cluster) = support::local_control_plane("needs the local API server's address") else {
         return;
-    }
+    };
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "envproxy").await;
     let proxy = ProxyServer::tinyproxy("");
@@ -169,10 +205,10 @@ async fn the_environments_proxy_is_taken_as_kubectl_takes_it() {
     ];
     drop(Watcher::start_with_env(&cluster.kubeconfig, &args, &untidy).await);
 
-    let Some(host) = loopback_host_name(cluster) else {
-        eprintln!("skipped the rest: this machine's name does not resolve to a loopback address");
+    let Some(loopback) = loopback_name(cluster) else {
         return;
     };
+    let host = loopback.name.clone();
     let kubeconfig = by_host_name(cluster, &host);
     // Any other name is, by both.
     for tool_is_kubectl in [false, true] {
@@ -213,11 +249,13 @@ async fn the_environments_proxy_is_taken_as_kubectl_takes_it() {
 
 #[tokio::test]
 async fn the_certificate_is_checked_against_the_tls_server_name() {
-    let cluster = support::cluster();
-    let Some(host) = cluster.local().then(|| loopback_host_name(cluster)).flatten() else {
-        eprintln!("skipped: needs a name of this machine that resolves to loopback");
+    let Some(cluster) = support::local_control_plane("needs the local API server's address and certificate") else {
         return;
     };
+    let Some(loopback) = loopback_name(cluster) else {
+        return;
+    };
+    let host = loopback.name.clone();
     let port = cluster.apiserver_address().port();
     let unnamed = kubeconfig_with(cluster, |c| c.server = Some(format!("https://{host}:{port}")));
     let refused = Watcher::spawn(unnamed.path(), &["cm", "-n", "default"]);
@@ -260,11 +298,9 @@ async fn fails_through(cluster: &Cluster, proxy_url: &str, says: &str, args: &[&
 
 #[tokio::test]
 async fn a_proxy_that_refuses_or_is_not_there_is_a_one_line_error_at_once() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: needs the local control plane's address");
+    let Some(cluster) = support::local_control_plane("needs the local API server's address") else {
         return;
-    }
+    };
     // tinyproxy allows CONNECT to port 443 only, and so refuses the API server's port.
     let refusing = ProxyServer::tinyproxy("ConnectPort 443");
     let args = ["cm", "-n", "default"];
@@ -283,11 +319,9 @@ async fn a_proxy_that_refuses_or_is_not_there_is_a_one_line_error_at_once() {
 
 #[tokio::test]
 async fn a_proxy_that_dies_while_watching_costs_nothing_once_it_is_back() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: needs the local control plane's address");
+    let Some(cluster) = support::local_control_plane("needs the local API server's address") else {
         return;
-    }
+    };
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "proxydies").await;
     let mut proxy = ProxyServer::tinyproxy("");
@@ -308,11 +342,9 @@ async fn a_proxy_that_dies_while_watching_costs_nothing_once_it_is_back() {
 
 #[tokio::test]
 async fn a_proxys_credentials_are_sent_and_never_shown() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!("skipped: needs the local control plane's address");
+    let Some(cluster) = support::local_control_plane("needs the local API server's address") else {
         return;
-    }
+    };
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "proxyauth").await;
     let proxy = ProxyServer::tinyproxy("BasicAuth jane s3cret-proxy-word");

@@ -77,12 +77,23 @@ async fn existing_objects_stay_hidden(list_flags: &[&str]) {
 
     let mut args = vec!["configmaps", "-n", &namespace.name, "-o", "json"];
     args.extend(list_flags);
+    let streamed_before = cluster.streamed_lists("configmaps");
     let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
     assert!(
         watcher.stderr().contains(&format!("Synced {existing} configmaps in ")),
         "{}",
         watcher.stderr()
     );
+    // Asked to stream, by a server that does: the server says it streamed the list (no other test streams
+    // namespaced ConfigMaps on this control plane).
+    if !list_flags.is_empty() && cluster.streams_initial_lists_by_default() {
+        let streamed = cluster.streamed_lists_beyond("configmaps", streamed_before).await - streamed_before;
+        assert!(
+            streamed >= 1.0,
+            "kube-apiserver {} streamed no list of configmaps",
+            cluster.server_version
+        );
+    }
     // Asked to stream, a server with WatchList off (1.33, and before 1.32) says so and pages instead; by
     // default nothing is asked and nothing is said.
     let streamed_but_refused = !list_flags.is_empty() && !cluster.streams_initial_lists_by_default();
@@ -158,14 +169,11 @@ fn bulky_pod_template(name: &str, size: usize) -> PodTemplate {
 /// it sent for LISTs of pod templates, a type no other test lists (so the runs here go one after another).
 #[tokio::test]
 async fn json_and_name_outputs_take_the_snapshot_as_metadata_only() {
-    let cluster = support::cluster();
-    if !cluster.local() {
-        eprintln!(
-            "skipped: another client of {} may list pod templates too",
-            support::KUBECONFIG_ENV
-        );
+    let Some(cluster) =
+        support::local_control_plane("counts the bytes of every LIST of pod templates, which another client may make")
+    else {
         return;
-    }
+    };
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "metadata").await;
     let templates: Api<PodTemplate> = Api::namespaced(client, &namespace.name);
@@ -525,13 +533,13 @@ async fn wait_until_served(cluster: &Cluster, resource: &str) {
 #[tokio::test]
 async fn the_limited_identity_is_refused_cluster_wide_and_watches_its_own_namespace() {
     let cluster = support::cluster();
-    if !cluster.has_context(LIMITED_CONTEXT) {
-        eprintln!("skipped: the kubeconfig has no {LIMITED_CONTEXT} context");
+    if !support::has_limited_identity() {
         return;
     }
     let refused = Watcher::spawn(&cluster.kubeconfig, &["--context", LIMITED_CONTEXT, "pods", "-A"]);
     let (code, stderr) = refused.finish().await;
     assert_eq!(code, Some(6), "forbidden exits with 6: {stderr}");
+    let stderr = support::without_waits(&stderr);
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(
         stderr.contains(r#"User "watchnew-limited" cannot list resource "pods""#),
@@ -635,6 +643,9 @@ async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster, list_f
     let server = format!("https://{}", proxy.address);
     let mut args = vec!["cm", "-n", &namespace.name, "-o", "json", "--server", &server];
     args.extend(list_flags);
+    // Streamed where asked and served (this control plane is this test's alone): the first list and the relist.
+    let streamed = !list_flags.is_empty() && cluster.streams_initial_lists_by_default();
+    let streamed_before = cluster.streamed_lists("configmaps");
     let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
     create(&config_maps, "before-the-gap").await;
     assert_eq!(
@@ -676,6 +687,19 @@ async fn expired_watch_reports_exactly_the_differences(cluster: &Cluster, list_f
     watcher.wait_for_stderr("5 changes found").await;
     let stderr = watcher.stderr();
     assert!(stderr.contains("watch expired (410 Gone); relisting"), "{stderr}");
+    if streamed {
+        let lists = cluster.streamed_lists_beyond("configmaps", streamed_before + 1.0).await - streamed_before;
+        assert!(
+            lists >= 2.0,
+            "the relist was not streamed: {lists} streamed lists:\n{stderr}"
+        );
+    } else {
+        assert_eq!(
+            stderr.contains("does not stream initial lists"),
+            !list_flags.is_empty(),
+            "{stderr}"
+        );
+    }
 
     // The watch goes on from the relist.
     create(&config_maps, "after-the-gap").await;

@@ -14,6 +14,46 @@ use crate::live::Tmux;
 use crate::support::watcher::{BINARY, Watcher};
 use crate::support::{self, TestNamespace};
 
+/// The lines of `watcher` until one satisfies `done`, with `kubectl annotate ... poke=N` run whenever a second
+/// passes without a line. A line carries the Events received before it was printed, and an Event comes on a
+/// watch of its own, with no order against the object's changes: once it has come, the next change of the
+/// object (the poke) shows it.
+async fn lines_until_poking(
+    watcher: &mut Watcher,
+    namespace: &str,
+    object: &[&str],
+    done: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let mut lines = Vec::new();
+    let mut pokes = 0;
+    while tokio::time::Instant::now() < deadline {
+        match watcher.next_line(Duration::from_secs(1)).await {
+            Some(line) => {
+                let finished = done(&line);
+                lines.push(line);
+                if finished {
+                    return lines;
+                }
+            }
+            None => {
+                pokes += 1;
+                let poke = format!("watchnew.example/poke={pokes}");
+                let mut args = vec!["annotate", "--overwrite", "-n", namespace];
+                args.extend(object);
+                args.push(&poke);
+                let poked = support::cluster().kubectl(&args);
+                assert!(poked.status.success(), "{}", support::stderr_of(&poked));
+            }
+        }
+    }
+    panic!(
+        "not seen within 60s ({pokes} pokes); the lines were:\n{}\nstderr:\n{}",
+        lines.join("\n"),
+        watcher.stderr()
+    );
+}
+
 /// `kubectl create deployment web` in `namespace`, with `replicas` pods.
 fn create_deployment(namespace: &str, replicas: u32) {
     let created = support::cluster().kubectl(&[
@@ -33,25 +73,23 @@ fn create_deployment(namespace: &str, replicas: u32) {
 #[tokio::test]
 async fn the_lines_carry_the_reason_of_the_latest_event() {
     let cluster = support::cluster();
-    if !cluster.runs_controller_manager() {
-        eprintln!("skipped: no controllers to make ReplicaSets and say so");
+    if !support::runs_controllers() {
         return;
     }
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create(&client, "reason").await;
     let mut watcher = Watcher::start(&cluster.kubeconfig, &["deploy,rs", "-n", &namespace.name]).await;
     create_deployment(&namespace.name, 2);
-    let lines = watcher
-        .lines_until(Duration::from_secs(60), |line| {
-            line.starts_with("MODIFIED") && line.contains("replicaset.apps/web-") && line.contains(" SuccessfulCreate ")
-        })
-        .await;
+    let lines = lines_until_poking(&mut watcher, &namespace.name, &["rs", "-l", "app=web"], |line| {
+        line.starts_with("MODIFIED") && line.contains("replicaset.apps/web-") && line.contains(" SuccessfulCreate ")
+    })
+    .await;
     let header = lines.iter().find(|line| line.starts_with("EVENT")).expect("a header");
     assert!(header.contains(" REASON "), "{header}");
-    // The deployment controller's reason, on the deployment's later lines.
+    // The deployment controller's reason, on the deployment's later lines (an annotation starts no rollout).
     let said = |line: &str| line.contains("deployment.apps/web") && line.contains(" ScalingReplicaSet ");
     if !lines.iter().any(|line| said(line)) {
-        watcher.lines_until(Duration::from_secs(60), said).await;
+        lines_until_poking(&mut watcher, &namespace.name, &["deployment", "web"], said).await;
     }
     assert!(!watcher.stderr().contains("cannot be watched"), "{}", watcher.stderr());
 }
@@ -62,8 +100,7 @@ async fn the_lines_carry_the_reason_of_the_latest_event() {
 #[tokio::test]
 async fn rows_say_why_and_what_they_belong_to_and_open_on_the_object() {
     let cluster = support::cluster();
-    if !cluster.runs_controller_manager() {
-        eprintln!("skipped: no controllers to make pods with owners");
+    if !support::runs_controllers() {
         return;
     }
     let client = cluster.admin_client().await;
@@ -212,8 +249,7 @@ async fn an_added_object_opens_on_itself_and_names_an_owner_without_a_row() {
 #[tokio::test]
 async fn a_user_who_may_not_read_events_gets_the_rest_and_one_notice() {
     let cluster = support::cluster();
-    if !cluster.has_context("watchnew-limited") {
-        eprintln!("skipped: the identity watchnew-limited exists only on the local control plane");
+    if !support::has_limited_identity() {
         return;
     }
     let client = cluster.admin_client().await;
@@ -274,8 +310,7 @@ subjects:
 #[tokio::test]
 async fn json_prints_events_only_when_asked() {
     let cluster = support::cluster();
-    if !cluster.runs_controller_manager() {
-        eprintln!("skipped: no controllers to say anything");
+    if !support::runs_controllers() {
         return;
     }
     let client = cluster.admin_client().await;
@@ -286,6 +321,9 @@ async fn json_prints_events_only_when_asked() {
     )
     .await;
     let mut without = Watcher::start(&cluster.kubeconfig, &["rs", "-n", &namespace.name, "-o", "json"]).await;
+    // The Events' stream syncs on its own, after the ReplicaSets' perhaps: an Event it finds in its first list
+    // existed before, and is not printed. Probes until one is printed, so that the controller's will be.
+    events_are_printed(&mut with_events, &namespace.name).await;
     create_deployment(&namespace.name, 1);
     let lines = with_events
         .lines_until(Duration::from_secs(60), |line| {
@@ -309,4 +347,45 @@ async fn json_prints_events_only_when_asked() {
         more.push(line);
     }
     assert!(more.iter().all(|line| !line.contains(r#""kind":"Event""#)), "{more:?}");
+}
+
+/// Writes Events about a ReplicaSet (`probe-N`) until `watcher` prints one: its Events' stream is then past
+/// its first list, and prints every later Event about ReplicaSets.
+async fn events_are_printed(watcher: &mut Watcher, namespace: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for probe in 0.. {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no probe Event was printed:\n{}",
+            watcher.stderr()
+        );
+        let name = format!("probe-{probe}");
+        let event = json!({
+            "apiVersion": "events.k8s.io/v1",
+            "kind": "Event",
+            "metadata": { "name": name, "namespace": namespace },
+            "eventTime": jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            "reportingController": "kubectl-watchnew.example/tests",
+            "reportingInstance": "tests",
+            "action": "Probe",
+            "reason": "Probe",
+            "type": "Normal",
+            "note": "the Events are watched",
+            "regarding": { "apiVersion": "apps/v1", "kind": "ReplicaSet", "namespace": namespace, "name": name },
+        });
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), event.to_string()).expect("written");
+        let path = file.path().to_string_lossy().into_owned();
+        let created = support::cluster().kubectl(&["create", "-f", &path]);
+        assert!(created.status.success(), "{}", support::stderr_of(&created));
+        let until = tokio::time::Instant::now() + Duration::from_secs(3);
+        while tokio::time::Instant::now() < until {
+            if let Some(line) = watcher.next_line(Duration::from_millis(200)).await
+                && line.contains(r#""kind":"Event""#)
+                && line.contains(&format!(r#""name":"{name}""#))
+            {
+                return;
+            }
+        }
+    }
 }

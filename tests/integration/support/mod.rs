@@ -24,6 +24,98 @@ pub const KUBECONFIG_ENV: &str = "WATCHNEW_TEST_KUBECONFIG";
 pub const KUBERNETES_VERSION_ENV: &str = "WATCHNEW_TEST_KUBERNETES_VERSION";
 pub const LIMITED_CONTEXT: &str = "watchnew-limited";
 pub const LIMITED_NAMESPACE: &str = "team-a";
+/// Where `scripts/test` collects the skips of a run, to count them and say why at the end.
+pub const SKIP_LOG_ENV: &str = "WATCHNEW_SKIP_LOG";
+/// The options of `scripts/cluster up` that it also reads from the environment: a caller's value must not
+/// change which control plane the tests get (no nodes, no controllers), so none is passed on.
+const CLUSTER_OPTION_VARIABLES: [&str; 8] = [
+    "WATCHNEW_CLUSTER_NAME",
+    "WATCHNEW_KUBERNETES_VERSION",
+    "WATCHNEW_APISERVER_ARGS",
+    "WATCHNEW_CONTROLLER_MANAGER",
+    "WATCHNEW_NODES",
+    "WATCHNEW_APISERVERS",
+    "WATCHNEW_AUDIT_LOG",
+    "WATCHNEW_CLUSTER_TIMEOUT",
+];
+
+/// Why a test cannot run here.
+pub enum Skip {
+    /// The tests run against a cluster of the user's (`WATCHNEW_TEST_KUBECONFIG`), which lacks what only the
+    /// local control plane has: its processes, its etcd, its address, its second identity. The one kind of skip
+    /// the README lists, and the only one a CI run may meet (and then only with that variable set).
+    UsersCluster(&'static str),
+    /// Anything else the test needs and did not find: under `CI=true`, a failure.
+    Missing(String),
+}
+
+/// The cluster, when it is the local control plane; a skip otherwise.
+pub fn local_control_plane(needs: &'static str) -> Option<&'static Cluster> {
+    let cluster = cluster();
+    if !cluster.local() {
+        skip(Skip::UsersCluster(needs));
+        return None;
+    }
+    Some(cluster)
+}
+
+/// Whether the kubeconfig has the limited identity (`watchnew-limited`, which `scripts/cluster up` makes); a
+/// skip when it has not. On the local control plane it is always there: its absence is a failure under CI.
+pub fn has_limited_identity() -> bool {
+    let cluster = cluster();
+    if cluster.has_context(LIMITED_CONTEXT) {
+        return true;
+    }
+    match cluster.local() {
+        true => skip(Skip::Missing(format!(
+            "the local control plane's kubeconfig has no {LIMITED_CONTEXT} context"
+        ))),
+        false => skip(Skip::UsersCluster(
+            "the identity watchnew-limited exists only on the local control plane",
+        )),
+    }
+    false
+}
+
+/// Whether controllers run (kube-controller-manager makes ReplicaSets, pods, Events); a skip when they do
+/// not, which the local control plane's default has them do.
+pub fn runs_controllers() -> bool {
+    if cluster().runs_controller_manager() {
+        return true;
+    }
+    skip(Skip::Missing(
+        "the local control plane runs no kube-controller-manager (scripts/cluster up --no-controller-manager)".into(),
+    ));
+    false
+}
+
+/// Says that this test does not run, and why, for `scripts/test`'s count of skips at the end. Under `CI=true`
+/// a test that cannot run fails, with the reason, unless the README lists the skip.
+pub fn skip(why: Skip) {
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let (reason, listed) = match why {
+        Skip::UsersCluster(reason) => (reason.to_string(), std::env::var_os(KUBECONFIG_ENV).is_some()),
+        Skip::Missing(reason) => (reason, false),
+    };
+    if std::env::var("CI").is_ok_and(|ci| ci == "true") && !listed {
+        panic!("{test} cannot run: {reason} (under CI=true a test that cannot run fails)");
+    }
+    eprintln!("skipped: {reason}");
+    if let Some(path) = std::env::var_os(SKIP_LOG_ENV) {
+        let line = format!("{test}\t{reason}\n");
+        let appended = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut file| file.write_all(line.as_bytes()));
+        if let Err(error) = appended {
+            panic!(
+                "{test}: the skip could not be logged in {}: {error}",
+                path.to_string_lossy()
+            );
+        }
+    }
+}
 
 pub struct Cluster {
     pub kubeconfig: PathBuf,
@@ -136,6 +228,34 @@ impl Cluster {
             .sum()
     }
 
+    /// How many streamed initial lists (`sendInitialEvents`, WatchList) of this resource, in any namespace,
+    /// kube-apiserver has finished sending, by its own count (`apiserver_watch_list_duration_seconds_count`):
+    /// the proof that a list was streamed rather than paged. Zero on a server that has never streamed one.
+    pub fn streamed_lists(&self, resource: &str) -> f64 {
+        let output = self.kubectl(&["get", "--raw", "/metrics"]);
+        assert!(output.status.success(), "reading /metrics: {}", stderr_of(&output));
+        let wanted = [format!("resource=\"{resource}\""), "scope=\"namespace\"".into()];
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|line| line.starts_with("apiserver_watch_list_duration_seconds_count{"))
+            .filter(|line| wanted.iter().all(|label| line.contains(label.as_str())))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Waits until kube-apiserver has sent more than `before` streamed lists of `resource` (the count is kept
+    /// when the list's last event goes out, a moment after the client may have read it), and gives how many.
+    pub async fn streamed_lists_beyond(&self, resource: &str, before: f64) -> f64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = self.streamed_lists(resource);
+            if now > before || std::time::Instant::now() > deadline {
+                return now;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
     /// What the first kube-apiserver has written to its audit log (a control plane started with `--audit-log`).
     pub fn audit_log(&self) -> String {
         let dir = self.state_dir.as_ref().expect("a local control plane");
@@ -240,7 +360,9 @@ pub fn named_control_plane(name: &str, apiserver_args: &[&str]) -> Option<&'stat
 pub fn named_control_plane_with(name: &str, up_args: &[&str], apiserver_args: &[&str]) -> Option<&'static Cluster> {
     static NAMED: OnceLock<Mutex<HashMap<String, &'static Cluster>>> = OnceLock::new();
     if !cluster().local() {
-        eprintln!("skipped: {KUBECONFIG_ENV} points at a cluster of its own");
+        skip(Skip::UsersCluster(
+            "needs a control plane of its own, with other kube-apiserver flags",
+        ));
         return None;
     }
     let mut named = NAMED
@@ -307,7 +429,11 @@ fn newest_pinned_minor() -> String {
 
 fn start_local_control_plane(args: &[String]) -> Cluster {
     // stderr is inherited: a first run shows the build and start-up progress.
-    let output = Command::new(repo_root().join("scripts/cluster"))
+    let mut command = Command::new(repo_root().join("scripts/cluster"));
+    for variable in CLUSTER_OPTION_VARIABLES {
+        command.env_remove(variable);
+    }
+    let output = command
         .arg("up")
         .args(args)
         .stderr(std::process::Stdio::inherit())
@@ -379,6 +505,27 @@ pub fn kubectl(kubeconfig: &Path, args: &[&str]) -> Output {
 
 pub fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Whether a line of the tool's stderr says a wait on the API server before the first sync (a request
+/// unanswered or refused for 2 s, which a busy machine can cause), said beside whatever else it says.
+pub fn is_wait_line(line: &str) -> bool {
+    [
+        "waiting for the API server",
+        "the API server answered after",
+        "the API server accepts requests again",
+    ]
+    .iter()
+    .any(|wait| line.starts_with(wait))
+}
+
+/// The tool's stderr without the lines that say waits on the API server.
+pub fn without_waits(stderr: &str) -> String {
+    stderr
+        .lines()
+        .filter(|line| !is_wait_line(line))
+        .map(|line| format!("{line}\n"))
+        .collect()
 }
 
 /// A name no other test of this run uses.

@@ -80,11 +80,14 @@ impl Proxy {
         }
     }
 
-    /// Breaks every open connection; new ones are let through.
-    pub fn cut(&self) {
+    /// Breaks every open connection; new ones are let through. Gives how many were open, and so cut.
+    pub fn cut(&self) -> usize {
+        let mut cut = 0;
         for connection in self.connections.lock().expect("not poisoned").drain(..) {
+            cut += usize::from(!connection.is_finished());
             connection.abort();
         }
+        cut
     }
 
     /// The open connections stop forwarding without being closed, as behind a load balancer or NAT that lost
@@ -98,12 +101,10 @@ impl Proxy {
         self.delay_ms.store(delay.as_millis() as u64, Ordering::SeqCst);
     }
 
-    /// Breaks every open connection and refuses new ones until `unblock`.
-    pub fn cut_and_block(&self) {
+    /// Breaks every open connection and refuses new ones until `unblock`. Gives how many were open, and so cut.
+    pub fn cut_and_block(&self) -> usize {
         self.blocked.store(true, Ordering::SeqCst);
-        for connection in self.connections.lock().expect("not poisoned").drain(..) {
-            connection.abort();
-        }
+        self.cut()
     }
 
     pub fn unblock(&self) {

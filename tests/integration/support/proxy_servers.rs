@@ -1,8 +1,9 @@
 //! Real proxy servers from Debian packages, started on loopback for one test and stopped after it: tinyproxy
-//! (HTTP CONNECT), stunnel in front of it (an https proxy, TLS to the proxy), microsocks (SOCKS5). Each one
-//! writes a log of what it forwarded, which is how a test proves that traffic went through it.
+//! (HTTP CONNECT), stunnel in front of it (an https proxy, TLS to the proxy), microsocks (SOCKS5), and
+//! haproxy as a plain TCP forwarder (the API server at one more loopback address). Each one writes a log of
+//! what it forwarded, which is how a test proves that traffic went through it.
 
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,11 +12,14 @@ use std::time::{Duration, Instant};
 const TINYPROXY: &str = "tinyproxy";
 const STUNNEL: &str = "stunnel4";
 const MICROSOCKS: &str = "microsocks";
+const HAPROXY: &str = "haproxy";
 
 pub struct ProxyServer {
     /// The proxy's URL, as a kubeconfig's `proxy-url` or `HTTPS_PROXY` names it.
     pub url: String,
     pub port: u16,
+    /// Where it takes connections.
+    listen: SocketAddr,
     program: &'static str,
     args: Vec<String>,
     log: PathBuf,
@@ -70,6 +74,39 @@ impl ProxyServer {
         ProxyServer::start(STUNNEL, args, format!("https://127.0.0.1:{port}"), port, log, dir)
     }
 
+    /// haproxy passing every connection to `listen` on to `upstream`, as it is: an address more for a server.
+    pub fn forwarder(listen: SocketAddr, upstream: SocketAddr) -> ProxyServer {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let log = dir.path().join("haproxy.log");
+        let config = dir.path().join("haproxy.cfg");
+        let bind = match listen {
+            SocketAddr::V4(address) => format!("ipv4@{address}"),
+            SocketAddr::V6(address) => format!("ipv6@{}:{}", address.ip(), address.port()),
+        };
+        std::fs::write(
+            &config,
+            format!(
+                "global\n  maxconn 256\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 15m\n  \
+                 timeout server 15m\nfrontend forward\n  bind {bind}\n  default_backend upstream\n\
+                 backend upstream\n  server upstream {upstream}\n"
+            ),
+        )
+        .expect("written");
+        let args = vec!["-db".to_string(), "-f".to_string(), config.display().to_string()];
+        let mut server = ProxyServer {
+            url: format!("tcp://{listen}"),
+            port: listen.port(),
+            listen,
+            program: HAPROXY,
+            args,
+            log,
+            child: None,
+            _dir: dir,
+        };
+        server.start_again();
+        server
+    }
+
     /// microsocks on a free loopback port.
     pub fn microsocks() -> ProxyServer {
         let dir = tempfile::tempdir().expect("a temporary folder");
@@ -95,6 +132,7 @@ impl ProxyServer {
         let mut server = ProxyServer {
             url,
             port,
+            listen: SocketAddr::from(([127, 0, 0, 1], port)),
             program,
             args,
             log,
@@ -126,7 +164,7 @@ impl ProxyServer {
             });
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        while TcpStream::connect(self.listen).is_err() {
             if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
                 panic!(
                     "{} exited with {status} before it listened: {}",
@@ -138,7 +176,7 @@ impl ProxyServer {
                 Instant::now() < deadline,
                 "{} did not listen on {}: {}",
                 self.program,
-                self.port,
+                self.listen,
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(20));

@@ -16,6 +16,8 @@ pub struct Watcher {
     child: Child,
     stdout: Lines<BufReader<ChildStdout>>,
     stderr: Arc<Mutex<String>>,
+    /// Reads stderr to its end: awaited when the process has ended, so that its last lines are kept.
+    stderr_reader: tokio::task::JoinHandle<()>,
 }
 
 /// The variables that would send the tool's connections through a proxy, which no test inherits.
@@ -82,14 +84,19 @@ impl Watcher {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut stderr_lines = BufReader::new(child.stderr.take().expect("piped")).lines();
         let collected = stderr.clone();
-        tokio::spawn(async move {
+        let stderr_reader = tokio::spawn(async move {
             while let Ok(Some(line)) = stderr_lines.next_line().await {
                 let mut all = collected.lock().expect("not poisoned");
                 all.push_str(&line);
                 all.push('\n');
             }
         });
-        Watcher { child, stdout, stderr }
+        Watcher {
+            child,
+            stdout,
+            stderr,
+            stderr_reader,
+        }
     }
 
     pub fn stderr(&self) -> String {
@@ -173,6 +180,7 @@ impl Watcher {
             .await
             .expect("exits")
             .expect("waitable");
+        self.stderr_read_to_its_end().await;
         (status.code(), self.stderr())
     }
 
@@ -182,9 +190,17 @@ impl Watcher {
             .await
             .expect("exits in time")
             .expect("waitable");
-        // Let the stderr reader take the last lines.
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        self.stderr_read_to_its_end().await;
         (status.code(), self.stderr())
+    }
+
+    /// Once the process has ended: waits until every line it wrote on stderr has been read.
+    async fn stderr_read_to_its_end(&mut self) {
+        let reader = &mut self.stderr_reader;
+        tokio::time::timeout(PATIENCE, reader)
+            .await
+            .expect("stderr ends with the process")
+            .expect("the stderr reader ran");
     }
 }
 
