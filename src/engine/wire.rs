@@ -36,15 +36,35 @@ pub struct Payload {
     pub cells: Option<Vec<serde_json::Value>>,
     /// Whether a later version will be compared with this one to say what changed, so a copy is kept.
     pub summarised: bool,
+    /// `raw` compressed, made once when first asked for: the tracker keeps it to compare the next version
+    /// with, and the live view keeps the same bytes for the row's details.
+    packed: std::sync::OnceLock<Packed>,
+}
+
+impl Payload {
+    pub fn new(raw: Box<str>, cells: Option<Vec<serde_json::Value>>, summarised: bool) -> Payload {
+        Payload {
+            raw,
+            cells,
+            summarised,
+            packed: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The object, compressed (once, however often asked).
+    pub fn packed(&self) -> Packed {
+        self.packed.get_or_init(|| Packed::pack(&self.raw)).clone()
+    }
 }
 
 /// The last version of an object, compressed: what a later version is compared with to say what changed.
+/// Shared, not copied, by those who keep it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packed(Box<[u8]>);
+pub struct Packed(std::sync::Arc<[u8]>);
 
 impl Packed {
     pub fn pack(json: &str) -> Packed {
-        Packed(lz4_flex::compress_prepend_size(json.as_bytes()).into_boxed_slice())
+        Packed(lz4_flex::compress_prepend_size(json.as_bytes()).into())
     }
 
     pub fn unpack(&self) -> Option<String> {
@@ -58,7 +78,7 @@ impl Packed {
 impl Remember for Payload {
     type Memo = Option<Packed>;
     fn remember(&self) -> Self::Memo {
-        self.summarised.then(|| Packed::pack(&self.raw))
+        self.summarised.then(|| self.packed())
     }
 }
 
@@ -368,14 +388,14 @@ fn observed(
         resource_version: metadata
             .resource_version
             .ok_or(DecodeError::MissingField("metadata.resourceVersion"))?,
-        payload: Payload {
-            raw: match metadata.managed_fields {
+        payload: Payload::new(
+            match metadata.managed_fields {
                 Some(managed_fields) if summarised => without(object.get(), managed_fields.get()),
                 _ => object.get().into(),
             },
             cells,
             summarised,
-        },
+        ),
     })
 }
 

@@ -260,11 +260,7 @@ mod tests {
             uid: "u1".into(),
             resource_version: "42".into(),
             origin: Origin::Watch,
-            payload: raw.map(|raw| Payload {
-                raw: raw.into(),
-                cells: None,
-                summarised: false,
-            }),
+            payload: raw.map(|raw| Payload::new(raw.into(), None, false)),
             previous: None,
         }
     }

@@ -445,7 +445,8 @@ impl ViewModel {
                     field_changes,
                 } = *change;
                 let mut record = ChangeRecord::with_field_changes(stream, &change, field_changes, fed.at);
-                record.object = change.payload.as_ref().map(|payload| Packed::pack(&payload.raw));
+                // The same compressed bytes the tracker keeps to compare the next version with.
+                record.object = change.payload.as_ref().map(Payload::packed);
                 match held {
                     Some(held) => held.push_back(record),
                     None => self.record(record),
@@ -597,14 +598,16 @@ mod tests {
             uid: format!("uid-{name}"),
             resource_version: "2".into(),
             origin: Origin::Watch,
-            payload: raw.map(|raw| Payload {
-                raw: raw.into(),
-                cells: Some(vec![
-                    serde_json::json!(name),
-                    serde_json::json!(1),
-                    serde_json::Value::Null,
-                ]),
-                summarised: true,
+            payload: raw.map(|raw| {
+                Payload::new(
+                    raw.into(),
+                    Some(vec![
+                        serde_json::json!(name),
+                        serde_json::json!(1),
+                        serde_json::Value::Null,
+                    ]),
+                    true,
+                )
             }),
             previous: previous.map(|text| Some(Packed::pack(text))),
         }

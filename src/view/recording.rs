@@ -355,11 +355,9 @@ pub fn decode(text: &str) -> Result<Fed, String> {
             namespace: change.namespace,
             name: change.name,
         };
-        let payload = change.object.map(|object| Payload {
-            raw: object.get().into(),
-            cells: change.cells,
-            summarised: false,
-        });
+        let payload = change
+            .object
+            .map(|object| Payload::new(object.get().into(), change.cells, false));
         FeedItem::Change(Box::new(FedChange {
             stream: change.stream,
             change: object_change(
@@ -377,11 +375,7 @@ pub fn decode(text: &str) -> Result<Fed, String> {
             namespace: event.namespace,
             name: event.name,
         };
-        let payload = Payload {
-            raw: event.object.get().into(),
-            cells: None,
-            summarised: false,
-        };
+        let payload = Payload::new(event.object.get().into(), None, false);
         FeedItem::Event {
             change: Box::new(object_change(
                 &event.change_type,
@@ -464,11 +458,11 @@ mod tests {
                     uid: format!("uid-{name}"),
                     resource_version: "12".into(),
                     origin: Origin::Relist,
-                    payload: Some(Payload {
-                        raw: raw.into(),
-                        cells: Some(vec![Value::from(name), Value::from(3)]),
-                        summarised: true,
-                    }),
+                    payload: Some(Payload::new(
+                        raw.into(),
+                        Some(vec![Value::from(name), Value::from(3)]),
+                        true,
+                    )),
                     previous: None,
                 },
                 field_changes: vec![FieldChange {

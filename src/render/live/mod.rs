@@ -142,7 +142,10 @@ impl TableLine {
     }
 
     fn render(&self, buffer: &mut ratatui::buffer::Buffer, area: Rect, widths: &[usize]) {
-        buffer.set_style(area, self.style);
+        // Each frame starts from an empty buffer: a line without a style of its own has nothing to set.
+        if self.style != Style::new() {
+            buffer.set_style(area, self.style);
+        }
         let right = area.x + area.width;
         let mut x = area.x;
         for (index, (cell, width)) in self.cells.iter().zip(widths).enumerate() {
@@ -157,9 +160,32 @@ impl TableLine {
             } else {
                 Style::new()
             };
-            buffer.set_stringn(x, area.y, cell, width, style);
+            put(buffer, x, area.y, cell, width, style);
             x = x.saturating_add(width as u16).saturating_add(GAP);
         }
+    }
+}
+
+/// Characters the view writes itself (`Pending→Running`, a cut `…`, the tree's `└`, `⚠ BackOff ×3`): each one
+/// cell wide and a grapheme of its own, as every ASCII character but the control ones is.
+const OWN_SYMBOLS: [char; 6] = ['→', '…', '└', '⚠', '×', '·'];
+
+/// `Buffer::set_stringn`, for the text of the table, drawn every frame: where each character is a grapheme
+/// one cell wide (ASCII, and the view's own symbols), it needs none of the Unicode segmentation that cost most
+/// of a frame; anything else goes the general way.
+fn put(buffer: &mut ratatui::buffer::Buffer, x: u16, y: u16, text: &str, width: usize, style: Style) {
+    if !text.chars().all(|c| c.is_ascii() || OWN_SYMBOLS.contains(&c)) {
+        buffer.set_stringn(x, y, text, width, style);
+        return;
+    }
+    let right = buffer
+        .area
+        .right()
+        .min(x.saturating_add(u16::try_from(width).unwrap_or(u16::MAX)));
+    // As `set_stringn`, control characters take no cell.
+    let shown = text.chars().filter(|c| !c.is_ascii_control());
+    for (x, c) in (x..right).zip(shown) {
+        buffer[(x, y)].set_char(c).set_style(style);
     }
 }
 

@@ -59,11 +59,11 @@ fn change(stream: &StreamInfo, event: ChangeType, name: &str, cells: &[&str], ph
         uid: format!("uid-{name}"),
         resource_version: "9".into(),
         origin: Origin::Watch,
-        payload: Some(Payload {
-            raw: object(phase).into(),
-            cells: Some(cells.iter().map(|cell| json!(cell)).collect()),
-            summarised: true,
-        }),
+        payload: Some(Payload::new(
+            object(phase).into(),
+            Some(cells.iter().map(|cell| json!(cell)).collect()),
+            true,
+        )),
         previous: (event == ChangeType::Modified).then(|| Some(Packed::pack(&object("Pending")))),
     };
     ChangeRecord::new(0, &stream.label, &change, at(0))
@@ -86,11 +86,7 @@ fn owned_change(stream: &StreamInfo, event: ChangeType, name: &str, owner: (&str
         uid: format!("uid-{name}"),
         resource_version: "9".into(),
         origin: Origin::Watch,
-        payload: Some(Payload {
-            raw: raw.as_str().into(),
-            cells: Some(vec![json!(name)]),
-            summarised: true,
-        }),
+        payload: Some(Payload::new(raw.as_str().into(), Some(vec![json!(name)]), true)),
         previous: None,
     };
     let mut record = ChangeRecord::new(0, &stream.label, &change, at(0));
@@ -806,4 +802,32 @@ fn pause_holds_changes_back_until_it_ends() {
     state.press(key(KeyCode::Char('c')), &mut view);
     assert!(view.rows().is_empty());
     assert_eq!(state.paused.as_ref().map(|held| held.len()), Some(0));
+}
+
+/// The fast way to put ASCII text in the buffer draws what ratatui's own does, control characters included.
+#[test]
+fn ascii_text_is_drawn_as_ratatui_draws_it() {
+    use ratatui::buffer::Buffer;
+    let area = Rect::new(0, 0, 12, 1);
+    for text in [
+        "web-1",
+        "tab\there",
+        "a-much-longer-name",
+        "",
+        "ünïcode-ok",
+        "x\u{7}y",
+        "status.phase Pending→Running",
+        "⚠ BackOff ×3 (5s)…",
+        "  └ pod/web · x",
+        "e\u{301}-combined",
+        "🇺🇸-flag",
+    ] {
+        for width in [0, 3, 8, 12, 20] {
+            let style = Style::new().bold();
+            let (mut fast, mut reference) = (Buffer::empty(area), Buffer::empty(area));
+            super::put(&mut fast, 1, 0, text, width, style);
+            reference.set_stringn(1, 0, text, width, style);
+            assert_eq!(fast, reference, "{text:?} in {width}");
+        }
+    }
 }
