@@ -8,6 +8,7 @@ mod link;
 mod observe;
 mod report;
 mod seed;
+mod truth;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ use observe::{Observed, ReadySignal, StdoutUse};
 use report::{
     Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, RecordingCost, Report, SourcesCost, Start, StartRow,
 };
+use truth::TruthCheck;
 
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
@@ -182,6 +184,26 @@ async fn read_streamed_list(client: &kube::Client, path: &str, accept: Option<&s
     }
 }
 
+/// The commit the benchmark was built from, with `+changes` where the tree differs from it.
+fn source_commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(commit) => match git(&["status", "--porcelain", "--untracked-files=no"]) {
+            Some(changes) if !changes.is_empty() => format!("{commit}+changes"),
+            _ => commit,
+        },
+        None => "unknown".into(),
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|window| window == needle)
 }
@@ -195,6 +217,8 @@ struct Scenario {
     label: &'static str,
     target: Vec<String>,
     list_path: String,
+    /// The resource of its watch, whose answer in the audit log is the moment of ready.
+    resource: &'static str,
 }
 
 fn scenarios() -> Vec<Scenario> {
@@ -203,11 +227,13 @@ fn scenarios() -> Vec<Scenario> {
             label: "pods, 20 namespaces (-A)",
             target: vec!["pods".into(), "-A".into()],
             list_path: "/api/v1/pods".into(),
+            resource: "pods",
         },
         Scenario {
             label: "ConfigMaps, one namespace",
             target: vec!["configmaps".into(), "-n".into(), seed::CONFIG_MAP_NAMESPACE.into()],
             list_path: format!("/api/v1/namespaces/{}/configmaps", seed::CONFIG_MAP_NAMESPACE),
+            resource: "configmaps",
         },
     ]
 }
@@ -237,6 +263,17 @@ fn links() -> [(&'static str, Option<Shape>); 3] {
 
 /// The outputs compared over a link: what a person sees by default, and what a script reads.
 const LINK_OUTPUTS: [(&str, &[&str]); 2] = [("default human output", &[]), ("-o json", &["-o", "json"])];
+
+/// The moment a start counts as ready.
+#[derive(Debug, Clone, Copy)]
+enum Ready {
+    /// The server answered the tool's watch of this resource (its audit log's ResponseStarted): the same
+    /// moment for both tools, from the same source.
+    Answered(&'static str),
+    /// The tool's own word (kubectl-watchnew's `Synced` line): where kubectl-watchnew is compared with itself
+    /// (every kind, two contexts), or the start is not measured.
+    Signal,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Tool {
@@ -302,9 +339,10 @@ async fn run(args: Args) -> Result<()> {
         let size = args.sizes.iter().copied().max().unwrap_or(0);
         say(format!("seeding up to {size} pods"));
         seed::pods(&bench.client, 0, size).await?;
-        let cost = bench
+        let mut cost = bench
             .events_cost(&scenarios()[0].target, args.events_rate, args.events_changes, size)
             .await?;
+        cost.run = Some(report.stamp("--only-events"));
         report::splice_events(&cost, &args.markdown, &args.json)?;
         say(format!(
             "wrote the Events' section into {} and {}",
@@ -317,7 +355,8 @@ async fn run(args: Args) -> Result<()> {
         let size = args.sizes.iter().copied().max().unwrap_or(0);
         say(format!("seeding up to {size} pods"));
         seed::pods(&bench.client, 0, size).await?;
-        let cost = bench.sources_cost(&args, size).await?;
+        let mut cost = bench.sources_cost(&args, size).await?;
+        cost.run = Some(report.stamp("--only-sources"));
         report::splice_sources(&cost, &args.markdown, &args.json)?;
         say(format!(
             "wrote the sources' section into {} and {}",
@@ -452,6 +491,7 @@ impl Bench {
             kubectl: command_output("kubectl", &["version", "--client"]),
             watchnew: command_output("kubectl", &["watchnew", "--version"]),
             date: jiff::Zoned::now().strftime("%Y-%m-%d %H:%M %Z").to_string(),
+            commit: source_commit(),
             sizes: args.sizes.clone(),
             repeats: args.repeats,
         })
@@ -461,7 +501,7 @@ impl Bench {
     /// from disk once.
     async fn warm_up(&self) -> Result<()> {
         for tool in [Tool::Kubectl, Tool::Watchnew] {
-            self.start(tool, &scenarios()[1].target, &[]).await?;
+            self.start(tool, &scenarios()[1].target, &[], Ready::Signal).await?;
         }
         Ok(())
     }
@@ -498,17 +538,21 @@ impl Bench {
             format!("{current},second"),
         ];
         // Warmed once, as the others are: discovery of the new kinds is cached from then on.
-        self.start(Tool::Watchnew, &all_kinds_target, &[]).await?;
+        self.start(Tool::Watchnew, &all_kinds_target, &[], Ready::Signal)
+            .await?;
         let (mut pods_only, mut all_kinds, mut two_contexts) = (Vec::new(), Vec::new(), Vec::new());
         for repeat in 0..args.repeats {
             let mut order = [0, 1, 2];
             order.rotate_left(repeat % 3);
             for start in order {
                 match start {
-                    0 => pods_only.push(self.start(Tool::Watchnew, &pods_target, &[]).await?),
-                    1 => all_kinds.push(self.start(Tool::Watchnew, &all_kinds_target, &[]).await?),
+                    0 => pods_only.push(self.start(Tool::Watchnew, &pods_target, &[], Ready::Signal).await?),
+                    1 => all_kinds.push(
+                        self.start(Tool::Watchnew, &all_kinds_target, &[], Ready::Signal)
+                            .await?,
+                    ),
                     _ => two_contexts.push(
-                        self.start_with(Tool::Watchnew, &contexts_target, &[], &environment, None)
+                        self.start_with(Tool::Watchnew, &contexts_target, &[], &environment, None, Ready::Signal)
                             .await?,
                     ),
                 }
@@ -525,6 +569,7 @@ impl Bench {
             recording: self
                 .recording_cost(&pods_target, args.events_rate, args.recording_changes)
                 .await?,
+            run: None,
         })
     }
 
@@ -553,10 +598,12 @@ impl Bench {
         }
         let after = self.samples(&pids);
         let ended = [plain.exited(), recording.exited()];
+        // `-o json` prints one event a line.
+        let reported = [&plain, &recording].map(|observed| Some(observed.output.lock().expect("output").lines));
         plain.stop().await?;
         recording.stop().await?;
         let labels = ["kubectl watchnew -o json", "kubectl watchnew -o json --record FILE"];
-        let observers = churn_observers(&labels, &ready, &after, changes, record.elapsed, &ended);
+        let observers = churn_observers(&labels, &ready, &after, &reported, record.elapsed, &ended);
         let text = std::fs::read_to_string(&file).context("the recording")?;
         let recorded_changes = text.lines().filter(|line| line.contains(r#""change":"#)).count() as u64;
         // The replay, with no cluster: how long it takes to print everything, and its peak memory.
@@ -622,7 +669,9 @@ impl Bench {
         let mut list_floor = Vec::new();
         for repeat in 0..repeats {
             for tool in Tool::turn(repeat) {
-                let start = self.start(tool, &scenario.target, &[]).await?;
+                let start = self
+                    .start(tool, &scenario.target, &[], Ready::Answered(scenario.resource))
+                    .await?;
                 match tool {
                     Tool::Watchnew => watchnew.push(start),
                     Tool::Kubectl => kubectl.push(start),
@@ -630,8 +679,13 @@ impl Bench {
             }
             // On loopback, does gzip pay? The same start without it.
             uncompressed.push(
-                self.start(Tool::Watchnew, &scenario.target, &["--disable-compression"])
-                    .await?,
+                self.start(
+                    Tool::Watchnew,
+                    &scenario.target,
+                    &["--disable-compression"],
+                    Ready::Answered(scenario.resource),
+                )
+                .await?,
             );
             let (took, items) = self.list_floor(&scenario.list_path).await?;
             if items < objects {
@@ -670,7 +724,7 @@ impl Bench {
         }
         let (_kubeconfig, environment) = self.with_kubeconfig(&config)?;
         for tool in [Tool::Kubectl, Tool::Watchnew] {
-            self.start_with(tool, &scenarios()[1].target, &[], &environment, None)
+            self.start_with(tool, &scenarios()[1].target, &[], &environment, None, Ready::Signal)
                 .await?;
         }
         let mut rows = Vec::new();
@@ -685,7 +739,14 @@ impl Bench {
             for repeat in 0..repeats {
                 for tool in Tool::turn(repeat) {
                     let start = self
-                        .start_with(tool, &scenario.target, extra, &environment, Some(&link))
+                        .start_with(
+                            tool,
+                            &scenario.target,
+                            extra,
+                            &environment,
+                            Some(&link),
+                            Ready::Answered(scenario.resource),
+                        )
                         .await?;
                     match tool {
                         Tool::Watchnew => row.watchnew.push(start),
@@ -730,8 +791,9 @@ impl Bench {
         Ok((kubeconfig, environment))
     }
 
-    async fn start(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Start> {
-        self.start_with(tool, target, extra, &self.environment, None).await
+    async fn start(&self, tool: Tool, target: &[String], extra: &[&str], ready: Ready) -> Result<Start> {
+        self.start_with(tool, target, extra, &self.environment, None, ready)
+            .await
     }
 
     /// `start` with another environment, and the bytes that went over `link` if the tool went through it.
@@ -742,6 +804,7 @@ impl Bench {
         extra: &[&str],
         environment: &[(String, String)],
         link: Option<&Link>,
+        ready_at: Ready,
     ) -> Result<Start> {
         let offset = self.audit.end()?;
         let bytes_before = link.map(Link::bytes);
@@ -752,10 +815,23 @@ impl Bench {
             tool.signal(),
             StdoutUse::Count,
         )?;
-        let ready = observed
+        let signalled = observed
             .wait_ready(READY_LIMIT)
             .await
             .with_context(|| format!("{} {}", tool.label(), target.join(" ")))?;
+        let ready = match ready_at {
+            Ready::Signal => signalled,
+            Ready::Answered(resource) => {
+                // kubectl-watchnew says it has synced before it sends its watch: the answer comes after.
+                let answered = self
+                    .audit
+                    .watch_answered(offset, ADMIN, resource, Duration::from_secs(30))
+                    .await
+                    .with_context(|| format!("{} {}", tool.label(), target.join(" ")))?;
+                let since_start = answered.duration_since(observed.started_at);
+                Duration::try_from(since_start).context("the watch answered before the tool started")?
+            }
+        };
         // The lists are decoded and dropped by now; a moment more lets any late peak show.
         tokio::time::sleep(Duration::from_secs(1)).await;
         observed.still_running()?;
@@ -960,23 +1036,36 @@ impl Bench {
             .sum::<f64>() as u64)
     }
 
-    /// The long run: the live view (in tmux), the piped lines and kubectl side by side through `total` changes.
+    /// The long run: two live views (in tmux; the second also records, so that what it showed can be checked
+    /// change by change), the piped lines and kubectl side by side through `total` changes; each watcher checked
+    /// against the churn's ground truth.
     async fn endurance(&self, target: &[String], rate: u32, total: u64) -> Result<Endurance> {
         say(format!("endurance: {total} changes at {rate} changes/s"));
-        let live = TmuxView::start(&self.environment, &Tool::Watchnew.args(target, &[])).await?;
-        let mut piped = self.counted(Tool::Watchnew, target, &[])?;
-        let mut kubectl = self.counted(Tool::Kubectl, target, &[])?;
+        let folder = tempfile::tempdir()?;
+        let recording = folder.path().join("endurance.watch");
+        let recording_arg = recording.display().to_string();
+        let live = TmuxView::start("live", &self.environment, &Tool::Watchnew.args(target, &[])).await?;
+        let recorded = TmuxView::start(
+            "recorded",
+            &self.environment,
+            &Tool::Watchnew.args(target, &["--record", &recording_arg]),
+        )
+        .await?;
+        let mut piped = self.lines_of(Tool::Watchnew, target, &[])?;
+        let mut kubectl = self.lines_of(Tool::Kubectl, target, &[])?;
         piped.wait_ready(READY_LIMIT).await?;
         kubectl.wait_ready(READY_LIMIT).await?;
         live.wait_synced().await?;
+        recorded.wait_synced().await?;
         tokio::time::sleep(Duration::from_secs(2)).await;
 
         let labels = [
             "kubectl watchnew, live view in tmux",
+            "kubectl watchnew, live view in tmux, --record FILE",
             "kubectl watchnew, piped",
             "kubectl get -w, piped",
         ];
-        let pids = [live.pid, piped.pid, kubectl.pid];
+        let pids = [live.pid, recorded.pid, piped.pid, kubectl.pid];
         // Quiet: watching, and nothing has changed since the start; nothing on screen moves.
         let quiet_start = self.samples(&pids);
         tokio::time::sleep(QUIET_WINDOW).await;
@@ -995,20 +1084,26 @@ impl Bench {
         }
         let pods_after = self.count_pods().await?;
         let changes = record.changes.len() as u64;
-        // Piped lines: one header, then one line per change.
+        let made = made_by(&record);
+        // Each watcher is given 30 s after the last change to report them all.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while piped.output.lock().expect("output").lines < changes + 1 && Instant::now() < deadline {
+        let truth_of = |observed: &Observed, relists: u64| {
+            let output = observed.output.lock().expect("output");
+            truth::check(&made, &reported(&output.events), relists, output.closed_at)
+        };
+        while [&piped, &kubectl].iter().any(|observed| {
+            truth_of(observed, 0).reported < changes && observed.output.lock().expect("output").closed_at.is_none()
+        }) && Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        // The live view's CPU counts only once it has shown every change: its status line counts them.
-        let mut live_shown = live.changes_shown()?;
-        while live_shown < Some(changes) && Instant::now() < deadline {
+        // The live views' CPU counts only once they have shown every change: their status lines count them.
+        let (mut live_shown, mut recorded_shown) = (live.changes_shown()?, recorded.changes_shown()?);
+        while (live_shown < Some(changes) || recorded_shown < Some(changes)) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            live_shown = live.changes_shown()?;
+            (live_shown, recorded_shown) = (live.changes_shown()?, recorded.changes_shown()?);
         }
         let after = self.samples(&pids);
-        let piped_lines = piped.output.lock().expect("output").lines;
-        let kubectl_lines = kubectl.output.lock().expect("output").lines;
 
         // Idle after the churn: nothing changes, but the ages and "how long ago" on screen count seconds.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -1020,19 +1115,37 @@ impl Bench {
         if !screen.contains("churn-e") {
             bail!("the live view shows none of the churned pods:\n{screen}");
         }
-        // More than the churn counted is not behind: a request the churn gave up on may still have been
-        // applied by the server, and then the view rightly shows its change.
-        let live_behind = (live_shown < Some(changes)).then(|| {
-            format!(
-                "showed {} of the {changes} changes within 30 s of the last one",
-                live_shown.map_or("none".to_string(), |shown| shown.to_string())
-            )
-        });
-        let ended = [live_behind, piped.exited(), kubectl.exited()];
+        let behind = |shown: Option<u64>| {
+            (shown < Some(changes)).then(|| {
+                format!(
+                    "showed {} of the {changes} changes within 30 s of the last one",
+                    shown.map_or("none".to_string(), |shown| shown.to_string())
+                )
+            })
+        };
+        let piped_truth = truth_of(&piped, piped.stderr_count(": relisted"));
+        let kubectl_truth = truth_of(&kubectl, 0);
+        let ended = [
+            behind(live_shown),
+            behind(recorded_shown),
+            piped.exited(),
+            kubectl.exited(),
+        ];
         piped.stop().await?;
         kubectl.stop().await?;
         live.stop()?;
+        // The recorded view quits as a person would, which ends its recording; then the recording is replayed.
+        recorded.quit().await?;
+        let recorded_truth = self.recording_truth(&recording, &made).await?;
 
+        let truths = [None, Some(recorded_truth), Some(piped_truth), Some(kubectl_truth)];
+        // What each reported: the live views' status lines count the changes they showed.
+        let reported_counts = [
+            live_shown,
+            recorded_shown,
+            truths[2].as_ref().map(TruthCheck::lines_reported),
+            truths[3].as_ref().map(TruthCheck::lines_reported),
+        ];
         let seconds = |from: &Option<Sample>, to: &Option<Sample>| match (from, to) {
             (Some(from), Some(to)) => Some((to.cpu - from.cpu).as_secs_f64()),
             _ => None,
@@ -1048,12 +1161,16 @@ impl Bench {
                         .iter()
                         .map(|samples| samples[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0))
                         .collect(),
-                    cpu_ms_per_1000: churn_cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
+                    reported: reported_counts[index],
+                    cpu_ms_per_1000: churn_cpu
+                        .zip(reported_counts[index])
+                        .map(|(cpu, reported)| cpu * 1000.0 / (reported.max(1) as f64 / 1000.0)),
                     cpu_percent_of_a_core: churn_cpu.map(|cpu| cpu / record.elapsed.as_secs_f64() * 100.0),
                     idle_cpu_percent: seconds(&idle_start[index], &idle_end[index])
                         .map(|cpu| cpu / idle_window.as_secs_f64() * 100.0),
                     quiet_cpu_percent: seconds(&quiet_start[index], &quiet_end[index])
                         .map(|cpu| cpu / QUIET_WINDOW.as_secs_f64() * 100.0),
+                    truth: truths[index].clone(),
                     ended: ended[index].clone(),
                 }
             })
@@ -1063,12 +1180,32 @@ impl Bench {
             changes,
             achieved_rate: record.achieved_rate(),
             failed_requests: record.failures,
-            piped_lines,
-            kubectl_lines,
             pods_before,
             pods_after,
             observers,
         })
+    }
+
+    /// The recording replayed with `-o json`, checked against the churn's changes; its relists are its
+    /// notices of kind `relist`.
+    async fn recording_truth(&self, recording: &std::path::Path, made: &[truth::Made<'_>]) -> Result<TruthCheck> {
+        let text = std::fs::read_to_string(recording).context("the long run's recording")?;
+        let relists = text.lines().filter(|line| line.contains(r#""kind":"relist""#)).count() as u64;
+        let replay = tokio::process::Command::new("kubectl")
+            .args(["watchnew", "--replay", &recording.display().to_string(), "-o", "json"])
+            .envs(self.environment.iter().map(|(key, value)| (key, value)))
+            .env("KUBECONFIG", "/nonexistent")
+            .output()
+            .await?;
+        if !replay.status.success() {
+            bail!(
+                "the replay of the long run's recording failed: {}",
+                String::from_utf8_lossy(&replay.stderr).trim()
+            );
+        }
+        let mut events = Vec::new();
+        observe::decode_events(&replay.stdout, Instant::now(), &mut events);
+        Ok(truth::check(made, &reported(&events), relists, None))
     }
 
     /// What watching the Events costs: the same churn, with two Events per pod, seen by the live view (Events on,
@@ -1077,9 +1214,9 @@ impl Bench {
         say(format!(
             "the Events' cost: {total} changes at {rate} changes/s, two Events per pod"
         ));
-        let live = TmuxView::start(&self.environment, &Tool::Watchnew.args(target, &[])).await?;
-        let mut with_events = self.counted(Tool::Watchnew, target, &[])?;
-        let mut without = self.counted(Tool::Watchnew, target, &["--no-events"])?;
+        let live = TmuxView::start("events", &self.environment, &Tool::Watchnew.args(target, &[])).await?;
+        let mut with_events = self.lines_of(Tool::Watchnew, target, &[])?;
+        let mut without = self.lines_of(Tool::Watchnew, target, &["--no-events"])?;
         with_events.wait_ready(READY_LIMIT).await?;
         without.wait_ready(READY_LIMIT).await?;
         live.wait_synced().await?;
@@ -1097,7 +1234,7 @@ impl Bench {
         while Instant::now() < deadline
             && [&with_events, &without]
                 .iter()
-                .any(|observed| observed.output.lock().expect("output").lines < changes + 1)
+                .any(|observed| (observed.output.lock().expect("output").events.len() as u64) < changes)
         {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -1115,10 +1252,13 @@ impl Bench {
             with_events.exited(),
             without.exited(),
         ];
+        let [with_events_reported, without_reported] =
+            [&with_events, &without].map(|observed| observed.output.lock().expect("output").events.len() as u64);
         with_events.stop().await?;
         without.stop().await?;
         live.stop()?;
-        let observers = churn_observers(&labels, &ready, &after, changes, record.elapsed, &ended);
+        let reported = [live_shown, Some(with_events_reported), Some(without_reported)];
+        let observers = churn_observers(&labels, &ready, &after, &reported, record.elapsed, &ended);
         Ok(EventsCost {
             rate,
             changes,
@@ -1129,6 +1269,7 @@ impl Bench {
             pods,
             joined_on_screen: joined,
             observers,
+            run: None,
         })
     }
 
@@ -1140,6 +1281,17 @@ impl Bench {
             &self.environment,
             tool.signal(),
             StdoutUse::Count,
+        )
+    }
+
+    /// A watcher run through kubectl, piped, whose lines reporting changes of churn objects are kept.
+    fn lines_of(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Observed> {
+        Observed::spawn(
+            "kubectl",
+            &tool.args(target, extra),
+            &self.environment,
+            tool.signal(),
+            StdoutUse::ChurnLines,
         )
     }
 
@@ -1163,12 +1315,39 @@ impl Bench {
     }
 }
 
-/// The watchers of a churn, from their samples when ready and after: CPU per 1,000 changes and of a core, memory.
+/// The churn's changes, as the ground truth a watcher is checked against.
+fn made_by(record: &churn::Record) -> Vec<truth::Made<'_>> {
+    record
+        .changes
+        .iter()
+        .map(|change| truth::Made {
+            name: &change.name,
+            event: change.event,
+            nth: change.nth,
+            sent: change.sent,
+        })
+        .collect()
+}
+
+/// What a watcher printed, as the ground truth's check reads it.
+fn reported(events: &[observe::Seen]) -> Vec<truth::Reported<'_>> {
+    events
+        .iter()
+        .map(|seen| truth::Reported {
+            name: &seen.name,
+            event: &seen.event,
+            resource_version: &seen.resource_version,
+        })
+        .collect()
+}
+
+/// The watchers of a churn, from their samples when ready and after: CPU per 1,000 changes reported (each
+/// watcher's own count) and of a core, memory.
 fn churn_observers(
     labels: &[&str],
     ready: &[Option<Sample>],
     after: &[Option<Sample>],
-    changes: u64,
+    reported: &[Option<u64>],
     elapsed: Duration,
     ended: &[Option<String>],
 ) -> Vec<Observer> {
@@ -1183,10 +1362,14 @@ fn churn_observers(
                 rss_ready_mib: ready[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
                 rss_after_mib: after[index].as_ref().map(|sample| sample.rss_kib as f64 / 1024.0),
                 rss_quarters_mib: Vec::new(),
-                cpu_ms_per_1000: cpu.map(|cpu| cpu * 1000.0 / (changes.max(1) as f64 / 1000.0)),
+                reported: reported[index],
+                cpu_ms_per_1000: cpu
+                    .zip(reported[index])
+                    .map(|(cpu, reported)| cpu * 1000.0 / (reported.max(1) as f64 / 1000.0)),
                 cpu_percent_of_a_core: cpu.map(|cpu| cpu / elapsed.as_secs_f64() * 100.0),
                 idle_cpu_percent: None,
                 quiet_cpu_percent: None,
+                truth: None,
                 ended: ended[index].clone(),
             }
         })
@@ -1304,22 +1487,26 @@ async fn client_at(kubeconfig: &std::path::Path, server: Option<&str>, compresse
     Ok(kube::Client::try_from(config)?)
 }
 
-/// The live view on a real terminal: a tmux session of its own, 200 columns by 50 rows.
+/// The live view on a real terminal: a tmux session of its own, 200 columns by 50 rows, on the benchmark's
+/// tmux server.
 struct TmuxView {
     pid: u32,
+    session: &'static str,
 }
 
 const TMUX_SOCKET: &str = "watchnew-bench";
 
 impl TmuxView {
-    async fn start(environment: &[(String, String)], args: &[String]) -> Result<TmuxView> {
-        // A server left by a run that failed is stopped, and gone, before a new one starts on its socket.
-        let _ = tmux(&["kill-server"]);
+    async fn start(session: &'static str, environment: &[(String, String)], args: &[String]) -> Result<TmuxView> {
+        // A session left by a run that failed is stopped, and gone, before a new one starts under its name.
+        // The session names are no prefix of one another: tmux matches them so.
+        let target = session.to_string();
+        let _ = tmux(&["kill-session", "-t", &target]);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while tmux(&["list-sessions"]).is_ok() && Instant::now() < deadline {
+        while tmux(&["has-session", "-t", &target]).is_ok() && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let mut command: Vec<String> = ["new-session", "-d", "-s", "bench", "-x", "200", "-y", "50"]
+        let mut command: Vec<String> = ["new-session", "-d", "-s", session, "-x", "200", "-y", "50"]
             .map(String::from)
             .to_vec();
         // The environment goes on the command line: the shell tmux starts may reset what `-e` sets, PATH included.
@@ -1329,7 +1516,7 @@ impl TmuxView {
             .collect();
         command.push(format!("exec env {} kubectl {}", assignments.join(" "), args.join(" ")));
         tmux(&command.iter().map(String::as_str).collect::<Vec<_>>())?;
-        let pane: u32 = tmux(&["display-message", "-p", "-t", "bench", "#{pane_pid}"])?
+        let pane: u32 = tmux(&["display-message", "-p", "-t", &target, "#{pane_pid}"])?
             .trim()
             .parse()
             .context("tmux's pane pid")?;
@@ -1337,16 +1524,20 @@ impl TmuxView {
         loop {
             // kubectl runs the plugin in its own process (exec), whose name is cut to 15 characters.
             if let Some(pid) = observe::find_descendant(pane, "kubectl-watchn") {
-                return Ok(TmuxView { pid });
+                return Ok(TmuxView { pid, session });
             }
             if Instant::now() > deadline {
                 bail!(
                     "the live view did not start in tmux: {}",
-                    tmux(&["capture-pane", "-p", "-t", "bench"])?
+                    tmux(&["capture-pane", "-p", "-t", &target])?
                 );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    fn target(&self) -> String {
+        self.session.to_string()
     }
 
     /// Waits until the status line no longer says it is syncing.
@@ -1365,7 +1556,7 @@ impl TmuxView {
     }
 
     fn capture(&self) -> Result<String> {
-        tmux(&["capture-pane", "-p", "-t", "bench"])
+        tmux(&["capture-pane", "-p", "-t", &self.target()])
     }
 
     /// The number of changes the status line says were shown: `1234 changes (56.7/s) · reconnects 0 …`.
@@ -1378,14 +1569,27 @@ impl TmuxView {
     }
 
     fn stop(&self) -> Result<()> {
-        tmux(&["kill-server"]).map(|_| ())
+        tmux(&["kill-session", "-t", &self.target()]).map(|_| ())
+    }
+
+    /// Quits as a person would (`q`), and waits until the program has ended.
+    async fn quit(&self) -> Result<()> {
+        tmux(&["send-keys", "-t", &self.target(), "q"])?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::path::Path::new(&format!("/proc/{}", self.pid)).exists() {
+            if Instant::now() > deadline {
+                bail!("the live view did not quit on q:\n{}", self.capture()?);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
     }
 }
 
 impl Drop for TmuxView {
     /// Also when the run fails on the way: no terminal and no live view are left behind.
     fn drop(&mut self) {
-        let _ = tmux(&["kill-server"]);
+        let _ = tmux(&["kill-session", "-t", &self.target()]);
     }
 }
 

@@ -40,6 +40,9 @@ pub enum StdoutUse {
     /// Decode a stream of watch events (`-o json`; one per line, or pretty-printed over many) and keep those of
     /// objects whose name starts with `churn-`.
     ChurnEvents,
+    /// Count lines, and keep those of human output that report a change of a churn object: the event first
+    /// (both tools print EVENT first), and the object's name, the first field that starts with `churn-`.
+    ChurnLines,
 }
 
 /// One watch event a tool printed, and when the benchmark read it.
@@ -55,6 +58,8 @@ pub struct Seen {
 pub struct Output {
     pub lines: u64,
     pub events: Vec<Seen>,
+    /// When the output ended (the tool closed it, or exited).
+    pub closed_at: Option<Instant>,
 }
 
 /// A running tool.
@@ -62,6 +67,8 @@ pub struct Observed {
     child: Child,
     pub pid: u32,
     pub started: Instant,
+    /// The same moment on the wall clock, which the audit log's times are on.
+    pub started_at: jiff::Timestamp,
     ready: watch::Receiver<Option<Instant>>,
     pub output: Arc<Mutex<Output>>,
     stderr: Arc<Mutex<Vec<String>>>,
@@ -84,6 +91,7 @@ impl Observed {
             .stderr(Stdio::piped())
             .kill_on_drop(true);
         let started = Instant::now();
+        let started_at = jiff::Timestamp::now();
         let mut child = command.spawn().with_context(|| format!("starting {program}"))?;
         let pid = child.id().ok_or_else(|| anyhow!("{program} exited at once"))?;
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -108,6 +116,7 @@ impl Observed {
             child,
             pid,
             started,
+            started_at,
             ready,
             output,
             stderr: stderr_lines,
@@ -129,6 +138,12 @@ impl Observed {
             }
             let _ = tokio::time::timeout(Duration::from_millis(50), self.ready.changed()).await;
         }
+    }
+
+    /// How many lines of its stderr so far contain `text`.
+    pub fn stderr_count(&self, text: &str) -> u64 {
+        let lines = self.stderr.lock().expect("stderr lines");
+        lines.iter().filter(|line| line.contains(text)).count() as u64
     }
 
     pub fn stderr_tail(&self) -> String {
@@ -163,7 +178,10 @@ async fn read_stdout(mut stdout: tokio::process::ChildStdout, stdout_use: Stdout
     let mut pending: Vec<u8> = Vec::new();
     loop {
         let read = match stdout.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => {
+                output.lock().expect("output").closed_at = Some(Instant::now());
+                return;
+            }
             Ok(read) => read,
         };
         let at = Instant::now();
@@ -171,12 +189,43 @@ async fn read_stdout(mut stdout: tokio::process::ChildStdout, stdout_use: Stdout
         let newlines = bytes.iter().filter(|&&byte| byte == b'\n').count() as u64;
         let mut output = output.lock().expect("output");
         output.lines += newlines;
-        if stdout_use == StdoutUse::ChurnEvents {
-            pending.extend_from_slice(bytes);
-            let consumed = decode_events(&pending, at, &mut output.events);
-            pending.drain(..consumed);
+        match stdout_use {
+            StdoutUse::Count => {}
+            StdoutUse::ChurnEvents => {
+                pending.extend_from_slice(bytes);
+                let consumed = decode_events(&pending, at, &mut output.events);
+                pending.drain(..consumed);
+            }
+            StdoutUse::ChurnLines => {
+                pending.extend_from_slice(bytes);
+                let complete = pending
+                    .iter()
+                    .rposition(|&byte| byte == b'\n')
+                    .map_or(0, |last| last + 1);
+                for line in pending[..complete].split(|&byte| byte == b'\n') {
+                    if let Some(seen) = churn_line(&String::from_utf8_lossy(line), at) {
+                        output.events.push(seen);
+                    }
+                }
+                pending.drain(..complete);
+            }
         }
     }
+}
+
+/// A line of human output that reports a change of a churn object.
+fn churn_line(line: &str, at: Instant) -> Option<Seen> {
+    let mut fields = line.split_whitespace();
+    let event = fields
+        .next()
+        .filter(|event| matches!(*event, "ADDED" | "MODIFIED" | "DELETED"))?;
+    let name = fields.find(|field| field.starts_with("churn-"))?;
+    Some(Seen {
+        event: event.to_string(),
+        name: name.to_string(),
+        resource_version: String::new(),
+        at,
+    })
 }
 
 #[derive(Deserialize)]

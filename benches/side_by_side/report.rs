@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::audit::Requests;
+use crate::truth::TruthCheck;
 
 #[derive(Debug, Serialize)]
 pub struct Machine {
@@ -18,8 +19,18 @@ pub struct Machine {
     pub kubectl: String,
     pub watchnew: String,
     pub date: String,
+    /// The commit of the benchmark's own source (the tree it ran from), with `+changes` if it had any.
+    pub commit: String,
     pub sizes: Vec<usize>,
     pub repeats: usize,
+}
+
+/// Which run a section's figures come from: a spliced section stamps its own.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunStamp {
+    pub date: String,
+    pub commit: String,
+    pub command: String,
 }
 
 /// One start of a tool: until it was ready, its peak memory, the requests it made.
@@ -90,11 +101,16 @@ pub struct Observer {
     pub rss_after_mib: Option<f64>,
     /// After each quarter of the changes.
     pub rss_quarters_mib: Vec<Option<f64>>,
+    /// The changes it reported (its own count: the live view's status line, the lines of the piped output);
+    /// its CPU is per 1,000 of them.
+    pub reported: Option<u64>,
     pub cpu_ms_per_1000: Option<f64>,
     pub cpu_percent_of_a_core: Option<f64>,
     pub idle_cpu_percent: Option<f64>,
     /// Watching before any change, nothing on screen moving (over `QUIET_WINDOW`).
     pub quiet_cpu_percent: Option<f64>,
+    /// What it reported against the churn's ground truth, where its output says change by change.
+    pub truth: Option<TruthCheck>,
     /// Set when the process stopped before the run was over.
     pub ended: Option<String>,
 }
@@ -105,8 +121,6 @@ pub struct Endurance {
     pub changes: u64,
     pub achieved_rate: f64,
     pub failed_requests: u64,
-    pub piped_lines: u64,
-    pub kubectl_lines: u64,
     /// Pods in the cluster before and after: failed requests can leave churned pods behind.
     pub pods_before: u64,
     pub pods_after: u64,
@@ -127,6 +141,25 @@ pub struct EventsCost {
     /// The live view's screen showed one of the churn's Events on a row at the end.
     pub joined_on_screen: bool,
     pub observers: Vec<Observer>,
+    /// Set when the section was measured on its own (`--only-events`) and spliced into another run's report.
+    pub run: Option<RunStamp>,
+}
+
+/// What the header says of the figures, until a section of another run is spliced in.
+const ONE_RUN: &str = "every figure below comes from that one run.";
+const SPLICED_RUNS: &str = "every figure below comes from that one run, except in a section marked *spliced*, \
+                            whose figures come from the run it names (its date and commit).";
+
+/// The line that says which run a spliced section comes from.
+fn stamp_line(out: &mut String, run: &Option<RunStamp>) {
+    if let Some(run) = run {
+        let _ = writeln!(
+            out,
+            "*Spliced: this section comes from `{}`, run on {} on commit {}; the rest of the report from the run \
+             in its header.*\n",
+            run.command, run.date, run.commit
+        );
+    }
 }
 
 /// The title of the Events' section, where `--only-events` puts it back.
@@ -150,7 +183,9 @@ pub fn splice_sources(cost: &SourcesCost, markdown: &Path, json: &Path) -> Resul
 /// and `value` in place of the JSON's top-level `key` (or at its end): the other figures stay as they are, in
 /// their order.
 fn splice(markdown: &Path, json: &Path, title: &str, section: &str, key: &str, value: &impl Serialize) -> Result<()> {
-    let existing = std::fs::read_to_string(markdown).unwrap_or_default();
+    let existing = std::fs::read_to_string(markdown)
+        .unwrap_or_default()
+        .replace(ONE_RUN, SPLICED_RUNS);
     let updated = match existing.find(title) {
         Some(start) => {
             let end = existing[start + title.len()..]
@@ -198,6 +233,8 @@ pub struct SourcesCost {
     /// `pods -A --context a,b`, two contexts of the same cluster.
     pub two_contexts: Vec<Start>,
     pub recording: RecordingCost,
+    /// Set when the section was measured on its own (`--only-sources`) and spliced into another run's report.
+    pub run: Option<RunStamp>,
 }
 
 /// What `--record` costs under churn, and what replaying the recording takes.
@@ -217,6 +254,7 @@ pub struct RecordingCost {
 fn sources_markdown(cost: &SourcesCost) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{SOURCES_TITLE}\n");
+    stamp_line(&mut out, &cost.run);
     let pods = StartRow::ready(&cost.pods_only);
     let _ = writeln!(
         out,
@@ -266,7 +304,7 @@ fn sources_markdown(cost: &SourcesCost) -> String {
     );
     let _ = writeln!(
         out,
-        "| watcher | memory after | CPU per 1,000 changes | CPU during churn |"
+        "| watcher | memory after | CPU per 1,000 changes reported | CPU during churn |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|");
     for o in &r.observers {
@@ -298,6 +336,7 @@ fn stopped_early(out: &mut String, observers: &[Observer]) {
 fn events_markdown(e: &EventsCost) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{EVENTS_TITLE}\n");
+    stamp_line(&mut out, &e.run);
     let _ = writeln!(
         out,
         "The rows and lines say why an object changed by joining the Events about it, from a second watch (on \
@@ -321,7 +360,7 @@ fn events_markdown(e: &EventsCost) -> String {
     }
     let _ = writeln!(
         out,
-        "| watcher | memory when ready | memory after | CPU per 1,000 changes | CPU during churn |"
+        "| watcher | memory when ready | memory after | CPU per 1,000 changes reported | CPU during churn |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|");
     for o in &e.observers {
@@ -380,6 +419,28 @@ pub struct Report {
     pub sources: Option<SourcesCost>,
 }
 
+/// A watcher's reports against the churn's ground truth, in words.
+fn truth_summary(truth: &TruthCheck) -> String {
+    let mut text = format!(
+        "{} of {} changes reported, {} lost, {} repeated",
+        truth.reported, truth.changes, truth.lost, truth.duplicates
+    );
+    if truth.coalesced_after_relist > 0 || truth.relists > 0 {
+        let _ = write!(
+            text,
+            "; {} relists, after which {} changes were not seen (a relist reports only the difference)",
+            truth.relists, truth.coalesced_after_relist
+        );
+    }
+    if truth.after_watch_ended > 0 {
+        let _ = write!(text, "; {} made after its watch had ended", truth.after_watch_ended);
+    }
+    if truth.unexpected > 0 {
+        let _ = write!(text, "; {} reports of objects the churn did not make", truth.unexpected);
+    }
+    text
+}
+
 fn figure(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "—".to_string(), show)
 }
@@ -405,11 +466,31 @@ impl StartRow {
     fn requests(starts: &[Start]) -> String {
         starts.last().map_or_else(String::new, |start| {
             let r = &start.requests;
-            format!("{} ({} get, {} list, {} watch)", r.total(), r.get, r.list, r.watch)
+            let events = if r.events > 0 {
+                format!("; {} on Events", r.events)
+            } else {
+                String::new()
+            };
+            let dispatcher = if r.dispatcher > 0 {
+                format!(" + {} by kubectl's dispatcher", r.dispatcher)
+            } else {
+                String::new()
+            };
+            format!(
+                "{} ({} get, {} list, {} watch{events}){dispatcher}",
+                r.total(),
+                r.get,
+                r.list,
+                r.watch
+            )
         })
     }
+    /// The tool's own requests, its dispatcher's left out.
     fn request_total(starts: &[Start]) -> u32 {
         starts.iter().map(|start| start.requests.total()).max().unwrap_or(0)
+    }
+    fn dispatcher_requests(starts: &[Start]) -> u32 {
+        starts.iter().map(|start| start.requests.dispatcher).max().unwrap_or(0)
     }
 }
 
@@ -435,6 +516,15 @@ impl Report {
             endurance: None,
             events: None,
             sources: None,
+        }
+    }
+
+    /// This run, for a section spliced into another run's report; `option` is what measured the section alone.
+    pub fn stamp(&self, option: &str) -> RunStamp {
+        RunStamp {
+            date: self.machine.date.clone(),
+            commit: self.machine.commit.clone(),
+            command: format!("{} {option}", self.command),
         }
     }
 
@@ -485,9 +575,17 @@ impl Report {
                 StartRow::request_total(&row.watchnew),
                 StartRow::request_total(&row.kubectl),
             );
+            let dispatcher = |starts: &[Start]| match StartRow::dispatcher_requests(starts) {
+                0 => String::new(),
+                n => format!(" (+{n} by kubectl's dispatcher)"),
+            };
             verdicts.push(Verdict {
                 target: format!("requests ≤ kubectl: {}, {} objects", row.scenario, row.objects),
-                measured: format!("{watchnew} vs {kubectl}"),
+                measured: format!(
+                    "{watchnew}{} vs {kubectl}{}",
+                    dispatcher(&row.watchnew),
+                    dispatcher(&row.kubectl)
+                ),
                 met: watchnew <= kubectl,
                 bound: String::new(),
             });
@@ -554,28 +652,29 @@ impl Report {
             if let Some(live) = endurance.observers.first() {
                 let busy = live.cpu_percent_of_a_core.unwrap_or(f64::NAN);
                 let per_1000 = live.cpu_ms_per_1000.unwrap_or(f64::NAN);
-                // The churn rarely reaches the rate asked on 2 cores; CPU per change says what that rate costs.
-                let at_rate = per_1000 * f64::from(endurance.rate) / 1000.0 / 10.0;
                 let piped = endurance
                     .observers
                     .iter()
                     .find(|o| o.observer == "kubectl watchnew, piped")
                     .and_then(|o| o.cpu_ms_per_1000);
+                // Judged at the rate reached: 50 ms per 1,000 changes is 10% of a core at 1,000 changes a second.
                 verdicts.push(Verdict {
-                    target: format!("live view ≤ 10% of a core at {} changes/s", endurance.rate),
+                    target: "live view ≤ 50 ms of CPU per 1,000 changes (10% of a core at 1,000/s), at the rate \
+                             reached"
+                        .into(),
                     measured: format!(
-                        "{busy:.1}% at the {:.0} changes/s achieved; {per_1000:.0} ms per 1,000 changes, so \
-                         {at_rate:.1}% at {}/s",
-                        endurance.achieved_rate, endurance.rate
+                        "{per_1000:.0} ms per 1,000 changes at {:.0} changes/s ({busy:.1}% of a core)",
+                        endurance.achieved_rate
                     ),
                     // A view that fell behind the changes has not done their work yet.
-                    met: at_rate <= 10.0 && live.ended.is_none(),
+                    met: per_1000 <= 50.0 && live.ended.is_none(),
                     bound: match piped {
                         Some(piped) => format!(
-                            "the work per change, on the cores the API server and the churn use too: reading the \
-                             Table event with its object, keeping a compressed copy, comparing with the version \
-                             before for WHAT CHANGED (piped, with its lines formatted and no screen: {piped:.0} ms \
-                             per 1,000 changes); the screen is drawn at most ten times a second"
+                            "the work per change that needs no screen: the piped watcher of the same run, which \
+                             reads the same Table events with their objects, keeps a compressed copy of each and \
+                             compares it with the version before for WHAT CHANGED, but draws nothing, took \
+                             {piped:.0} ms per 1,000 changes; the screen is drawn at most four times a second \
+                             under churn"
                         ),
                         None => String::new(),
                     },
@@ -596,6 +695,24 @@ impl Report {
                             draws once a second while a time under ten minutes is on screen (\"9m59s\"), and \
                             every ten seconds after that"
                         .into(),
+                });
+            }
+            for observer in endurance
+                .observers
+                .iter()
+                .filter(|o| o.observer.starts_with("kubectl watchnew"))
+            {
+                let Some(truth) = &observer.truth else {
+                    continue;
+                };
+                verdicts.push(Verdict {
+                    target: format!(
+                        "no change lost or repeated in the long run, against the churn's ground truth ({})",
+                        observer.observer
+                    ),
+                    measured: truth_summary(truth),
+                    met: truth.lost == 0 && truth.duplicates == 0 && truth.unexpected == 0,
+                    bound: String::new(),
                 });
             }
             for observer in endurance
@@ -666,12 +783,12 @@ impl Report {
         let _ = writeln!(out, "# Benchmarks\n");
         let _ = writeln!(
             out,
-            "Generated by `{}` (benches/side_by_side); every figure below comes from that one run. \
-             Rerun it to check them on your machine.\n",
+            "Generated by `{}` (benches/side_by_side); {ONE_RUN} Rerun it to check them on your machine.\n",
             self.command
         );
         let _ = writeln!(out, "| | |\n|---|---|");
         let _ = writeln!(out, "| date | {} |", m.date);
+        let _ = writeln!(out, "| commit | {} (the benchmark's own tree) |", m.commit);
         let _ = writeln!(
             out,
             "| machine | {}, {} cores, {:.0} GiB, Linux {} |",
@@ -709,11 +826,16 @@ impl Report {
         let _ = writeln!(out, "\n## Start: time to ready, peak memory, requests\n");
         let _ = writeln!(
             out,
-            "Ready: from the program's start to the `Synced` line of kubectl-watchnew, and for kubectl to the moment \
-             it opens its watch (its `-v=6` log of the watch request). Both run through `kubectl` (the plugin as \
-             `kubectl watchnew`), piped, with the default human output. The raw LIST is the floor: pages of 500 on \
-             a new connection from inside the benchmark, with no program start, discovery or rendering. Peak \
-             memory is VmHWM from /proc. Requests are the get/list/watch requests in kube-apiserver's audit log.\n"
+            "Ready: from the program's start to the moment the API server answered its watch of the kind (the \
+             watch request's `ResponseStarted` entry in kube-apiserver's audit log, on the server's clock, which \
+             is this machine's): the same moment for both tools, from the same source, after the initial list. \
+             Both run through `kubectl` (the plugin as `kubectl watchnew`), piped, with the default human output. \
+             The raw LIST is the floor: pages of 500 on a new connection from inside the benchmark, with no \
+             program start, discovery or rendering. Peak memory is VmHWM from /proc. Requests are the get, list \
+             and watch requests in the audit log, each counted once: the tool's own, with those on Events (which \
+             kubectl-watchnew watches for the latest Event of each row) said, and apart from them the version \
+             check that this kubectl's dispatcher makes before it runs anything (`{}`).\n",
+            m.kubectl
         );
         let _ = writeln!(
             out,
@@ -878,37 +1000,43 @@ impl Report {
             let _ = writeln!(out, "\n## A long run: {} changes\n", e.changes);
             let _ = writeln!(
                 out,
-                "Three watchers side by side on `pods -A` through {} changes asked at {}/s ({:.0}/s achieved, {} \
-                 failed requests): the live view in a 200×50 tmux terminal, the piped lines ({} lines read), and \
-                 `kubectl get -w` piped ({} lines read). Pods in the cluster: {} before, {} after (a failed request \
-                 can leave a churned pod behind). Memory is VmRSS when ready, after each quarter of the changes and \
-                 after the last one. Quiet CPU is measured before the churn, with nothing changed since the \
-                 start; idle CPU over 10 s after it, with no change but the ages on screen still counting \
-                 seconds.\n",
-                e.changes,
-                e.rate,
-                e.achieved_rate,
-                e.failed_requests,
-                e.piped_lines,
-                e.kubectl_lines,
-                e.pods_before,
-                e.pods_after
+                "Four watchers side by side on `pods -A` through {} changes asked at {}/s ({:.0}/s achieved, {} \
+                 failed requests): the live view in a 200×50 tmux terminal; a second live view that also records \
+                 (`--record FILE`), whose recording, replayed with `-o json` after it quit, says change by change \
+                 what it showed; the piped lines; and `kubectl get -w` piped. Pods in the cluster: {} before, {} \
+                 after (a failed request can leave a churned pod behind). Each watcher's reports (its lines, or \
+                 the recorded view's replay) are checked against the churn's ground truth: every change the \
+                 churn made, by pod, event type and which of that type it is. A change not reported counts as \
+                 lost unless the watcher relisted and the pod's deletion was reported, or the pod came and went \
+                 unseen (a relist after 410 Gone reports only the difference: changes in between cannot be \
+                 seen by any watch), or it was made after the watcher's output ended. CPU is per 1,000 changes \
+                 the watcher reported (the live views' status lines count the changes they showed). Memory is \
+                 VmRSS when ready, after each quarter of the changes and after the last one. Quiet CPU is \
+                 measured before the churn, with nothing changed since the start; idle CPU over 10 s after it, \
+                 with no change but the ages on screen still counting seconds.\n",
+                e.changes, e.rate, e.achieved_rate, e.failed_requests, e.pods_before, e.pods_after
             );
             let _ = writeln!(
                 out,
-                "| watcher | memory when ready | after each quarter of the changes | memory after | CPU per 1,000 changes | CPU during churn | CPU quiet | CPU idle after churn |"
+                "| watcher | reported | against the ground truth | memory when ready | after each quarter of the changes | memory after | CPU per 1,000 changes reported | CPU during churn | CPU quiet | CPU idle after churn |"
             );
-            let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(out, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|");
             for o in &e.observers {
                 let quarters: Vec<String> = o
                     .rss_quarters_mib
                     .iter()
                     .map(|q| figure(*q, |v| format!("{v:.0}")))
                     .collect();
+                let truth = o.truth.as_ref().map_or_else(
+                    || "— (the same program as the recorded view; its status line counts)".to_string(),
+                    truth_summary,
+                );
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} MiB | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {truth} | {} | {} MiB | {} | {} | {} | {} | {} |",
                     o.observer,
+                    o.reported
+                        .map_or_else(|| "—".to_string(), |reported| reported.to_string()),
                     figure(o.rss_ready_mib, |v| format!("{v:.1} MiB")),
                     quarters.join(" → "),
                     figure(o.rss_after_mib, |v| format!("{v:.1} MiB")),

@@ -875,7 +875,7 @@ async fn the_audit_log_names_the_tool() {
             other => other,
         }
     );
-    // An entry is written when its request completes: the list at once, the watch when it is cut.
+    // An entry is written when a request completes, and for a watch also when its answer starts.
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut agents: BTreeSet<String> = BTreeSet::new();
     while Instant::now() < deadline {
