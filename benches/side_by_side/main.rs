@@ -1091,10 +1091,12 @@ impl Bench {
             let output = observed.output.lock().expect("output");
             truth::check(&made, &reported(&output.events), relists, output.closed_at)
         };
-        while [&piped, &kubectl].iter().any(|observed| {
-            truth_of(observed, 0).reported < changes && observed.output.lock().expect("output").closed_at.is_none()
-        }) && Instant::now() < deadline
-        {
+        // Until each has printed a line per change, or its output has ended.
+        let waiting = |observed: &&mut Observed| {
+            let output = observed.output.lock().expect("output");
+            (output.events.len() as u64) < changes && output.closed_at.is_none()
+        };
+        while [&mut piped, &mut kubectl].iter().any(waiting) && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         // The live views' CPU counts only once they have shown every change: their status lines count them.
@@ -1275,23 +1277,21 @@ impl Bench {
 
     /// A watcher run through kubectl, piped, whose lines are counted.
     fn counted(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Observed> {
-        Observed::spawn(
-            "kubectl",
-            &tool.args(target, extra),
-            &self.environment,
-            tool.signal(),
-            StdoutUse::Count,
-        )
+        self.piped(tool, target, extra, StdoutUse::Count)
     }
 
     /// A watcher run through kubectl, piped, whose lines reporting changes of churn objects are kept.
     fn lines_of(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Observed> {
+        self.piped(tool, target, extra, StdoutUse::ChurnLines)
+    }
+
+    fn piped(&self, tool: Tool, target: &[String], extra: &[&str], stdout_use: StdoutUse) -> Result<Observed> {
         Observed::spawn(
             "kubectl",
             &tool.args(target, extra),
             &self.environment,
             tool.signal(),
-            StdoutUse::ChurnLines,
+            stdout_use,
         )
     }
 
