@@ -24,7 +24,13 @@ fn churn<'a>(names: &'a [String], start: Instant) -> Vec<Made<'a>> {
         .enumerate()
         .flat_map(|(pod, name)| {
             let sent = start + Duration::from_secs(pod as u64);
-            LIFECYCLE.map(|(event, nth)| Made { name, event, nth, sent })
+            LIFECYCLE.map(|(event, nth)| Made {
+                name,
+                event,
+                nth,
+                sent,
+                answered: true,
+            })
         })
         .collect()
 }
@@ -136,4 +142,37 @@ fn repeats_are_duplicates_whether_by_version_or_by_count() {
         (4, 2, 1, 0)
     );
     assert_eq!(check.lines_reported(), 6);
+}
+
+#[test]
+fn changes_of_failed_requests_are_neither_repeats_nor_lost() {
+    let names = names(2);
+    let start = Instant::now();
+    // churn-t-0's deletion request failed on the churn's side, and the server deleted it all the same;
+    // churn-t-1's creation failed, and the server never made it.
+    let mut made: Vec<Made> = churn(&names[..1], start)
+        .into_iter()
+        .map(|change| Made {
+            answered: change.event == "ADDED" || change.nth == 0 && change.event == "MODIFIED",
+            ..change
+        })
+        .collect();
+    made.push(Made {
+        name: &names[1],
+        event: "ADDED",
+        nth: 0,
+        sent: start,
+        answered: false,
+    });
+    let check = check(&made, &lifecycle("churn-t-0"), 0, None);
+    assert_eq!(
+        check,
+        TruthCheck {
+            changes: 2,
+            reported: 2,
+            unanswered_reported: 2,
+            ..TruthCheck::default()
+        }
+    );
+    assert_eq!(check.lines_reported(), 4);
 }

@@ -38,7 +38,11 @@ pub struct Change {
 
 #[derive(Debug, Default)]
 pub struct Record {
+    /// The changes whose requests the server answered.
     pub changes: Vec<Change>,
+    /// The changes a failed request would have made: the server may have made them all the same (a connection
+    /// closed before its answer came), so a watcher that reports one is right, and one that does not is too.
+    pub unanswered: Vec<Change>,
     pub failures: u64,
     pub first_failure: Option<String>,
     /// Events written about the churned pods.
@@ -51,6 +55,7 @@ impl Record {
     /// Adds the changes of a later run.
     pub fn absorb(&mut self, later: Record) {
         self.changes.extend(later.changes);
+        self.unanswered.extend(later.unanswered);
         self.failures += later.failures;
         self.events += later.events;
         if self.first_failure.is_none() {
@@ -113,37 +118,47 @@ async fn lifecycle(
     index: usize,
     record: &Mutex<Record>,
 ) -> Result<()> {
-    let note = |event: &'static str, nth: u8, sent: Instant| {
-        record.lock().expect("record").changes.push(Change {
+    // Each request's changes go to the record when it is answered, and as unanswered when it fails.
+    let note = |changes: &[(&'static str, u8)], sent: Instant, answered: bool| {
+        let mut record = record.lock().expect("record");
+        let list = if answered {
+            &mut record.changes
+        } else {
+            &mut record.unanswered
+        };
+        list.extend(changes.iter().map(|&(event, nth)| Change {
             name: name.to_string(),
             event,
             nth,
             sent,
-        });
+        }));
     };
     let sent = Instant::now();
-    let created = pods.create(&PostParams::default(), &seed::pod(name, index)?).await?;
-    note("ADDED", 0, sent);
+    let created = pods.create(&PostParams::default(), &seed::pod(name, index)?).await;
+    note(&[("ADDED", 0)], sent, created.is_ok());
+    let created = created?;
     let scheduled = format!("Successfully assigned {name} to node-{}", index % 3);
     say(events, &created, "Scheduled", scheduled, record).await?;
 
     tokio::time::sleep(STEP).await;
     let sent = Instant::now();
-    pods.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(seed::running_status(index)),
-    )
-    .await?;
-    note("MODIFIED", 0, sent);
+    let running = pods
+        .patch_status(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(seed::running_status(index)),
+        )
+        .await;
+    note(&[("MODIFIED", 0)], sent, running.is_ok());
+    running?;
     say(events, &created, "Started", "Started container app".to_string(), record).await?;
 
     tokio::time::sleep(STEP).await;
     let sent = Instant::now();
     // No node runs it, so with no grace period it goes at once.
-    pods.delete(name, &DeleteParams::default().grace_period(0)).await?;
-    note("MODIFIED", 1, sent);
-    note("DELETED", 0, sent);
+    let deleting = pods.delete(name, &DeleteParams::default().grace_period(0)).await;
+    note(&[("MODIFIED", 1), ("DELETED", 0)], sent, deleting.is_ok());
+    deleting?;
     Ok(())
 }
 

@@ -1085,18 +1085,28 @@ impl Bench {
         let pods_after = self.count_pods().await?;
         let changes = record.changes.len() as u64;
         let made = made_by(&record);
-        // Each watcher is given 30 s after the last change to report them all.
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Each watcher is given 30 s after the last change to report them all, and longer while it relists or
+        // still prints: a relist of this many pods under churn takes tens of seconds, and reports only the
+        // difference, so a watcher that relisted never prints a line per change.
+        let churn_ended = Instant::now();
+        let deadline = churn_ended + Duration::from_secs(30);
+        let last_chance = churn_ended + Duration::from_secs(180);
         let truth_of = |observed: &Observed, relists: u64| {
             let output = observed.output.lock().expect("output");
             truth::check(&made, &reported(&output.events), relists, output.closed_at)
         };
-        // Until each has printed a line per change, or its output has ended.
         let waiting = |observed: &&mut Observed| {
+            let relisting = observed.stderr_count("relisting") > observed.stderr_count(": relisted");
             let output = observed.output.lock().expect("output");
-            (output.events.len() as u64) < changes && output.closed_at.is_none()
+            let printing = output
+                .events
+                .last()
+                .is_some_and(|seen| seen.at.elapsed() < Duration::from_secs(10));
+            (output.events.len() as u64) < changes
+                && output.closed_at.is_none()
+                && (Instant::now() < deadline || relisting || printing)
         };
-        while [&mut piped, &mut kubectl].iter().any(waiting) && Instant::now() < deadline {
+        while [&mut piped, &mut kubectl].iter().any(waiting) && Instant::now() < last_chance {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         // The live views' CPU counts only once they have shown every change: their status lines count them.
@@ -1126,6 +1136,13 @@ impl Bench {
             })
         };
         let piped_truth = truth_of(&piped, piped.stderr_count(": relisted"));
+        let watch_notes = ["interrupted", "reconnected", "relist", "expired", "fell behind"];
+        let said = [
+            Vec::new(),
+            Vec::new(),
+            piped.stderr_matching(&watch_notes, 20),
+            Vec::new(),
+        ];
         let kubectl_truth = truth_of(&kubectl, 0);
         let ended = [
             behind(live_shown),
@@ -1174,6 +1191,7 @@ impl Bench {
                         .map(|cpu| cpu / QUIET_WINDOW.as_secs_f64() * 100.0),
                     truth: truths[index].clone(),
                     ended: ended[index].clone(),
+                    said: said[index].clone(),
                 }
             })
             .collect();
@@ -1317,14 +1335,16 @@ impl Bench {
 
 /// The churn's changes, as the ground truth a watcher is checked against.
 fn made_by(record: &churn::Record) -> Vec<truth::Made<'_>> {
-    record
-        .changes
-        .iter()
-        .map(|change| truth::Made {
+    let answered = record.changes.iter().map(|change| (change, true));
+    let unanswered = record.unanswered.iter().map(|change| (change, false));
+    answered
+        .chain(unanswered)
+        .map(|(change, answered)| truth::Made {
             name: &change.name,
             event: change.event,
             nth: change.nth,
             sent: change.sent,
+            answered,
         })
         .collect()
 }
@@ -1371,6 +1391,7 @@ fn churn_observers(
                 quiet_cpu_percent: None,
                 truth: None,
                 ended: ended[index].clone(),
+                said: Vec::new(),
             }
         })
         .collect()

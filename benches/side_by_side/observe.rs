@@ -109,6 +109,8 @@ impl Observed {
                 if ready_sender.borrow().is_none() && signal.matches(&line) {
                     let _ = ready_sender.send(Some(Instant::now()));
                 }
+                // When it was said, from the tool's start: where in a run an interruption or a relist came.
+                let line = format!("[+{:.1}s] {line}", started.elapsed().as_secs_f64());
                 lines.lock().expect("stderr lines").push(line);
             }
         });
@@ -144,6 +146,17 @@ impl Observed {
     pub fn stderr_count(&self, text: &str) -> u64 {
         let lines = self.stderr.lock().expect("stderr lines");
         lines.iter().filter(|line| line.contains(text)).count() as u64
+    }
+
+    /// Its stderr lines that contain one of `texts`, at most `limit` of them, each with its time from the start.
+    pub fn stderr_matching(&self, texts: &[&str], limit: usize) -> Vec<String> {
+        let lines = self.stderr.lock().expect("stderr lines");
+        lines
+            .iter()
+            .filter(|line| texts.iter().any(|text| line.contains(text)))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     pub fn stderr_tail(&self) -> String {

@@ -113,6 +113,8 @@ pub struct Observer {
     pub truth: Option<TruthCheck>,
     /// Set when the process stopped before the run was over.
     pub ended: Option<String>,
+    /// What it said on stderr of its watch's interruptions and relists, each with its time from its start.
+    pub said: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -321,8 +323,11 @@ fn sources_markdown(cost: &SourcesCost) -> String {
     out
 }
 
-/// A line for each watcher that stopped before the run was over.
+/// A line for each watcher that stopped before the run was over, and what each said of its watch.
 fn stopped_early(out: &mut String, observers: &[Observer]) {
+    for o in observers.iter().filter(|o| !o.said.is_empty()) {
+        let _ = writeln!(out, "\n{} said of its watch: {}", o.observer, o.said.join(" | "));
+    }
     for o in observers.iter().filter(|o| o.ended.is_some()) {
         let _ = writeln!(
             out,
@@ -434,6 +439,13 @@ fn truth_summary(truth: &TruthCheck) -> String {
     }
     if truth.after_watch_ended > 0 {
         let _ = write!(text, "; {} made after its watch had ended", truth.after_watch_ended);
+    }
+    if truth.unanswered_reported > 0 {
+        let _ = write!(
+            text,
+            "; {} reports of changes whose requests failed on the churn's side but that the server made",
+            truth.unanswered_reported
+        );
     }
     if truth.unexpected > 0 {
         let _ = write!(text, "; {} reports of objects the churn did not make", truth.unexpected);

@@ -9,13 +9,15 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 /// A change the churn made: the watch event it must cause, which of that type it is for its object (from 0),
-/// and when its request was sent.
+/// and when its request was sent. Unanswered: its request failed on the churn's side, so the server may or may
+/// not have made it (a connection closed before the answer came).
 #[derive(Debug, Clone, Copy)]
 pub struct Made<'a> {
     pub name: &'a str,
     pub event: &'a str,
     pub nth: u8,
     pub sent: Instant,
+    pub answered: bool,
 }
 
 /// A change a watcher reported; its resourceVersion where its output has one, else empty.
@@ -31,6 +33,9 @@ pub struct Reported<'a> {
 pub struct TruthCheck {
     /// Changes the churn made (each answered by the server).
     pub changes: u64,
+    /// Reports of changes whose requests failed on the churn's side and that the server made all the same:
+    /// neither repeated nor unexpected, and not counted lost when missing.
+    pub unanswered_reported: u64,
     /// Changes reported that the churn made, each once.
     pub reported: u64,
     /// Reports of a change reported before: the same object and resourceVersion, or an event type reported
@@ -50,24 +55,24 @@ pub struct TruthCheck {
 }
 
 impl TruthCheck {
-    /// Every report the watcher printed of the churn: the changes and their repeats.
+    /// Every report the watcher printed of the churn: the changes, those of failed requests, and the repeats.
     pub fn lines_reported(&self) -> u64 {
-        self.reported + self.duplicates
+        self.reported + self.unanswered_reported + self.duplicates
     }
 }
 
 /// Checks `seen` (the watcher's reports of churn objects, in the order it printed them) against `made`.
 /// `relists` is how many relists the watcher said it made; `ended` when its output ended, if it did.
 pub fn check(made: &[Made], seen: &[Reported], relists: u64, ended: Option<Instant>) -> TruthCheck {
-    let mut expected: HashMap<&str, Vec<(&str, u8, Instant)>> = HashMap::new();
+    let mut expected: HashMap<&str, Vec<(&str, u8, Instant, bool)>> = HashMap::new();
     for change in made {
         expected
             .entry(change.name)
             .or_default()
-            .push((change.event, change.nth, change.sent));
+            .push((change.event, change.nth, change.sent, change.answered));
     }
     let mut check = TruthCheck {
-        changes: made.len() as u64,
+        changes: made.iter().filter(|change| change.answered).count() as u64,
         relists,
         ..TruthCheck::default()
     };
@@ -86,18 +91,25 @@ pub fn check(made: &[Made], seen: &[Reported], relists: u64, ended: Option<Insta
         let count = counts.entry((report.name, report.event)).or_default();
         let nth = *count;
         *count = count.saturating_add(1);
-        match changes.iter().find(|(event, n, _)| *event == report.event && *n == nth) {
-            Some((event, n, _)) => {
+        match changes
+            .iter()
+            .find(|(event, n, ..)| *event == report.event && *n == nth)
+        {
+            Some((event, n, _, answered)) => {
                 matched.insert((report.name, event, *n));
-                check.reported += 1;
+                if *answered {
+                    check.reported += 1;
+                } else {
+                    check.unanswered_reported += 1;
+                }
             }
             None => check.duplicates += 1,
         }
     }
     for (name, changes) in &expected {
-        let missing: Vec<&(&str, u8, Instant)> = changes
+        let missing: Vec<&(&str, u8, Instant, bool)> = changes
             .iter()
-            .filter(|(event, n, _)| !matched.contains(&(name, event, *n)))
+            .filter(|(event, n, _, answered)| *answered && !matched.contains(&(name, event, *n)))
             .collect();
         if missing.is_empty() {
             continue;
@@ -105,8 +117,8 @@ pub fn check(made: &[Made], seen: &[Reported], relists: u64, ended: Option<Insta
         let deletion_reported = matched.contains(&(name, "DELETED", 0));
         let never_reported = changes
             .iter()
-            .all(|(event, n, _)| !matched.contains(&(name, event, *n)));
-        for (_, _, sent) in missing {
+            .all(|(event, n, ..)| !matched.contains(&(name, event, *n)));
+        for (_, _, sent, _) in missing {
             if ended.is_some_and(|ended| *sent >= ended) {
                 check.after_watch_ended += 1;
             } else if relists > 0 && (deletion_reported || never_reported) {
