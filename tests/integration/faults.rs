@@ -708,8 +708,8 @@ async fn fill_for_load(cluster: &Cluster) {
 /// of ConfigMaps and reads the answer at 1 kB/s, so the server's one slot for read requests stays taken while it
 /// writes, and every other read of that identity is refused with 429 and `Retry-After: 1`. (Busy clients listing
 /// in a loop, as the reproduction had, leave the slot free now and then, at random: a slow reader holds
-/// it the whole time.) Gives the moment the load ended.
-async fn overload(cluster: &Cluster, lasting: Duration) -> Instant {
+/// it the whole time.) Returns once a read of that identity is refused.
+async fn overload(cluster: &Cluster) -> Overload {
     let dir = cluster.state_dir.as_ref().expect("a local control plane");
     let tokens = std::fs::read_to_string(dir.join("pki/tokens.csv")).expect("the tokens file");
     let token = tokens.split(',').next().expect("a token");
@@ -717,13 +717,16 @@ async fn overload(cluster: &Cluster, lasting: Duration) -> Instant {
         "https://{}/api/v1/namespaces/{LOAD_NAMESPACE}/configmaps",
         cluster.apiserver_address()
     );
-    let mut slow_reader = tokio::process::Command::new("curl")
-        .args(["-sS", "-o", "/dev/null", "--limit-rate", "1k", "--cacert"])
-        .arg(dir.join("pki/ca.crt"))
-        .args(["-H", &format!("Authorization: Bearer {token}"), &url])
-        .kill_on_drop(true)
-        .spawn()
-        .expect("curl runs");
+    let slow_read = || {
+        tokio::process::Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "--limit-rate", "1k", "--cacert"])
+            .arg(dir.join("pki/ca.crt"))
+            .args(["-H", &format!("Authorization: Bearer {token}"), &url])
+            .kill_on_drop(true)
+            .spawn()
+            .expect("curl runs")
+    };
+    let mut slow_reader = slow_read();
     // The fault is there: a read of that identity is refused.
     let kubeconfig = kube::config::Kubeconfig::read_from(&cluster.kubeconfig).expect("readable");
     let options = kube::config::KubeConfigOptions {
@@ -739,17 +742,38 @@ async fn overload(cluster: &Cluster, lasting: Duration) -> Instant {
         kube::Client::try_from(config).expect("a client"),
         support::LIMITED_NAMESPACE,
     );
-    let refused_by = Instant::now() + Duration::from_secs(10);
+    let refused_by = Instant::now() + Duration::from_secs(30);
+    let mut slow_reads = 1;
     loop {
         match probe.list(&ListParams::default().limit(1)).await {
             Err(kube::Error::Api(status)) if status.code == 429 => break,
-            _ if Instant::now() < refused_by => tokio::time::sleep(Duration::from_millis(50)).await,
-            other => panic!("the slow reader does not overload the server: {other:?}"),
+            _ if Instant::now() < refused_by => {
+                // The slow read is itself refused (429, and curl is done at once) when it arrives while
+                // another read holds the one slot, this probe's included: then it is sent again.
+                if slow_reader.try_wait().expect("curl's status").is_some() {
+                    slow_reader = slow_read();
+                    slow_reads += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            other => panic!("{slow_reads} slow reads did not overload the server: {other:?}"),
         }
     }
-    tokio::time::sleep(lasting).await;
-    slow_reader.kill().await.expect("curl stops");
-    Instant::now()
+    Overload { slow_reader }
+}
+
+/// The API server overloaded by a slow reader (`overload`).
+struct Overload {
+    slow_reader: tokio::process::Child,
+}
+
+impl Overload {
+    /// Ends the load after `lasting`; gives the moment it ended.
+    async fn end_after(mut self, lasting: Duration) -> Instant {
+        tokio::time::sleep(lasting).await;
+        self.slow_reader.kill().await.expect("curl stops");
+        Instant::now()
+    }
 }
 
 /// Started while the API server refuses most requests (429, Retry-After: 1) for 15 s: the tool says within a
@@ -762,8 +786,7 @@ async fn a_throttling_api_server_is_said_and_waited_for() {
     };
     let _one_at_a_time = THROTTLED.lock().await;
     fill_for_load(cluster).await;
-    let load = tokio::spawn(overload(cluster, Duration::from_secs(15)));
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    let load = tokio::spawn(overload(cluster).await.end_after(Duration::from_secs(15)));
     let started = Instant::now();
     let args = [
         "cm",
@@ -834,11 +857,13 @@ async fn a_throttled_relist_loses_nothing() {
         },
         move |_| async move {
             tokio::time::sleep(Duration::from_secs(8)).await;
+            // In place before the gap, which stays shorter than the generator's youngest deletion, so that
+            // nothing lives and dies inside it; the open watch is not held back by it (a watch takes no slot).
+            let load = overload(cluster).await;
             blocker.cut_and_block();
             tokio::time::sleep(Duration::from_secs(1)).await;
             cluster.compact_etcd();
-            // Shorter than the generator's youngest deletion, so that nothing lives and dies inside the gap.
-            let load = tokio::spawn(overload(cluster, Duration::from_secs(8)));
+            let load = tokio::spawn(load.end_after(Duration::from_secs(8)));
             tokio::time::sleep(Duration::from_secs(1)).await;
             blocker.unblock();
             load.await.expect("the load ran");
