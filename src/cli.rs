@@ -160,6 +160,10 @@ pub struct Cli {
     #[arg(long, help_heading = "Output", conflicts_with = "with_events")]
     pub no_events: bool,
 
+    /// Do not say who changed each object (no WHO column, no changedBy in -o json|yaml, no fights between writers)
+    #[arg(long, help_heading = "Output")]
+    pub no_who: bool,
+
     /// With -o json|yaml|name: also print the Events about objects of the watched types, as changes of their own
     #[arg(long, help_heading = "Output")]
     pub with_events: bool,

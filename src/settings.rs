@@ -47,6 +47,8 @@ pub struct Settings {
     pub filter: String,
     /// What the Events about the watched objects are watched for.
     pub events: EventUse,
+    /// Who changed each object is said (from its managedFields): not with `--no-who`.
+    pub who: bool,
 }
 
 /// Where the changes come from.
@@ -277,6 +279,7 @@ impl Settings {
             show_labels: cli.show_labels.unwrap_or(false),
             color,
             events: events == EventUse::Join,
+            who: !cli.no_who,
         };
         Ok(Settings {
             connection,
@@ -300,6 +303,7 @@ impl Settings {
             silence_limit,
             filter: cli.filter.clone().unwrap_or_default(),
             events,
+            who: !cli.no_who,
         })
     }
 }

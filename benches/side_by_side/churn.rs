@@ -24,6 +24,8 @@ const STEP: Duration = Duration::from_millis(200);
 
 /// Changes per pod lifecycle.
 pub const CHANGES_PER_POD: u64 = 4;
+/// The name the churn's writes are recorded under (managedFields): what WHO says of them.
+pub const FIELD_MANAGER: &str = "watchnew-bench-churn";
 
 /// One change the generator made, and when it sent the request.
 #[derive(Debug, Clone)]
@@ -134,7 +136,11 @@ async fn lifecycle(
         }));
     };
     let sent = Instant::now();
-    let created = pods.create(&PostParams::default(), &seed::pod(name, index)?).await;
+    let as_churn = PostParams {
+        field_manager: Some(FIELD_MANAGER.into()),
+        ..PostParams::default()
+    };
+    let created = pods.create(&as_churn, &seed::pod(name, index)?).await;
     note(&[("ADDED", 0)], sent, created.is_ok());
     let created = created?;
     let scheduled = format!("Successfully assigned {name} to node-{}", index % 3);
@@ -145,7 +151,10 @@ async fn lifecycle(
     let running = pods
         .patch_status(
             name,
-            &PatchParams::default(),
+            &PatchParams {
+                field_manager: Some(FIELD_MANAGER.into()),
+                ..PatchParams::default()
+            },
             &Patch::Merge(seed::running_status(index)),
         )
         .await;

@@ -28,6 +28,7 @@ use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
 use report::{
     Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, RecordingCost, Report, SourcesCost, Start, StartRow,
+    WhoCost,
 };
 use truth::TruthCheck;
 
@@ -73,6 +74,13 @@ struct Args {
     /// already there in place of its own section: the other figures stay those of their full run.
     #[arg(long)]
     only_events: bool,
+    /// Changes of the run that measures what saying who changed each object (WHO) costs.
+    #[arg(long, default_value_t = 20_000)]
+    who_changes: u64,
+    /// Only WHO's cost (on the pods of the largest size, seeded if need be), written into the report already
+    /// there in place of its own section.
+    #[arg(long)]
+    only_who: bool,
     /// Only the starts on every kind and on two contexts against the pods', and the recording's cost (on the
     /// pods of the largest size and a few CRDs, seeded if need be), written into the report already there in
     /// place of its own section.
@@ -351,6 +359,22 @@ async fn run(args: Args) -> Result<()> {
         ));
         return Ok(());
     }
+    if args.only_who {
+        let size = args.sizes.iter().copied().max().unwrap_or(0);
+        say(format!("seeding up to {size} pods"));
+        seed::pods(&bench.client, 0, size).await?;
+        let mut cost = bench
+            .who_cost(&scenarios()[0].target, args.events_rate, args.who_changes, size)
+            .await?;
+        cost.run = Some(report.stamp("--only-who"));
+        report::splice_who(&cost, &args.markdown, &args.json)?;
+        say(format!(
+            "wrote WHO's section into {} and {}",
+            args.markdown.display(),
+            args.json.display()
+        ));
+        return Ok(());
+    }
     if args.only_sources {
         let size = args.sizes.iter().copied().max().unwrap_or(0);
         say(format!("seeding up to {size} pods"));
@@ -416,6 +440,12 @@ async fn run(args: Args) -> Result<()> {
     report.events = Some(
         bench
             .events_cost(&pods.target, args.events_rate, args.events_changes, seeded)
+            .await?,
+    );
+    report.write(&args.markdown, &args.json)?;
+    report.who = Some(
+        bench
+            .who_cost(&pods.target, args.events_rate, args.who_changes, seeded)
             .await?,
     );
     report.write(&args.markdown, &args.json)?;
@@ -1293,6 +1323,83 @@ impl Bench {
         })
     }
 
+    /// What saying who changed each object costs: the same churn seen by the live view and the piped lines,
+    /// each with WHO (the default) and with `--no-who`, side by side.
+    async fn who_cost(&self, target: &[String], rate: u32, total: u64, pods: usize) -> Result<WhoCost> {
+        say(format!("WHO's cost: {total} changes at {rate} changes/s"));
+        let live = TmuxView::start("who-on", &self.environment, &Tool::Watchnew.args(target, &[])).await?;
+        let live_without =
+            TmuxView::start("nowho", &self.environment, &Tool::Watchnew.args(target, &["--no-who"])).await?;
+        let mut piped = self.lines_of(Tool::Watchnew, target, &[])?;
+        let mut piped_without = self.lines_of(Tool::Watchnew, target, &["--no-who"])?;
+        piped.wait_ready(READY_LIMIT).await?;
+        piped_without.wait_ready(READY_LIMIT).await?;
+        live.wait_synced().await?;
+        live_without.wait_synced().await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let labels = [
+            "kubectl watchnew, live view in tmux (WHO on)",
+            "kubectl watchnew, live view in tmux --no-who",
+            "kubectl watchnew, piped (WHO on)",
+            "kubectl watchnew, piped --no-who",
+        ];
+        let pids = [live.pid, live_without.pid, piped.pid, piped_without.pid];
+        let ready = self.samples(&pids);
+        // The live view's rows name writers while the churn goes on (at its end, the rows shown are deletions,
+        // which name no one).
+        let churning = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let looked = tokio::spawn({
+            let churning = churning.clone();
+            async move {
+                while churning.load(std::sync::atomic::Ordering::Relaxed) {
+                    if tmux(&["capture-pane", "-p", "-t", "who-on"]).is_ok_and(|screen| who_named(&screen)) {
+                        return true;
+                    }
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                false
+            }
+        });
+        let record = churn::run(&self.client, "who", rate, total, false).await?;
+        churning.store(false, std::sync::atomic::Ordering::Relaxed);
+        let named_on_screen = looked.await?;
+        let changes = record.changes.len() as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let count = |observed: &Observed| observed.output.lock().expect("output").events.len() as u64;
+        while Instant::now() < deadline
+            && [&piped, &piped_without]
+                .iter()
+                .any(|observed| count(observed) < changes)
+        {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let mut shown = [live.changes_shown()?, live_without.changes_shown()?];
+        while shown.iter().any(|shown| *shown < Some(changes)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            shown = [live.changes_shown()?, live_without.changes_shown()?];
+        }
+        let after = self.samples(&pids);
+        let short =
+            |shown: Option<u64>| (shown < Some(changes)).then(|| format!("showed {shown:?} of the {changes} changes"));
+        let ended = [short(shown[0]), short(shown[1]), piped.exited(), piped_without.exited()];
+        let reported = [shown[0], shown[1], Some(count(&piped)), Some(count(&piped_without))];
+        piped.stop().await?;
+        piped_without.stop().await?;
+        live.stop()?;
+        live_without.stop()?;
+        Ok(WhoCost {
+            rate,
+            changes,
+            achieved_rate: record.achieved_rate(),
+            failed_requests: record.failures,
+            first_failure: record.first_failure.clone(),
+            pods,
+            named_on_screen,
+            observers: churn_observers(&labels, &ready, &after, &reported, record.elapsed, &ended),
+            run: None,
+        })
+    }
+
     /// A watcher run through kubectl, piped, whose lines are counted.
     fn counted(&self, tool: Tool, target: &[String], extra: &[&str]) -> Result<Observed> {
         self.piped(tool, target, extra, StdoutUse::Count)
@@ -1363,6 +1470,11 @@ fn reported(events: &[observe::Seen]) -> Vec<truth::Reported<'_>> {
 
 /// The watchers of a churn, from their samples when ready and after: CPU per 1,000 changes reported (each
 /// watcher's own count) and of a core, memory.
+/// Whether a live view's screen names the churn's writer on some row.
+fn who_named(screen: &str) -> bool {
+    screen.contains(churn::FIELD_MANAGER)
+}
+
 fn churn_observers(
     labels: &[&str],
     ready: &[Option<Sample>],

@@ -147,6 +147,23 @@ pub struct EventsCost {
     pub run: Option<RunStamp>,
 }
 
+/// What saying who changed each object costs, under churn.
+#[derive(Debug, Serialize)]
+pub struct WhoCost {
+    pub rate: u32,
+    pub changes: u64,
+    pub achieved_rate: f64,
+    pub failed_requests: u64,
+    pub first_failure: Option<String>,
+    /// Pods in the cluster besides the churned ones.
+    pub pods: usize,
+    /// The live view's screen named a writer in WHO at the end.
+    pub named_on_screen: bool,
+    pub observers: Vec<Observer>,
+    /// Set when the section was measured on its own (`--only-who`) and spliced into another run's report.
+    pub run: Option<RunStamp>,
+}
+
 /// What the header says of the figures, until a section of another run is spliced in.
 const ONE_RUN: &str = "every figure below comes from that one run.";
 const SPLICED_RUNS: &str = "every figure below comes from that one run, except in a section marked *spliced*, \
@@ -169,6 +186,14 @@ const EVENTS_TITLE: &str = "## What the Events cost";
 /// The title of the section on every kind, several contexts and a recording, where `--only-sources` puts it
 /// back.
 const SOURCES_TITLE: &str = "## Every kind, several contexts, a recording";
+
+/// The title of WHO's section, where `--only-who` puts it back.
+const WHO_TITLE: &str = "## What WHO costs";
+
+/// Writes WHO's section into the report already there, and the figures into the JSON's `who`.
+pub fn splice_who(cost: &WhoCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(markdown, json, WHO_TITLE, &who_markdown(cost), "who", cost)
+}
 
 /// Writes the Events' section into the report already there, and the figures into the JSON's `events`.
 pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<()> {
@@ -401,6 +426,81 @@ fn events_markdown(e: &EventsCost) -> String {
     out
 }
 
+fn who_markdown(w: &WhoCost) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{WHO_TITLE}\n");
+    stamp_line(&mut out, &w.run);
+    let _ = writeln!(
+        out,
+        "WHO names the writers of each change from the object's managedFields. Its cost, measured: pods churned \
+         on `pods -A` ({} pods in the cluster besides), {} changes asked at {}/s ({:.0}/s achieved, {} failed \
+         requests), each pod created, its status patched (a writer new to the pod's managedFields, named from \
+         its entry), then deleted (a MODIFIED that sets the deletion's marks, which no entry holds: no one \
+         is named), then DELETED. Four watchers side by side: the live view in a 200×50 tmux terminal and the piped lines, each \
+         with WHO (the default) and with `--no-who`. Memory is VmRSS when ready and after the churn. The live \
+         view named writers on its rows during the churn: {}.\n",
+        w.pods,
+        w.changes,
+        w.rate,
+        w.achieved_rate,
+        w.failed_requests,
+        if w.named_on_screen { "yes" } else { "no" }
+    );
+    if let Some(failure) = &w.first_failure {
+        let _ = writeln!(out, "The first failed request: {failure}\n");
+    }
+    let _ = writeln!(
+        out,
+        "| watcher | memory when ready | memory after | CPU per 1,000 changes reported | CPU during churn |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for o in &w.observers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            o.observer,
+            figure(o.rss_ready_mib, |v| format!("{v:.1} MiB")),
+            figure(o.rss_after_mib, |v| format!("{v:.1} MiB")),
+            figure(o.cpu_ms_per_1000, |v| format!("{v:.0} ms")),
+            figure(o.cpu_percent_of_a_core, |v| format!("{v:.1}% of a core")),
+        );
+    }
+    let find = |label: &str| w.observers.iter().find(|o| o.observer == label);
+    for (what, on, off) in [
+        (
+            "the live view",
+            "kubectl watchnew, live view in tmux (WHO on)",
+            "kubectl watchnew, live view in tmux --no-who",
+        ),
+        (
+            "the piped lines",
+            "kubectl watchnew, piped (WHO on)",
+            "kubectl watchnew, piped --no-who",
+        ),
+    ] {
+        if let (Some(on), Some(off)) = (find(on), find(off))
+            && let (Some(cpu_on), Some(cpu_off), Some(rss_on), Some(rss_off)) = (
+                on.cpu_ms_per_1000,
+                off.cpu_ms_per_1000,
+                on.rss_after_mib,
+                off.rss_after_mib,
+            )
+        {
+            let share = (cpu_on - cpu_off) / cpu_off * 100.0;
+            let _ = writeln!(
+                out,
+                "\nFor {what}, WHO costs {:+.0} ms of CPU per 1,000 changes ({share:+.0}%; target <= +15%: {}) and \
+                 {:+.1} MiB of memory.",
+                cpu_on - cpu_off,
+                if share <= 15.0 { "met" } else { "missed" },
+                rss_on - rss_off
+            );
+        }
+    }
+    stopped_early(&mut out, &w.observers);
+    out
+}
+
 /// What the API server takes to send the whole initial state in one form, read to the end and not decoded.
 #[derive(Debug, Serialize)]
 pub struct FormCost {
@@ -421,6 +521,7 @@ pub struct Report {
     pub latencies: Vec<Latency>,
     pub endurance: Option<Endurance>,
     pub events: Option<EventsCost>,
+    pub who: Option<WhoCost>,
     pub sources: Option<SourcesCost>,
 }
 
@@ -530,6 +631,7 @@ impl Report {
             latencies: Vec::new(),
             endurance: None,
             events: None,
+            who: None,
             sources: None,
         }
     }
@@ -1072,6 +1174,10 @@ impl Report {
         if let Some(events) = &self.events {
             out.push('\n');
             out.push_str(&events_markdown(events));
+        }
+        if let Some(who) = &self.who {
+            out.push('\n');
+            out.push_str(&who_markdown(who));
         }
         if let Some(sources) = &self.sources {
             out.push('\n');

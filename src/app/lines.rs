@@ -98,9 +98,12 @@ impl Lines {
                     eprintln!("{}", synced.line);
                 }
                 FeedItem::Change(change) => {
-                    if change.stream < self.streams.len() {
-                        self.printer
-                            .print(&mut self.text, &self.streams, &change, fed.at, &self.events);
+                    if change.stream < self.streams.len()
+                        && let Some(notice) =
+                            self.printer
+                                .print(&mut self.text, &self.streams, &change, fed.at, &self.events)
+                    {
+                        eprintln!("{notice}");
                     }
                 }
                 FeedItem::Event {

@@ -73,6 +73,8 @@ pub struct StreamSpec {
     /// When set, a watch with nothing to read lets this much time pass before it waits for more, so that
     /// what arrives meanwhile is read in one wake-up, not one each: for a screen drawn ten times a second.
     pub gather: Option<Duration>,
+    /// Who writes each object is followed: its managedFields are kept apart, to name a change's writers.
+    pub writers: bool,
 }
 
 /// What a stream tells the session, in order.
@@ -290,9 +292,13 @@ impl StreamDriver {
         }
     }
 
-    /// Whether objects are kept to say what changed in their next version (the human outputs).
-    fn summarised(&self) -> bool {
-        self.spec.representation == Representation::Table
+    /// What is kept of each object: a copy to say what changed in its next version (the human outputs), and
+    /// its writers when they are followed.
+    fn keep(&self) -> wire::Keep {
+        wire::Keep {
+            summarised: self.spec.representation == Representation::Table,
+            writers: self.spec.writers,
+        }
     }
 
     /// The form the changes are asked in: what the output prints.
@@ -386,7 +392,7 @@ impl StreamDriver {
                 }
                 (Err(end), _) => return Ok(end),
             };
-            let page = match wire::decode_list_page(body.as_bytes(), self.summarised()) {
+            let page = match wire::decode_list_page(body.as_bytes(), self.keep()) {
                 Ok(page) => page,
                 Err(error) => return Ok(End::Broken(error.to_string())),
             };
@@ -520,7 +526,7 @@ impl StreamDriver {
                     return Ok(End::Broken(format!("reading the watch failed: {}", causes(&error))));
                 }
             }
-            let decoded = match wire::decode_watch_event(line.trim_ascii_end(), self.summarised()) {
+            let decoded = match wire::decode_watch_event(line.trim_ascii_end(), self.keep()) {
                 Ok(decoded) => decoded,
                 Err(error) => return Ok(End::Broken(error.to_string())),
             };

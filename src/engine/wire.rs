@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::managed::{self, Stamps};
 use super::tracker::{ObjectKey, Observed, Remember};
 
 /// The annotation on the BOOKMARK that ends a streamed initial list.
@@ -36,6 +37,9 @@ pub struct Payload {
     pub cells: Option<Vec<serde_json::Value>>,
     /// Whether a later version will be compared with this one to say what changed, so a copy is kept.
     pub summarised: bool,
+    /// The text of `metadata.managedFields`, when who writes the object is followed: what names the writers
+    /// of a change, and what a later version's are found from (`Memo::writers`).
+    pub managed_fields: Option<Box<str>>,
     /// `raw` compressed, made once when first asked for: the tracker keeps it to compare the next version
     /// with, and the live view keeps the same bytes for the row's details.
     packed: std::sync::OnceLock<Packed>,
@@ -47,6 +51,7 @@ impl Payload {
             raw,
             cells,
             summarised,
+            managed_fields: None,
             packed: std::sync::OnceLock::new(),
         }
     }
@@ -74,12 +79,50 @@ impl Packed {
     }
 }
 
-/// Only the human outputs say what changed; JSON and YAML pass objects on unchanged and keep nothing of them.
+/// What is kept of one version of an object, to compare the next one with.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Memo {
+    /// The object, for the human outputs, which say what changed; JSON and YAML pass objects on unchanged
+    /// and keep none.
+    pub object: Option<Packed>,
+    /// Its managedFields' writers and when each last wrote, when who writes is followed (every output).
+    pub writers: Option<Stamps>,
+}
+
 impl Remember for Payload {
-    type Memo = Option<Packed>;
+    type Memo = Memo;
     fn remember(&self) -> Self::Memo {
-        self.summarised.then(|| self.packed())
+        Memo {
+            object: self.summarised.then(|| self.packed()),
+            writers: self
+                .managed_fields
+                .as_deref()
+                .map(|text| managed::stamps(&managed::entries(text))),
+        }
     }
+}
+
+/// What decoding keeps of each object, besides what every output needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Keep {
+    /// The object is compared with its next version to say what changed (the human outputs): its
+    /// managedFields, never shown and never part of what changed, are emptied from the copy kept.
+    pub summarised: bool,
+    /// Who writes the object is followed: its managedFields are kept apart (`Payload::managed_fields`).
+    pub writers: bool,
+}
+
+impl Keep {
+    /// The human outputs' default: the object to compare, and its writers.
+    pub const ALL: Keep = Keep {
+        summarised: true,
+        writers: true,
+    };
+    /// JSON's and YAML's without WHO: the object passed on, nothing kept.
+    pub const NOTHING: Keep = Keep {
+        summarised: false,
+        writers: false,
+    };
 }
 
 impl PartialEq for Payload {
@@ -262,8 +305,8 @@ pub fn metadata_of<'de, M: Deserialize<'de>>(object: &'de str) -> Result<Option<
     }
 }
 
-/// Decodes one line of a watch stream. `summarised` says whether its object is kept to say later what changed.
-pub fn decode_watch_event(line: &[u8], summarised: bool) -> Result<DecodedEvent, DecodeError> {
+/// Decodes one line of a watch stream, keeping of its object what `keep` says.
+pub fn decode_watch_event(line: &[u8], keep: Keep) -> Result<DecodedEvent, DecodeError> {
     let parsed: EventLine = serde_json::from_slice(line)?;
     let outer = parsed.object;
     if parsed.event_type == "ERROR" {
@@ -308,17 +351,17 @@ pub fn decode_watch_event(line: &[u8], summarised: bool) -> Result<DecodedEvent,
                 initial_events_end,
             }
         }
-        ("ADDED", Some(object)) => WatchEvent::Added(observed(object, metadata, cells, summarised)?),
-        ("MODIFIED", Some(object)) => WatchEvent::Modified(observed(object, metadata, cells, summarised)?),
-        ("DELETED", Some(object)) => WatchEvent::Deleted(observed(object, metadata, cells, summarised)?),
+        ("ADDED", Some(object)) => WatchEvent::Added(observed(object, metadata, cells, keep)?),
+        ("MODIFIED", Some(object)) => WatchEvent::Modified(observed(object, metadata, cells, keep)?),
+        ("DELETED", Some(object)) => WatchEvent::Deleted(observed(object, metadata, cells, keep)?),
         (other, _) => return Err(DecodeError::UnknownEventType(other.to_string())),
     };
     Ok(DecodedEvent { event, columns })
 }
 
-/// Decodes one page of a LIST, whether the server answered with a Table or with a plain list. `summarised`
-/// says whether its objects are kept to say later what changed.
-pub fn decode_list_page(body: &[u8], summarised: bool) -> Result<ListPage, DecodeError> {
+/// Decodes one page of a LIST, whether the server answered with a Table or with a plain list, keeping of
+/// its objects what `keep` says.
+pub fn decode_list_page(body: &[u8], keep: Keep) -> Result<ListPage, DecodeError> {
     let page: Page = serde_json::from_slice(body)?;
     let items = match (page.rows, page.items) {
         (Some(rows), _) => rows
@@ -327,12 +370,12 @@ pub fn decode_list_page(body: &[u8], summarised: bool) -> Result<ListPage, Decod
                 let object = row
                     .object
                     .ok_or(DecodeError::MissingField("the object of a Table row"))?;
-                wire_object(object, Some(row.cells), summarised)
+                wire_object(object, Some(row.cells), keep)
             })
             .collect::<Result<_, _>>()?,
         (None, Some(items)) => items
             .into_iter()
-            .map(|item| wire_object(item, None, summarised))
+            .map(|item| wire_object(item, None, keep))
             .collect::<Result<_, _>>()?,
         // A metadata-only list with nothing in it says `"items": null`, and so does the Table of an empty list
         // of some kinds (limitranges, roles: `"rows": null`).
@@ -367,18 +410,29 @@ fn page_of(
 fn wire_object(
     object: &RawValue,
     cells: Option<Vec<serde_json::Value>>,
-    summarised: bool,
+    keep: Keep,
 ) -> Result<WireObject, DecodeError> {
     let metadata = metadata_of(object.get())?.unwrap_or_default();
-    observed(object, metadata, cells, summarised)
+    observed(object, metadata, cells, keep)
 }
 
 fn observed(
     object: &RawValue,
     metadata: Metadata<'_>,
     cells: Option<Vec<serde_json::Value>>,
-    summarised: bool,
+    keep: Keep,
 ) -> Result<WireObject, DecodeError> {
+    let mut payload = Payload::new(
+        match metadata.managed_fields {
+            Some(managed_fields) if keep.summarised => without(object.get(), managed_fields.get()),
+            _ => object.get().into(),
+        },
+        cells,
+        keep.summarised,
+    );
+    if keep.writers {
+        payload.managed_fields = metadata.managed_fields.map(|text| text.get().into());
+    }
     Ok(Observed {
         key: ObjectKey {
             namespace: metadata.namespace.filter(|namespace| !namespace.is_empty()),
@@ -388,14 +442,7 @@ fn observed(
         resource_version: metadata
             .resource_version
             .ok_or(DecodeError::MissingField("metadata.resourceVersion"))?,
-        payload: Payload::new(
-            match metadata.managed_fields {
-                Some(managed_fields) if summarised => without(object.get(), managed_fields.get()),
-                _ => object.get().into(),
-            },
-            cells,
-            summarised,
-        ),
+        payload,
     })
 }
 
@@ -425,7 +472,7 @@ mod tests {
     #[test]
     fn a_plain_watch_event_keeps_the_object_as_sent() {
         let line = br#"{"type":"MODIFIED","object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"a","namespace":"ns","uid":"u1","resourceVersion":"42"},"data":{"k":"v"}}}"#;
-        let decoded = decode_watch_event(line, true).expect("decodes");
+        let decoded = decode_watch_event(line, Keep::ALL).expect("decodes");
         let WatchEvent::Modified(object) = decoded.event else {
             panic!("expected MODIFIED, got {decoded:?}")
         };
@@ -448,7 +495,7 @@ mod tests {
     #[test]
     fn a_table_watch_event_gives_cells_columns_and_the_row_object() {
         let line = br#"{"type":"ADDED","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"271"},"columnDefinitions":[{"name":"Name","type":"string","format":"name","description":"d","priority":0},{"name":"Data","type":"string","format":"","description":"d","priority":0}],"rows":[{"cells":["exp1",1],"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"exp1","namespace":"default","uid":"5ef3","resourceVersion":"271"}}}]}}"#;
-        let decoded = decode_watch_event(line, true).expect("decodes");
+        let decoded = decode_watch_event(line, Keep::ALL).expect("decodes");
         let columns = decoded.columns.expect("the first event has columns");
         assert_eq!(
             columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -470,7 +517,7 @@ mod tests {
         let table = br#"{"type":"BOOKMARK","object":{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"275"},"columnDefinitions":null,"rows":[{"cells":["",0,"\u003cunknown\u003e"],"object":{"kind":"ConfigMap","apiVersion":"v1","metadata":{"resourceVersion":"275","annotations":{"k8s.io/initial-events-end":"true"}}}}]}}"#;
         let ordinary =
             br#"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"300"}}}"#;
-        let bookmark = |line: &[u8]| decode_watch_event(line, true).expect("decodes").event;
+        let bookmark = |line: &[u8]| decode_watch_event(line, Keep::ALL).expect("decodes").event;
         assert_eq!(
             bookmark(plain),
             WatchEvent::Bookmark {
@@ -497,7 +544,7 @@ mod tests {
     #[test]
     fn an_error_event_carries_the_status() {
         let line = br#"{"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 5 (200)","reason":"Expired","code":410}}"#;
-        let event = decode_watch_event(line, true).expect("decodes").event;
+        let event = decode_watch_event(line, Keep::ALL).expect("decodes").event;
         assert_eq!(
             event,
             WatchEvent::Error(ErrorStatus {
@@ -511,15 +558,19 @@ mod tests {
     #[test]
     fn list_pages_decode_from_tables_and_plain_lists() {
         let plain = br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"90","continue":"abc","remainingItemCount":3},"items":[{"metadata":{"name":"p","namespace":"n","uid":"u","resourceVersion":"80"}}]}"#;
-        let page = decode_list_page(plain, false).expect("decodes");
+        let page = decode_list_page(plain, Keep::NOTHING).expect("decodes");
         assert_eq!(page.resource_version, "90");
         assert_eq!(page.continue_token.as_deref(), Some("abc"));
         assert_eq!(page.items.len(), 1);
         assert_eq!(page.columns, None);
-        assert_eq!(page.items[0].payload.remember(), None, "JSON output keeps no copies");
+        assert_eq!(
+            page.items[0].payload.remember(),
+            Memo::default(),
+            "JSON output keeps no copies"
+        );
 
         let table = br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"91","continue":""},"columnDefinitions":[{"name":"Name","type":"string","format":"name","priority":0}],"rows":[{"cells":["node-1"],"object":{"kind":"PartialObjectMetadata","metadata":{"name":"node-1","uid":"u2","resourceVersion":"70"}}}]}"#;
-        let page = decode_list_page(table, true).expect("decodes");
+        let page = decode_list_page(table, Keep::ALL).expect("decodes");
         assert_eq!(page.resource_version, "91");
         assert_eq!(page.continue_token, None, "an empty continue token means the last page");
         assert_eq!(
@@ -533,6 +584,7 @@ mod tests {
         let kept = page.items[0]
             .payload
             .remember()
+            .object
             .expect("kept to summarise the next change");
         assert!(kept.unpack().is_some_and(|json| json.contains("\"uid\":\"u2\"")));
     }
@@ -541,18 +593,32 @@ mod tests {
     fn metadata_only_pages_decode_even_when_empty() {
         // As kube-apiserver 1.37 sends them for Accept: ...;as=PartialObjectMetadataList.
         let page = br#"{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"2049","continue":"x"},"items":[{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"c1","namespace":"gz","uid":"u1","resourceVersion":"2001"}}]}"#;
-        let page = decode_list_page(page, false).expect("decodes");
+        let page = decode_list_page(page, Keep::NOTHING).expect("decodes");
         assert_eq!(page.items[0].key.name, "c1");
         assert_eq!(page.items[0].resource_version, "2001");
         assert_eq!(page.continue_token.as_deref(), Some("x"));
         let empty = br#"{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"2049"},"items":null}"#;
-        assert!(decode_list_page(empty, false).expect("decodes").items.is_empty());
+        assert!(
+            decode_list_page(empty, Keep::NOTHING)
+                .expect("decodes")
+                .items
+                .is_empty()
+        );
         // As kube-apiserver 1.37 sends the Table of an empty list of limitranges, roles or
         // csistoragecapacities (found by --all-kinds).
         let empty_table = br#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"330"},"columnDefinitions":[{"name":"Name","type":"string","format":"name","priority":0}],"rows":null}"#;
-        assert!(decode_list_page(empty_table, true).expect("decodes").items.is_empty());
         assert!(
-            decode_list_page(br#"{"kind":"ConfigMapList","metadata":{"resourceVersion":"1"}}"#, false).is_err(),
+            decode_list_page(empty_table, Keep::ALL)
+                .expect("decodes")
+                .items
+                .is_empty()
+        );
+        assert!(
+            decode_list_page(
+                br#"{"kind":"ConfigMapList","metadata":{"resourceVersion":"1"}}"#,
+                Keep::NOTHING
+            )
+            .is_err(),
             "a full list without items is still malformed"
         );
     }
@@ -569,13 +635,13 @@ mod tests {
             b"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Table\",\"rows\":[]}}",
         ] {
             assert!(
-                decode_watch_event(line, true).is_err(),
+                decode_watch_event(line, Keep::ALL).is_err(),
                 "{:?} should not decode",
                 String::from_utf8_lossy(line)
             );
         }
         assert!(
-            decode_list_page(b"{\"items\":[]}", false).is_err(),
+            decode_list_page(b"{\"items\":[]}", Keep::NOTHING).is_err(),
             "a list without a resourceVersion"
         );
     }
@@ -608,7 +674,16 @@ mod tests {
         let line = format!(
             r#"{{"type":"MODIFIED","object":{{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{{}},"rows":[{{"cells":["a"],"object":{object}}}]}}}}"#
         );
-        let kept = |summarised: bool| match decode_watch_event(line.as_bytes(), summarised).expect("decodes").event {
+        let kept = |summarised: bool| match decode_watch_event(
+            line.as_bytes(),
+            Keep {
+                summarised,
+                writers: true,
+            },
+        )
+        .expect("decodes")
+        .event
+        {
             WatchEvent::Modified(object) => object.payload.raw,
             other => panic!("expected MODIFIED, got {other:?}"),
         };
@@ -618,7 +693,7 @@ mod tests {
         assert_eq!(serde_json::from_str::<Value>(&kept(true)).expect("JSON"), expected);
 
         let page = format!(r#"{{"kind":"PodList","metadata":{{"resourceVersion":"8"}},"items":[{object}]}}"#);
-        let listed = decode_list_page(page.as_bytes(), true).expect("decodes");
+        let listed = decode_list_page(page.as_bytes(), Keep::ALL).expect("decodes");
         assert_eq!(
             serde_json::from_str::<Value>(&listed.items[0].payload.raw).expect("JSON"),
             expected
@@ -676,8 +751,8 @@ mod tests {
 
             #[test]
             fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
-                let _ = decode_watch_event(&bytes, true);
-                let _ = decode_list_page(&bytes, true);
+                let _ = decode_watch_event(&bytes, Keep::ALL);
+                let _ = decode_list_page(&bytes, Keep::ALL);
                 let _ = decode_status(&bytes);
             }
 
@@ -686,13 +761,13 @@ mod tests {
                 Just("ADDED"), Just("MODIFIED"), Just("DELETED"), Just("BOOKMARK"), Just("ERROR")
             ]) {
                 let bare = serde_json::to_vec(&value).expect("serialisable");
-                let _ = decode_watch_event(&bare, true);
-                let _ = decode_list_page(&bare, true);
+                let _ = decode_watch_event(&bare, Keep::ALL);
+                let _ = decode_list_page(&bare, Keep::ALL);
                 let event = serde_json::to_vec(&json!({"type": event_type, "object": value})).expect("serialisable");
-                if let Ok(decoded) = decode_watch_event(&event, true) {
+                if let Ok(decoded) = decode_watch_event(&event, Keep::ALL) {
                     // What decodes as an object is kept to say what changes next.
                     if let WatchEvent::Added(object) | WatchEvent::Modified(object) | WatchEvent::Deleted(object) = decoded.event {
-                        prop_assert!(object.payload.remember().is_some());
+                        prop_assert!(object.payload.remember().object.is_some());
                         // With its managed fields left out, the object is still JSON, the same but for them
                         // (a Table's row object is checked in the unit tests).
                         let table = value.get("kind") == Some(&json!("Table"));
@@ -719,10 +794,10 @@ mod tests {
                 r#"{{"type":"ADDED","object":{{"metadata":{{"name":"a","uid":"u","resourceVersion":"1"}},"spec":{deep}}}}}"#
             );
             // Kept as raw JSON, never built as a tree: it decodes, and the summariser later refuses it.
-            let _ = decode_watch_event(line.as_bytes(), true);
+            let _ = decode_watch_event(line.as_bytes(), Keep::ALL);
             let page = format!(r#"{{"metadata":{{"resourceVersion":"1"}},"items":[{deep}]}}"#);
             assert!(
-                decode_list_page(page.as_bytes(), true).is_err(),
+                decode_list_page(page.as_bytes(), Keep::ALL).is_err(),
                 "an item without metadata"
             );
         }
@@ -734,7 +809,7 @@ mod tests {
                 r#"{{"type":"MODIFIED","object":{{"metadata":{{"name":"a","uid":"u","resourceVersion":"1"}},"data":{{"blob":"{blob}"}}}}}}"#
             );
             let started = std::time::Instant::now();
-            let decoded = decode_watch_event(line.as_bytes(), false).expect("decodes");
+            let decoded = decode_watch_event(line.as_bytes(), Keep::NOTHING).expect("decodes");
             assert!(matches!(decoded.event, WatchEvent::Modified(_)));
             assert!(started.elapsed() < std::time::Duration::from_secs(10));
         }

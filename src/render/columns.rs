@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use crate::engine::tracker::{ChangeType, Origin};
 use crate::engine::wire::Column;
 use crate::view::events::EventNote;
-use crate::view::summary;
 use crate::view::{ChangeRecord, OwnerRef, StreamInfo};
+use crate::view::{summary, writers};
 
 /// The flags that shape the table, as kubectl has them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,6 +27,8 @@ pub struct TableOptions {
     pub color: bool,
     /// The Events about the objects are watched: the live view's LAST EVENT, the lines' REASON.
     pub events: bool,
+    /// Who changed each object is said: a WHO column.
+    pub who: bool,
 }
 
 /// How many changed fields WHAT CHANGED lists, and how long each value may be.
@@ -58,6 +60,8 @@ pub struct Layout {
     owner: Option<usize>,
     /// Where the latest Event is: LAST EVENT in the live view, REASON in the lines.
     event: Option<usize>,
+    /// Where WHO is.
+    who: Option<usize>,
     leading: Leading,
 }
 
@@ -125,6 +129,10 @@ impl Layout {
             });
             headers.len() - 1
         });
+        let who = options.who.then(|| {
+            headers.push("WHO".into());
+            headers.len() - 1
+        });
         headers.push("WHAT CHANGED".into());
         Layout {
             leading_count,
@@ -136,6 +144,7 @@ impl Layout {
             show_labels: options.show_labels,
             owner,
             event,
+            who,
             leading,
         }
     }
@@ -233,6 +242,9 @@ impl Layout {
                 (Leading::Live, Some(event)) => last_event(event, live.map(|(now, _)| now)),
             });
         }
+        if self.who.is_some() {
+            cells.push(who_cell(record));
+        }
         cells.push(what_changed(record));
         cells
     }
@@ -247,9 +259,14 @@ impl Layout {
         self.event
     }
 
+    /// Where WHO is.
+    pub fn who_column(&self) -> Option<usize> {
+        self.who
+    }
+
     /// The columns a terminal too narrow for all of them gives up, in the order they go: how often and when an
-    /// object changed, its owner, the label columns, its latest Event, kubectl's columns from the right (its
-    /// NAME stays), the namespace, and WHAT CHANGED. EVENT and NAME always stay.
+    /// object changed, its owner, the label columns, its latest Event, who changed it, kubectl's columns from
+    /// the right (its NAME stays), the namespace, and WHAT CHANGED. EVENT and NAME always stay.
     pub fn drop_order(&self, stream: &StreamInfo) -> Vec<usize> {
         let mut order = vec![2, 1]; // CHANGES, LAST CHANGE (the live view's leading columns)
         let what_changed = self.what_changed_column();
@@ -260,10 +277,11 @@ impl Layout {
             None => 2,
         };
         let labels_start = server_start + server_count;
-        let labels_end = self.owner.or(self.event).unwrap_or(what_changed);
+        let labels_end = self.owner.or(self.event).or(self.who).unwrap_or(what_changed);
         order.extend(self.owner);
         order.extend((labels_start..labels_end).rev());
         order.extend(self.event);
+        order.extend(self.who);
         let server_kept = |offset: usize| match &self.server_columns {
             Some(shown) if !shown.is_empty() => stream.columns[shown[offset]].format == "name",
             _ => offset == 0, // NAME (then DETAILS, for several types)
@@ -359,6 +377,14 @@ fn last_event(event: &EventNote, now: Option<Timestamp>) -> String {
 /// kubectl's header for a `-L` column: the key's last segment, upper-cased.
 fn label_header(key: &str) -> String {
     key.rsplit('/').next().unwrap_or(key).to_uppercase()
+}
+
+/// WHO: the writers of the change, or the fight it is part of (`⚠ spec.replicas: hpa ↔ argocd ×3`).
+pub fn who_cell(record: &ChangeRecord) -> String {
+    match &record.fight {
+        Some(fight) => summary::one_line(&fight.display(), usize::MAX),
+        None => summary::one_line(&writers::who(&record.changed_by), usize::MAX),
+    }
 }
 
 /// WHAT CHANGED: the fields a modification changed; for a change found by a relist, that it was.

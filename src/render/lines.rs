@@ -15,7 +15,9 @@ use crate::engine::tracker::Change;
 use crate::engine::wire::Payload;
 use crate::view::events::EventLog;
 use crate::view::feed::FedChange;
-use crate::view::{ChangeRecord, StreamInfo, StreamLabel};
+use crate::view::fights::Fights;
+use crate::view::writers::Writer;
+use crate::view::{ChangeRecord, StreamInfo, StreamLabel, fight_subject};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineFormat {
@@ -36,6 +38,8 @@ pub struct LinePrinter {
     widths: Vec<usize>,
     header_printed: bool,
     documents: usize,
+    /// The writers of every field, to call out those that fight (the table lines).
+    fights: Fights,
 }
 
 impl LinePrinter {
@@ -46,11 +50,12 @@ impl LinePrinter {
             widths: Vec::new(),
             header_printed: false,
             documents: 0,
+            fights: Fights::default(),
         }
     }
 
     /// Appends the output for one change, seen at `at`, to `out`; `events` has the Events seen so far, for the
-    /// REASON column.
+    /// REASON column. Returns a notice to say beside the output: a fight between writers, the first time.
     pub fn print(
         &mut self,
         out: &mut String,
@@ -58,24 +63,50 @@ impl LinePrinter {
         fed: &FedChange,
         at: Timestamp,
         events: &EventLog,
-    ) {
+    ) -> Option<String> {
         let stream = &streams[fed.stream];
+        let mut notice = None;
         self.print_as(
             out,
             &stream.label,
             stream.context.as_deref(),
             &fed.change,
+            &fed.changed_by,
             |printer, out| {
-                let record = ChangeRecord::with_field_changes(fed.stream, &fed.change, fed.field_changes.clone(), at);
+                let mut record = ChangeRecord::worked_out(
+                    fed.stream,
+                    &fed.change,
+                    fed.field_changes.clone(),
+                    fed.changed_by.clone(),
+                    at,
+                );
+                if let Some(observed) = printer.fights.observe(
+                    record.stream,
+                    &record.key,
+                    record.event,
+                    at,
+                    &record.field_changes,
+                    &record.changed_by,
+                ) {
+                    if observed.new {
+                        notice = Some(format!(
+                            "{} {}",
+                            fight_subject(streams, &record),
+                            observed.fight.display()
+                        ));
+                    }
+                    record.fight = Some(observed.fight);
+                }
                 printer.table_line(out, streams, &record, events)
             },
         );
+        notice
     }
 
     /// Appends a change of an Event about a watched object (`--with-events`), for the outputs that print
     /// objects; `context` when several are watched.
     pub fn print_event(&mut self, out: &mut String, change: &Change<Payload>, context: Option<&str>) {
-        self.print_as(out, &event_label(change), context, change, |_, _| {});
+        self.print_as(out, &event_label(change), context, change, &[], |_, _| {});
     }
 
     fn print_as(
@@ -84,11 +115,12 @@ impl LinePrinter {
         label: &StreamLabel,
         context: Option<&str>,
         change: &Change<Payload>,
+        changed_by: &[Writer],
         table_line: impl FnOnce(&mut Self, &mut String),
     ) {
         match self.format {
             LineFormat::Json => {
-                out.push_str(&watch_event_json(change, label, context));
+                out.push_str(&watch_event_json(change, label, context, changed_by));
                 out.push('\n');
             }
             LineFormat::Yaml => {
@@ -97,7 +129,8 @@ impl LinePrinter {
                 }
                 self.documents += 1;
                 let event: serde_json::Value =
-                    serde_json::from_str(&watch_event_json(change, label, context)).unwrap_or(serde_json::Value::Null);
+                    serde_json::from_str(&watch_event_json(change, label, context, changed_by))
+                        .unwrap_or(serde_json::Value::Null);
                 match serde_saphyr::to_string(&event) {
                     Ok(yaml) => out.push_str(&yaml),
                     Err(error) => {
@@ -195,11 +228,22 @@ fn event_label(change: &Change<Payload>) -> StreamLabel {
     }
 }
 
-/// `{"type":"ADDED","object":{...}}`, and `"context":"staging"` after them when several contexts are watched.
-/// An object that vanished while the watch was down is known only by its identity, so that is what its
-/// DELETED event carries.
-pub fn watch_event_json(change: &Change<Payload>, label: &StreamLabel, context: Option<&str>) -> String {
+/// `{"type":"ADDED","object":{...}}`, then `"changedBy":[...]` when its writers are known, and
+/// `"context":"staging"` when several contexts are watched. An object that vanished while the watch was down
+/// is known only by its identity, so that is what its DELETED event carries.
+pub fn watch_event_json(
+    change: &Change<Payload>,
+    label: &StreamLabel,
+    context: Option<&str>,
+    changed_by: &[Writer],
+) -> String {
     let mut event = watch_event_object(change, label);
+    if !changed_by.is_empty() {
+        event.pop();
+        // Written as the writers' own fields are ordered (manager first), not sorted as a `Value` would be.
+        let writers = serde_json::to_string(changed_by).unwrap_or_else(|_| "[]".into());
+        let _ = write!(event, r#","changedBy":{writers}}}"#);
+    }
     if let Some(context) = context {
         event.pop();
         let _ = write!(event, r#","context":{}}}"#, json!(context));
@@ -228,7 +272,7 @@ mod tests {
 
     use super::*;
     use crate::engine::tracker::{ChangeType, ObjectKey, Origin};
-    use crate::engine::wire::{Column, Packed};
+    use crate::engine::wire::{Column, Memo, Packed};
     use crate::view::StreamLabel;
 
     fn pods() -> StreamInfo {
@@ -277,7 +321,10 @@ mod tests {
             payload.cells = Some(vec![json!(name), json!(status), json!("node-1")]);
         }
         if event == ChangeType::Modified {
-            change.previous = Some(Some(Packed::pack(&object("Pending"))));
+            change.previous = Some(Memo {
+                object: Some(Packed::pack(&object("Pending"))),
+                writers: None,
+            });
         }
         change
     }
@@ -303,6 +350,7 @@ mod tests {
             let fed = FedChange {
                 stream: 0,
                 field_changes: crate::view::field_changes_of(&change, crate::view::summary::Secrecy::Open),
+                changed_by: Vec::new(),
                 change,
             };
             printer.print(&mut out, &[pods()], &fed, at(), log);
@@ -369,6 +417,7 @@ mod tests {
             show_labels: true,
             color: false,
             events: false,
+            who: false,
         };
         let out = print(LineFormat::Table, options, &[(ChangeType::Deleted, "web-1", "Running")]);
         // Columns keep the width of their headers even when the headers are not printed.
@@ -418,7 +467,7 @@ mod tests {
         let mut vanished = change(ChangeType::Deleted, "web-1", None);
         vanished.origin = Origin::Relist;
         let event: serde_json::Value =
-            serde_json::from_str(&watch_event_json(&vanished, &pods().label, None)).expect("valid JSON");
+            serde_json::from_str(&watch_event_json(&vanished, &pods().label, None, &[])).expect("valid JSON");
         assert_eq!(
             event,
             json!({"type": "DELETED", "object": {"apiVersion": "v1", "kind": "Pod",
@@ -430,7 +479,7 @@ mod tests {
     fn with_several_contexts_json_names_the_context_beside_type_and_object() {
         let change = change(ChangeType::Added, "web-1", Some(r#"{"kind":"Pod"}"#));
         let event: serde_json::Value =
-            serde_json::from_str(&watch_event_json(&change, &pods().label, Some("staging"))).expect("valid JSON");
+            serde_json::from_str(&watch_event_json(&change, &pods().label, Some("staging"), &[])).expect("valid JSON");
         assert_eq!(
             event,
             json!({"type": "ADDED", "object": {"kind": "Pod"}, "context": "staging"})

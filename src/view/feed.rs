@@ -6,6 +6,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::summary::FieldChange;
+use super::writers::Writer;
 use super::{NoticeKind, StreamInfo};
 use crate::engine::tracker::Change;
 use crate::engine::wire::{Column, Payload};
@@ -71,4 +72,6 @@ pub struct FedChange {
     /// The change; its `previous` is not kept (it was compared into `field_changes`).
     pub change: Change<Payload>,
     pub field_changes: Vec<FieldChange>,
+    /// Who made it, from the object's managedFields (empty when they do not say, or WHO is off).
+    pub changed_by: Vec<Writer>,
 }

@@ -5,12 +5,14 @@
 pub mod details;
 pub mod events;
 pub mod feed;
+pub mod fights;
 pub mod owners;
 pub mod query;
 pub mod recording;
 pub mod screen;
 pub mod summary;
 pub mod waiting;
+pub mod writers;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;
@@ -23,7 +25,9 @@ use crate::cluster::discovery::ResourceInfo;
 use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
 use crate::engine::wire::{self, Column, Packed, Payload};
 use events::EventLog;
+use fights::{Fight, Fights};
 use summary::FieldChange;
+use writers::Writer;
 
 /// What the output says about one watched resource type.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,12 +77,19 @@ pub struct ChangeRecord {
     pub labels: BTreeMap<String, String>,
     /// For a modification: the fields it changed.
     pub field_changes: Vec<FieldChange>,
+    /// Who made it, from the object's managedFields; empty when they do not say.
+    pub changed_by: Vec<Writer>,
+    /// The fight between writers this change is part of, once the view or the lines have seen one.
+    pub fight: Option<Fight>,
     pub uid: String,
     /// The controlling owner (or, without one, the first owner) from `metadata.ownerReferences`.
     pub owner: Option<OwnerRef>,
     /// The object as this change left it, compressed, for its details (the live view only); taken into its
     /// row when recorded, so that the timeline does not keep every version.
     pub object: Option<Packed>,
+    /// Its managedFields as the server sent them, compressed, for the details' writers (the live view only);
+    /// taken into its row as `object` is.
+    pub managed_fields: Option<Packed>,
     /// Its place among the changes the view has recorded, from 1 (0 before it is recorded): what names it in
     /// the timeline, wherever the timeline shows it.
     pub sequence: u64,
@@ -119,8 +130,9 @@ struct MetadataHead {
 /// What a modification changed, from the version before it when that was kept; a Secret's values as
 /// `secrecy` says.
 pub fn field_changes_of(change: &Change<Payload>, secrecy: summary::Secrecy) -> Vec<FieldChange> {
-    match (change.change_type, &change.payload, &change.previous) {
-        (ChangeType::Modified, Some(payload), Some(Some(previous))) => previous
+    let previous = change.previous.as_ref().and_then(|memo| memo.object.as_ref());
+    match (change.change_type, &change.payload, previous) {
+        (ChangeType::Modified, Some(payload), Some(previous)) => previous
             .unpack()
             .and_then(|before| summary::field_changes_in_text(&before, &payload.raw, secrecy))
             .unwrap_or_default(),
@@ -133,15 +145,19 @@ impl ChangeRecord {
     /// withheld).
     pub fn new(stream: usize, label: &StreamLabel, change: &Change<Payload>, at: Timestamp) -> ChangeRecord {
         let secrecy = summary::Secrecy::of(label.secret, false);
-        ChangeRecord::with_field_changes(stream, change, field_changes_of(change, secrecy), at)
+        let field_changes = field_changes_of(change, secrecy);
+        let changed_by = writers::writers_of(change, &field_changes);
+        ChangeRecord::worked_out(stream, change, field_changes, changed_by, at)
     }
 
-    /// A change ready to show, what it changed already worked out (by its source, or in a recording). A
-    /// Secret's values, if its source kept them for a recording, are withheld here: nothing shown holds them.
-    pub fn with_field_changes(
+    /// A change ready to show, what it changed and who did already worked out (by its source, or in a
+    /// recording). A Secret's values, if its source kept them for a recording, are withheld here: nothing
+    /// shown holds them.
+    pub fn worked_out(
         stream: usize,
         change: &Change<Payload>,
         field_changes: Vec<FieldChange>,
+        changed_by: Vec<Writer>,
         at: Timestamp,
     ) -> ChangeRecord {
         let head: MetadataHead = change
@@ -165,11 +181,26 @@ impl ChangeRecord {
             created: head.creation_timestamp,
             labels: head.labels,
             field_changes: field_changes.into_iter().map(FieldChange::withheld).collect(),
+            changed_by,
+            fight: None,
             uid: change.uid.clone(),
             owner: controlling_owner(head.owner_references),
             object: None,
+            managed_fields: None,
             sequence: 0,
         }
+    }
+}
+
+/// What a fight's notice names: `deployment.apps shop/web`.
+pub fn fight_subject(streams: &[StreamInfo], record: &ChangeRecord) -> String {
+    let prefix = streams
+        .get(record.stream)
+        .map(|stream| stream.label.object_prefix.as_str())
+        .unwrap_or_default();
+    match &record.key.namespace {
+        Some(namespace) => format!("{prefix} {namespace}/{}", record.key.name),
+        None => format!("{prefix} {}", record.key.name),
     }
 }
 
@@ -236,6 +267,8 @@ pub struct Row {
     pub changes: u32,
     /// The object as its latest change left it (or as last known, for a deletion found by a relist).
     pub object: Option<Packed>,
+    /// Its managedFields as its latest change left them, when they were sent.
+    pub managed_fields: Option<Packed>,
     /// Its changes since the start, oldest first, up to `HISTORY_LIMIT`.
     pub history: VecDeque<HistoryEntry>,
 }
@@ -247,6 +280,8 @@ pub struct HistoryEntry {
     pub event: ChangeType,
     pub origin: Origin,
     pub field_changes: Vec<FieldChange>,
+    pub changed_by: Vec<Writer>,
+    pub fight: Option<Fight>,
 }
 
 impl HistoryEntry {
@@ -256,6 +291,8 @@ impl HistoryEntry {
             event: record.event,
             origin: record.origin,
             field_changes: record.field_changes.clone(),
+            changed_by: record.changed_by.clone(),
+            fight: record.fight.clone(),
         }
     }
 }
@@ -315,6 +352,8 @@ pub struct ViewModel {
     pub activity: Activity,
     /// The Events about the watched objects (and those not watched yet), joined to rows by uid.
     pub events: EventLog,
+    /// The writers of every field, to call out those that fight.
+    fights: Fights,
 }
 
 /// kubectl's durations count seconds below this ("9m59s", then "10m").
@@ -333,6 +372,7 @@ impl ViewModel {
             deleted_rows: 0,
             sequence: 0,
             events: EventLog::default(),
+            fights: Fights::default(),
             activity: Activity {
                 started: Some(started),
                 ..Activity::default()
@@ -443,10 +483,16 @@ impl ViewModel {
                     stream,
                     change,
                     field_changes,
+                    changed_by,
                 } = *change;
-                let mut record = ChangeRecord::with_field_changes(stream, &change, field_changes, fed.at);
+                let mut record = ChangeRecord::worked_out(stream, &change, field_changes, changed_by, fed.at);
                 // The same compressed bytes the tracker keeps to compare the next version with.
                 record.object = change.payload.as_ref().map(Payload::packed);
+                record.managed_fields = change
+                    .payload
+                    .as_ref()
+                    .and_then(|payload| payload.managed_fields.as_deref())
+                    .map(Packed::pack);
                 match held {
                     Some(held) => held.push_back(record),
                     None => self.record(record),
@@ -483,10 +529,30 @@ impl ViewModel {
         if self.timeline.len() == TIMELINE_LIMIT {
             self.timeline.pop_front();
         }
+        if let Some(observed) = self.fights.observe(
+            record.stream,
+            &record.key,
+            record.event,
+            record.at,
+            &record.field_changes,
+            &record.changed_by,
+        ) {
+            if observed.new {
+                let text = format!("{} {}", fight_subject(&self.streams, &record), observed.fight.display());
+                self.notice(NoticeKind::Other, text, record.at);
+            }
+            record.fight = Some(observed.fight);
+        }
+        if record.managed_fields.is_some() {
+            // Its row keeps the object's managedFields, each writer's fields with them: the timeline and the
+            // history keep only the writers' names.
+            record.changed_by.iter_mut().for_each(Writer::forget_fields);
+        }
 
         let position = (record.stream, record.key.clone());
         let deleted = record.event == ChangeType::Deleted;
         let object = record.object.take();
+        let managed_fields = record.managed_fields.take();
         let entry = HistoryEntry::of(&record);
         match self.positions.get(&position) {
             Some(&index) => {
@@ -506,6 +572,7 @@ impl ViewModel {
                 row.changes += 1;
                 if object.is_some() {
                     row.object = object;
+                    row.managed_fields = managed_fields;
                 }
                 if row.history.len() == HISTORY_LIMIT {
                     row.history.pop_front();
@@ -521,6 +588,7 @@ impl ViewModel {
                     latest: record,
                     changes: 1,
                     object,
+                    managed_fields,
                     history: VecDeque::from([entry]),
                 });
             }
@@ -609,7 +677,10 @@ mod tests {
                     true,
                 )
             }),
-            previous: previous.map(|text| Some(Packed::pack(text))),
+            previous: previous.map(|text| crate::engine::wire::Memo {
+                object: Some(Packed::pack(text)),
+                writers: None,
+            }),
         }
     }
 

@@ -178,6 +178,8 @@ mod tests {
             created: None,
             labels: Default::default(),
             field_changes: Vec::new(),
+            changed_by: Vec::new(),
+            fight: None,
             uid: format!("uid-{name}"),
             owner: owner.map(|(kind, name)| OwnerRef {
                 api_version: "apps/v1".into(),
@@ -187,6 +189,7 @@ mod tests {
                 controller: Some(true),
             }),
             object: None,
+            managed_fields: None,
             sequence: 0,
         };
         (
@@ -195,6 +198,7 @@ mod tests {
                 latest: Rc::new(record),
                 changes: 1,
                 object: None,
+                managed_fields: None,
                 history: VecDeque::new(),
             },
         )

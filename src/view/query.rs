@@ -1,5 +1,5 @@
 //! The live view's filter: text typed after `/` keeps the rows (and the changes of the timeline) whose type,
-//! context, namespace, name, owner, WHAT CHANGED or latest Event contain it, ignoring case. Pure.
+//! context, namespace, name, owner, WHAT CHANGED, WHO or latest Event contain it, ignoring case. Pure.
 
 use super::events::EventNote;
 use super::{ChangeRecord, StreamInfo};
@@ -40,6 +40,7 @@ impl Query {
                 .as_ref()
                 .is_some_and(|owner| contains(&owner.kind) || contains(&owner.name))
             || event.is_some_and(|event| contains(&event.reason) || contains(&event.message))
+            || record.changed_by.iter().any(|writer| contains(&writer.display()))
             || record.field_changes.iter().any(|change| {
                 contains(&change.path)
                     || (!change.hidden
@@ -84,6 +85,8 @@ mod tests {
             created: None,
             labels: BTreeMap::new(),
             field_changes: changes,
+            changed_by: Vec::new(),
+            fight: None,
             uid: format!("uid-{name}"),
             owner: Some(crate::view::OwnerRef {
                 api_version: "apps/v1".into(),
@@ -93,6 +96,7 @@ mod tests {
                 controller: Some(true),
             }),
             object: None,
+            managed_fields: None,
             sequence: 0,
         }
     }

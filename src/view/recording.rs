@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use super::details::{hide_last_applied, hide_secret_values};
 use super::feed::{Fed, FedChange, FeedItem, Synced, SyncedStream};
 use super::summary::FieldChange;
+use super::writers::Writer;
 use super::{NoticeKind, StreamInfo, StreamLabel};
 use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
 use crate::engine::wire::{Column, Payload};
@@ -162,6 +163,9 @@ struct ChangeLine {
     cells: Option<Vec<Value>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     changed: Vec<FieldChange>,
+    /// Who made it (absent in recordings made before WHO, or when its writers were not known).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    changed_by: Vec<Writer>,
 }
 
 /// An Event about a watched object.
@@ -270,6 +274,7 @@ impl Encoder {
                             false => change.clone().withheld(),
                         })
                         .collect(),
+                    changed_by: fed.changed_by.clone(),
                 });
             }
             FeedItem::Event {
@@ -369,6 +374,7 @@ pub fn decode(text: &str) -> Result<Fed, String> {
                 payload,
             )?,
             field_changes: change.changed,
+            changed_by: change.changed_by,
         }))
     } else if let Some(event) = line.event {
         let key = ObjectKey {
@@ -472,6 +478,11 @@ mod tests {
                     hidden: false,
                     composite: false,
                 }],
+                changed_by: vec![
+                    serde_json::from_value(serde_json::json!({"manager": "kwok", "operation": "Update",
+                        "subresource": "status", "time": "2026-12-06T17:12:24Z", "fields": ["status.phase"]}))
+                    .expect("a writer"),
+                ],
             })),
         }
     }
@@ -529,6 +540,7 @@ mod tests {
                 (FeedItem::Change(a), FeedItem::Change(b)) => {
                     assert_eq!(a.stream, b.stream);
                     assert_eq!(a.field_changes, b.field_changes);
+                    assert_eq!(a.changed_by, b.changed_by, "who made it");
                     assert_eq!(a.change.key, b.change.key);
                     assert_eq!(a.change.origin, b.change.origin);
                     assert_eq!(a.change.change_type, b.change.change_type);

@@ -303,7 +303,7 @@ fn object_fields(text: &str) -> Option<BTreeMap<&str, &RawValue>> {
 }
 
 /// Map keys with dots or slashes (labels, annotations) go in brackets, so that the path stays readable.
-fn push_key(path: &mut String, key: &str) {
+pub(super) fn push_key(path: &mut String, key: &str) {
     if key.contains(['.', '/']) || key.is_empty() {
         path.push('[');
         path.push_str(key);

@@ -17,4 +17,5 @@ mod secrets;
 mod selection;
 mod support;
 mod watch;
+mod who;
 mod why;

@@ -52,6 +52,7 @@ impl Clusters {
                 names: Default::default(),
                 representation: Representation::Objects,
                 gather: self.plan.gather,
+                writers: false,
             },
             gap: None,
         });

@@ -30,6 +30,7 @@ use crate::settings::{EventUse, NamespaceScope, OutputMode, Settings};
 use crate::view::events::ObservedEvent;
 use crate::view::feed::{Fed, FedChange, FeedItem, Synced, SyncedStream};
 use crate::view::summary::Secrecy;
+use crate::view::writers::writers_of;
 use crate::view::{NoticeKind, StreamInfo, StreamLabel, field_changes_of};
 use events::EventsWatch;
 use kinds::Start;
@@ -61,6 +62,8 @@ struct Plan {
     several: bool,
     /// `--record-secret-values`: a Secret's values are kept in what its changes changed, for the recording.
     secret_values: bool,
+    /// Who changed each object is said.
+    who: bool,
 }
 
 /// What the tasks beside the streams report.
@@ -162,6 +165,7 @@ impl Clusters {
             events: settings.events,
             several,
             secret_values: settings.record.as_ref().is_some_and(|record| record.secret_values),
+            who: settings.who,
         });
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let (arrivals_sender, arrivals) = mpsc::unbounded_channel();

@@ -20,6 +20,7 @@ impl Clusters {
             names: target.names.clone(),
             representation: self.plan.representation,
             gather: self.plan.gather,
+            writers: self.plan.who,
         };
         // The kinds found at the start have their place in the session; a kind found later joins it.
         let member = match running.members.len() < running.session.stream_count() {
@@ -210,12 +211,14 @@ impl Clusters {
                     };
                     let secrecy = Secrecy::of(info.label.secret, self.plan.secret_values);
                     let field_changes = field_changes_of(&change, secrecy);
+                    let changed_by = writers_of(&change, &field_changes);
                     let mut change = change;
                     change.previous = None;
                     out.push(now(FeedItem::Change(Box::new(FedChange {
                         stream: *feed,
                         change,
                         field_changes,
+                        changed_by,
                     }))));
                 }
             }

@@ -1,5 +1,6 @@
 //! The details of one entry, over the view: where the object is (its context, namespace and owner), what the
-//! change changed, the Events about it, its history, and the object itself (a Secret's values withheld).
+//! change changed and who did, a fight between its writers, the Events about it, its history, every writer
+//! with the fields it owns, and the object itself (a Secret's values withheld).
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -13,6 +14,7 @@ use crate::engine::tracker::{ChangeType, Origin};
 use crate::view::details::object_yaml;
 use crate::view::screen::EntryId;
 use crate::view::summary::{describe_in_full, summarize};
+use crate::view::writers::{self, Writer, writer_of_field};
 use crate::view::{ChangeRecord, Row, ViewModel};
 
 /// The change and the row an entry names, while the view keeps them.
@@ -87,17 +89,37 @@ fn details<'a>(view: &'a ViewModel, state: &LiveState, on: &EntryId) -> Option<(
     }
 
     let mut changed: Vec<Line> = vec![heading("What changed".into())];
-    changed.extend(
-        record
-            .field_changes
-            .iter()
-            .map(|change| Line::raw(describe_in_full(change))),
-    );
+    if !record.changed_by.is_empty() {
+        changed.push(Line::raw(format!("by {}", writers::who(&record.changed_by))));
+    }
+    let several = record.changed_by.len() > 1;
+    changed.extend(record.field_changes.iter().map(|change| {
+        let by = match writer_of_field(&record.changed_by, &change.path) {
+            Some(writer) if several => format!("  ← {}", writer.display()),
+            _ => String::new(),
+        };
+        Line::raw(format!("{}{by}", describe_in_full(change)))
+    }));
     if record.field_changes.is_empty() {
         changed.push(Line::raw(match record.event {
             ChangeType::Modified => "No field changes were recorded for this modification.",
             ChangeType::Added => "The object was added; there is no earlier version to compare with.",
             ChangeType::Deleted => "The object was deleted.",
+        }));
+    }
+
+    let mut fight = Vec::new();
+    if let Some(found) = &record.fight {
+        fight.push(Line::styled(
+            format!(
+                "Fight: {} set by {} and {}, each undoing the other, {} times within a minute",
+                found.path, found.writers[0], found.writers[1], found.overwrites
+            ),
+            warning_style(&state.look.options),
+        ));
+        fight.extend(found.moves.iter().map(|set| {
+            let value = set.value.as_deref().unwrap_or("(removed)");
+            Line::raw(format!("{}  {}  {value}", clock(set.at, zone), set.writer))
         }));
     }
 
@@ -143,13 +165,24 @@ fn details<'a>(view: &'a ViewModel, state: &LiveState, on: &EntryId) -> Option<(
             } else {
                 ""
             };
+            let by = match entry.changed_by.as_slice() {
+                [] => String::new(),
+                writers => format!("by {}  ", writers::who(writers)),
+            };
+            let fight = entry
+                .fight
+                .as_ref()
+                .map(|fight| format!("  {}", fight.display()))
+                .unwrap_or_default();
             Line::raw(format!(
-                "{}  {:<8}  {fields}{relist}",
+                "{}  {:<8}  {by}{fields}{relist}{fight}",
                 clock(entry.at, zone),
                 entry.event.as_str()
             ))
         }));
     }
+
+    let writers = writers_section(record, row, zone);
 
     let mut object = vec![heading(match record.event {
         ChangeType::Deleted => "The object as it was last seen".into(),
@@ -168,8 +201,8 @@ fn details<'a>(view: &'a ViewModel, state: &LiveState, on: &EntryId) -> Option<(
 
     // What is worth opening first: a new object itself; otherwise what changed.
     let sections = match record.event {
-        ChangeType::Added => [object, events, history, changed],
-        _ => [changed, events, history, object],
+        ChangeType::Added => [object, changed, events, history, writers, fight],
+        _ => [changed, fight, events, history, writers, object],
     };
     for section in sections {
         if !section.is_empty() {
@@ -178,6 +211,42 @@ fn details<'a>(view: &'a ViewModel, state: &LiveState, on: &EntryId) -> Option<(
         }
     }
     Some((title, lines))
+}
+
+/// Every writer of the object as its latest change left it (its managedFields), or, where they were not sent
+/// (a replay), the writers of this change: when each last wrote and the fields it owns.
+fn writers_section<'a>(record: &ChangeRecord, row: Option<&Row>, zone: &jiff::tz::TimeZone) -> Vec<Line<'a>> {
+    let all: Vec<Writer> = match row
+        .and_then(|row| row.managed_fields.as_ref())
+        .and_then(|packed| packed.unpack())
+    {
+        Some(text) => writers::all_writers(&text),
+        None => record.changed_by.clone(),
+    };
+    if all.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![Line::styled(
+        "Writers (from managedFields: programs, not people)".to_string(),
+        Style::new().bold(),
+    )];
+    for writer in all {
+        let when = writer
+            .time
+            .as_deref()
+            .and_then(|time| time.parse::<jiff::Timestamp>().ok())
+            .map(|at| format!("last wrote {}", clock(at, zone)))
+            .unwrap_or_default();
+        lines.push(Line::raw(format!("{}  {when}", writer.display())));
+        let fields = writer.fields();
+        if !fields.is_empty() {
+            lines.push(Line::styled(
+                format!("  owns {}", fields.join(", ")),
+                Style::new().dim(),
+            ));
+        }
+    }
+    lines
 }
 
 fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {

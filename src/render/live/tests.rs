@@ -64,7 +64,10 @@ fn change(stream: &StreamInfo, event: ChangeType, name: &str, cells: &[&str], ph
             Some(cells.iter().map(|cell| json!(cell)).collect()),
             true,
         )),
-        previous: (event == ChangeType::Modified).then(|| Some(Packed::pack(&object("Pending")))),
+        previous: (event == ChangeType::Modified).then(|| crate::engine::wire::Memo {
+            object: Some(Packed::pack(&object("Pending"))),
+            writers: None,
+        }),
     };
     ChangeRecord::new(0, &stream.label, &change, at(0))
 }
@@ -789,6 +792,7 @@ fn pause_holds_changes_back_until_it_ends() {
                 previous: None,
             },
             field_changes: Vec::new(),
+            changed_by: Vec::new(),
         })),
     };
     state.take(fed("web-1"), &mut view);
