@@ -53,7 +53,7 @@ async fn lines_carry_kubectl_columns_and_what_changed() {
     assert_eq!(
         words(&header),
         [
-            "EVENT", "TIME", "NAME", "DATA", "AGE", "TIER", "LABELS", "REASON", "WHAT", "CHANGED"
+            "EVENT", "TIME", "NAME", "DATA", "AGE", "TIER", "LABELS", "REASON", "WHO", "WHAT", "CHANGED"
         ]
     );
     let added = words(&watcher.next_line(PATIENCE).await.expect("a line"));
@@ -61,7 +61,9 @@ async fn lines_carry_kubectl_columns_and_what_changed() {
         (added[0].as_str(), added[2].as_str(), added[3].as_str()),
         ("ADDED", "settings", "1")
     );
-    assert_eq!(&added[5..], ["web", "tier=web"]);
+    // Then WHO: the manager the server recorded for the test's client.
+    assert_eq!(&added[5..7], ["web", "tier=web"]);
+    assert_eq!(added.len(), 8, "{added:?}");
     let modified = watcher.next_line(PATIENCE).await.expect("a line");
     assert!(modified.starts_with("MODIFIED"), "{modified}");
     assert!(modified.contains("data.k v→w, +data.extra=1"), "{modified}");
@@ -105,14 +107,17 @@ async fn objects_beyond_the_first_list_page_show_columns_and_what_changed() {
     let header = watcher.next_line(PATIENCE).await.expect("a header");
     assert_eq!(
         words(&header),
-        ["EVENT", "TIME", "NAME", "DATA", "AGE", "REASON", "WHAT", "CHANGED"]
+        [
+            "EVENT", "TIME", "NAME", "DATA", "AGE", "REASON", "WHO", "WHAT", "CHANGED"
+        ]
     );
     let modified = words(&watcher.next_line(PATIENCE).await.expect("a line"));
     assert_eq!(
         (modified[0].as_str(), modified[2].as_str(), modified[3].as_str()),
         ("MODIFIED", "existing-599", "1")
     );
-    assert_eq!(modified[5..].join(" "), "data.k v→w");
+    // WHO, then WHAT CHANGED.
+    assert_eq!(modified[6..].join(" "), "data.k v→w", "{modified:?}");
 }
 
 #[tokio::test]

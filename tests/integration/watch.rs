@@ -276,7 +276,9 @@ async fn piped_output_is_one_aligned_line_per_change_after_one_header() {
     let words = |line: &str| line.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     assert_eq!(
         words(&header),
-        ["EVENT", "TIME", "NAME", "DATA", "AGE", "REASON", "WHAT", "CHANGED"]
+        [
+            "EVENT", "TIME", "NAME", "DATA", "AGE", "REASON", "WHO", "WHAT", "CHANGED"
+        ]
     );
     let first = words(&first);
     assert_eq!(

@@ -99,7 +99,7 @@ pub(super) fn draw(
             Line::Title { .. } | Line::Header { .. } => None,
         })
         .collect();
-    // OWNER and LAST EVENT take no room while no row on screen has one.
+    // OWNER, LAST EVENT and WHO take no room while no row on screen has one.
     let mut filled: Vec<Vec<bool>> = widths.iter().map(|widths| vec![false; widths.len()]).collect();
     for (section, cells) in visible_cells.iter().flatten() {
         for ((width, filled), cell) in widths[*section].iter_mut().zip(&mut filled[*section]).zip(cells) {
@@ -115,7 +115,7 @@ pub(super) fn draw(
         .map(|((section, layout), widths)| {
             let stream = section_stream(section);
             let name = layout.name_column(stream);
-            let empty: Vec<usize> = [layout.owner_column(), layout.event_column()]
+            let empty: Vec<usize> = [layout.owner_column(), layout.event_column(), layout.who_column()]
                 .into_iter()
                 .flatten()
                 .filter(|column| {
