@@ -363,6 +363,29 @@ fn stopped_early(out: &mut String, observers: &[Observer]) {
     }
 }
 
+/// The first failed request of a churn, if any, and a table of what each watcher took.
+fn churn_table(out: &mut String, first_failure: &Option<String>, observers: &[Observer]) {
+    if let Some(failure) = first_failure {
+        let _ = writeln!(out, "The first failed request: {failure}\n");
+    }
+    let _ = writeln!(
+        out,
+        "| watcher | memory when ready | memory after | CPU per 1,000 changes reported | CPU during churn |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
+    for o in observers {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            o.observer,
+            figure(o.rss_ready_mib, |v| format!("{v:.1} MiB")),
+            figure(o.rss_after_mib, |v| format!("{v:.1} MiB")),
+            figure(o.cpu_ms_per_1000, |v| format!("{v:.0} ms")),
+            figure(o.cpu_percent_of_a_core, |v| format!("{v:.1}% of a core")),
+        );
+    }
+}
+
 fn events_markdown(e: &EventsCost) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{EVENTS_TITLE}\n");
@@ -385,25 +408,7 @@ fn events_markdown(e: &EventsCost) -> String {
         e.events,
         if e.joined_on_screen { "yes" } else { "no" }
     );
-    if let Some(failure) = &e.first_failure {
-        let _ = writeln!(out, "The first failed request: {failure}\n");
-    }
-    let _ = writeln!(
-        out,
-        "| watcher | memory when ready | memory after | CPU per 1,000 changes reported | CPU during churn |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for o in &e.observers {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            o.observer,
-            figure(o.rss_ready_mib, |v| format!("{v:.1} MiB")),
-            figure(o.rss_after_mib, |v| format!("{v:.1} MiB")),
-            figure(o.cpu_ms_per_1000, |v| format!("{v:.0} ms")),
-            figure(o.cpu_percent_of_a_core, |v| format!("{v:.1}% of a core")),
-        );
-    }
+    churn_table(&mut out, &e.first_failure, &e.observers);
     let piped = |label: &str| e.observers.iter().find(|o| o.observer == label);
     if let (Some(on), Some(off)) = (
         piped("kubectl watchnew, piped (Events on)"),
@@ -446,25 +451,7 @@ fn who_markdown(w: &WhoCost) -> String {
         w.failed_requests,
         if w.named_on_screen { "yes" } else { "no" }
     );
-    if let Some(failure) = &w.first_failure {
-        let _ = writeln!(out, "The first failed request: {failure}\n");
-    }
-    let _ = writeln!(
-        out,
-        "| watcher | memory when ready | memory after | CPU per 1,000 changes reported | CPU during churn |"
-    );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|");
-    for o in &w.observers {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            o.observer,
-            figure(o.rss_ready_mib, |v| format!("{v:.1} MiB")),
-            figure(o.rss_after_mib, |v| format!("{v:.1} MiB")),
-            figure(o.cpu_ms_per_1000, |v| format!("{v:.0} ms")),
-            figure(o.cpu_percent_of_a_core, |v| format!("{v:.1}% of a core")),
-        );
-    }
+    churn_table(&mut out, &w.first_failure, &w.observers);
     let find = |label: &str| w.observers.iter().find(|o| o.observer == label);
     for (what, on, off) in [
         (

@@ -32,6 +32,36 @@ fn apply_replicas(namespace: &str, name: &str, manager: &str, replicas: u32) {
     ]);
 }
 
+/// A namespace of its own, with ConfigMap `tuning` (`data.mode: slow`) made by `kubectl create`.
+async fn with_tuning(prefix: &str) -> TestNamespace {
+    let client = support::cluster().admin_client().await;
+    let namespace = TestNamespace::create(&client, prefix).await;
+    kubectl(&[
+        "create",
+        "configmap",
+        "tuning",
+        "--from-literal=mode=slow",
+        "-n",
+        &namespace.name,
+    ]);
+    namespace
+}
+
+/// carol-deployer sets `data.mode` of ConfigMap `tuning` to `fast`.
+fn patch_as_carol(namespace: &str) {
+    let patch = r#"{"data":{"mode":"fast"}}"#;
+    kubectl(&[
+        "patch",
+        "cm",
+        "tuning",
+        "-n",
+        namespace,
+        "--field-manager=carol-deployer",
+        "-p",
+        patch,
+    ]);
+}
+
 /// The line of `lines` about the object named `object` that contains `text`.
 fn line_with<'a>(lines: &'a [String], object: &str, text: &str) -> Option<&'a String> {
     lines
@@ -50,25 +80,14 @@ fn names(line: &str, who: &str) -> bool {
 #[tokio::test]
 async fn every_writer_is_named_on_the_lines_and_in_json_and_a_fight_is_said_once() {
     let cluster = support::cluster();
-    let client = cluster.admin_client().await;
-    let namespace = TestNamespace::create(&client, "who").await;
+    // `tuning` existed before the start: its first modification is compared with the snapshot's version.
+    let namespace = with_tuning("who").await;
     let ns = namespace.name.as_str();
-    // Existed before the start: its first modification is compared with the snapshot's version.
-    kubectl(&["create", "configmap", "tuning", "--from-literal=mode=slow", "-n", ns]);
     let mut lines = Watcher::start(&cluster.kubeconfig, &["cm", "-n", ns]).await;
     let mut json = Watcher::start(&cluster.kubeconfig, &["cm", "-n", ns, "-o", "json"]).await;
     let mut quiet = Watcher::start(&cluster.kubeconfig, &["cm", "-n", ns, "--no-who"]).await;
 
-    kubectl(&[
-        "patch",
-        "cm",
-        "tuning",
-        "-n",
-        ns,
-        "--field-manager=carol-deployer",
-        "-p",
-        r#"{"data":{"mode":"fast"}}"#,
-    ]);
+    patch_as_carol(ns);
     kubectl(&["label", "cm", "tuning", "-n", ns, "tier=web"]);
     let edited = std::process::Command::new("kubectl")
         .args([
@@ -87,27 +106,13 @@ async fn every_writer_is_named_on_the_lines_and_in_json_and_a_fight_is_said_once
     kubectl(&["create", "configmap", "made", "--from-literal=a=1", "-n", ns]);
     kubectl(&["create", "configmap", "bare", "--from-literal=a=1", "-n", ns]);
     // A list with one empty entry clears an object's managedFields; the server keeps none after that.
-    kubectl(&[
-        "patch",
-        "cm",
-        "bare",
-        "-n",
-        ns,
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"managedFields":[{}]},"data":{"a":"2"}}"#,
-    ]);
-    kubectl(&[
-        "patch",
-        "cm",
-        "bare",
-        "-n",
-        ns,
-        "--type=merge",
-        "--field-manager=dave",
-        "-p",
-        r#"{"data":{"a":"3"}}"#,
-    ]);
+    let patch_bare = |how: &[&str]| {
+        let mut args = vec!["patch", "cm", "bare", "-n", ns, "--type=merge"];
+        args.extend(how);
+        kubectl(&args);
+    };
+    patch_bare(&["-p", r#"{"metadata":{"managedFields":[{}]},"data":{"a":"2"}}"#]);
+    patch_bare(&["--field-manager=dave", "-p", r#"{"data":{"a":"3"}}"#]);
     for (manager, replicas) in [
         ("alice-autoscaler", 3),
         ("bob-operator", 5),
@@ -308,10 +313,8 @@ async fn controllers_the_scheduler_and_kwok_are_named_as_the_server_records_them
 #[tokio::test]
 async fn the_live_view_and_a_replay_say_who() {
     let cluster = support::cluster();
-    let client = cluster.admin_client().await;
-    let namespace = TestNamespace::create(&client, "who-live").await;
+    let namespace = with_tuning("who-live").await;
     let ns = namespace.name.as_str();
-    kubectl(&["create", "configmap", "tuning", "--from-literal=mode=slow", "-n", ns]);
     kubectl(&["create", "configmap", "other", "--from-literal=a=1", "-n", ns]);
     let recording = tempfile::tempdir().expect("a directory");
     let file = recording.path().join("who.jsonl");
@@ -323,16 +326,7 @@ async fn the_live_view_and_a_replay_say_who() {
     );
     tmux.run(&["new-session", "-d", "-s", "live", "-x", "200", "-y", "30", &command]);
     tmux.wait_for("the synced status line", |screen| screen.contains("existing hidden"));
-    kubectl(&[
-        "patch",
-        "cm",
-        "tuning",
-        "-n",
-        ns,
-        "--field-manager=carol-deployer",
-        "-p",
-        r#"{"data":{"mode":"fast"}}"#,
-    ]);
+    patch_as_carol(ns);
     kubectl(&["label", "cm", "other", "-n", ns, "tier=web"]);
     let screen = tmux.wait_for("both changes with their writers", |screen| {
         screen.contains("carol-deployer") && screen.contains("kubectl-label")
