@@ -223,3 +223,96 @@ fn hash_of<T: Hash>(value: &T) -> u64 {
     value.hash(&mut hasher);
     hasher.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(manager: &str) -> Writer {
+        serde_json::from_value(serde_json::json!({"manager": manager, "operation": "Update", "fields": ["data.x"]}))
+            .expect("a writer")
+    }
+
+    fn set(before: &str, after: &str) -> FieldChange {
+        FieldChange {
+            path: "data.x".into(),
+            before: Some(before.into()),
+            after: Some(after.into()),
+            hidden: false,
+            composite: false,
+        }
+    }
+
+    fn key(name: &str) -> ObjectKey {
+        ObjectKey {
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    fn at(second: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + second).expect("time")
+    }
+
+    #[test]
+    fn what_is_kept_is_the_last_minute_s_fields() {
+        let mut fights = Fights::default();
+        for index in 0..PRUNE_EVERY {
+            let name = format!("o{index}");
+            fights.observe(0, &key(&name), ChangeType::Added, at(0), &[], &[writer("a")]);
+            fights.observe(
+                0,
+                &key(&name),
+                ChangeType::Modified,
+                at(0),
+                &[set("1", "2")],
+                &[writer("a")],
+            );
+        }
+        assert_eq!(fights.last.len(), PRUNE_EVERY);
+        for _ in 0..PRUNE_EVERY {
+            fights.observe(
+                0,
+                &key("late"),
+                ChangeType::Modified,
+                at(120),
+                &[set("2", "3")],
+                &[writer("b")],
+            );
+        }
+        assert_eq!(fights.last.len(), 1, "only the field written within the minute");
+        assert!(fights.creators.is_empty());
+        assert!(fights.contests.is_empty());
+    }
+
+    #[test]
+    fn three_writers_in_turn_are_fights_between_pairs_and_a_deletion_is_none() {
+        let mut fights = Fights::default();
+        let mut found = Vec::new();
+        for (second, manager) in ["a", "b", "c", "a", "b"].into_iter().enumerate() {
+            let outcome = fights.observe(
+                0,
+                &key("x"),
+                ChangeType::Modified,
+                at(second as i64),
+                &[set("1", "2")],
+                &[writer(manager)],
+            );
+            found.push(outcome.map(|observed| observed.fight.writers));
+        }
+        // a→b, b→c, c→a, a→b: the pair a, b overwrote each other twice (once each way counts the same).
+        assert_eq!(found[..4], [None, None, None, None]);
+        assert_eq!(found[4], Some(["a".to_string(), "b".to_string()]));
+        assert_eq!(
+            fights.observe(
+                0,
+                &key("x"),
+                ChangeType::Deleted,
+                at(9),
+                &[set("2", "3")],
+                &[writer("c")]
+            ),
+            None
+        );
+    }
+}
