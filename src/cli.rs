@@ -164,6 +164,11 @@ pub struct Cli {
     #[arg(long, help_heading = "Output")]
     pub no_who: bool,
 
+    /// Report heartbeats as changes: a modification whose only differences are a node's conditions'
+    /// lastHeartbeatTime or a Lease renewed by the holder it had (by default they are counted, not reported)
+    #[arg(long, help_heading = "Output")]
+    pub heartbeats: bool,
+
     /// With -o json|yaml|name: also print the Events about objects of the watched types, as changes of their own
     #[arg(long, help_heading = "Output")]
     pub with_events: bool,

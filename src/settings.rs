@@ -49,6 +49,8 @@ pub struct Settings {
     pub events: EventUse,
     /// Who changed each object is said (from its managedFields): not with `--no-who`.
     pub who: bool,
+    /// Heartbeats are reported as changes (`--heartbeats`); by default they are counted only.
+    pub heartbeats: bool,
 }
 
 /// Where the changes come from.
@@ -304,6 +306,7 @@ impl Settings {
             filter: cli.filter.clone().unwrap_or_default(),
             events,
             who: !cli.no_who,
+            heartbeats: cli.heartbeats,
         })
     }
 }

@@ -106,6 +106,8 @@ impl Lines {
                         eprintln!("{notice}");
                     }
                 }
+                // Counted by the live view only: a line for each would be the noise left out.
+                FeedItem::Heartbeat { .. } => {}
                 FeedItem::Event {
                     change,
                     printed,

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer as _, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
+use super::heartbeats;
 use super::managed::{self, Stamps};
 use super::tracker::{ObjectKey, Observed, Remember};
 
@@ -40,6 +41,8 @@ pub struct Payload {
     /// The text of `metadata.managedFields`, when who writes the object is followed: what names the writers
     /// of a change, and what a later version's are found from (`Memo::writers`).
     pub managed_fields: Option<Box<str>>,
+    /// The object's fingerprint blind to its heartbeats, when it can carry one (`heartbeats.rs`).
+    pub heartbeat_blind: Option<u64>,
     /// `raw` compressed, made once when first asked for: the tracker keeps it to compare the next version
     /// with, and the live view keeps the same bytes for the row's details.
     packed: std::sync::OnceLock<Packed>,
@@ -52,6 +55,7 @@ impl Payload {
             cells,
             summarised,
             managed_fields: None,
+            heartbeat_blind: None,
             packed: std::sync::OnceLock::new(),
         }
     }
@@ -87,6 +91,8 @@ pub struct Memo {
     pub object: Option<Packed>,
     /// Its managedFields' writers and when each last wrote, when who writes is followed (every output).
     pub writers: Option<Stamps>,
+    /// Its fingerprint blind to heartbeats: a next version with the same one only beat.
+    pub heartbeat_blind: Option<u64>,
 }
 
 impl Remember for Payload {
@@ -98,6 +104,7 @@ impl Remember for Payload {
                 .managed_fields
                 .as_deref()
                 .map(|text| managed::stamps(&managed::entries(text))),
+            heartbeat_blind: self.heartbeat_blind,
         }
     }
 }
@@ -433,6 +440,7 @@ fn observed(
     if keep.writers {
         payload.managed_fields = metadata.managed_fields.map(|text| text.get().into());
     }
+    payload.heartbeat_blind = heartbeats::blind_fingerprint(object.get());
     Ok(Observed {
         key: ObjectKey {
             namespace: metadata.namespace.filter(|namespace| !namespace.is_empty()),

@@ -183,10 +183,11 @@ impl Layout {
         event: Option<&EventNote>,
     ) -> Vec<String> {
         let stream = &streams[record.stream];
-        let mut cells = vec![record.event.as_str().to_string(), time.to_string()];
-        if let Some((_, changes)) = live {
-            cells.push(changes.to_string());
-        }
+        let mut cells = match live {
+            // The live view tells objects created since the start from those that existed.
+            Some((_, changes)) => vec![record.event_label(), time.to_string(), changes.to_string()],
+            None => vec![record.event.as_str().to_string(), time.to_string()],
+        };
         if self.context {
             cells.push(stream.context.clone().unwrap_or_default());
         }
@@ -362,16 +363,22 @@ fn event_reason(event: &EventNote) -> String {
 
 /// LAST EVENT in the live view: `⚠ BackOff ×3 (5s): Back-off restarting failed container…`.
 fn last_event(event: &EventNote, now: Option<Timestamp>) -> String {
+    let short = last_event_short(event, now);
+    let text = if event.message.is_empty() {
+        short
+    } else {
+        format!("{short}: {}", event.message)
+    };
+    summary::one_line(&text, EVENT_CELL)
+}
+
+/// LAST EVENT where the message does not fit: its reason, count and age (`⚠ BackOff ×3 (5s)`).
+pub fn last_event_short(event: &EventNote, now: Option<Timestamp>) -> String {
     let ago = match (now, event.last_seen) {
         (Some(now), Some(seen)) => format!(" ({})", human_duration(now.duration_since(seen))),
         _ => String::new(),
     };
-    let text = if event.message.is_empty() {
-        format!("{}{ago}", event_reason(event))
-    } else {
-        format!("{}{ago}: {}", event_reason(event), event.message)
-    };
-    summary::one_line(&text, EVENT_CELL)
+    summary::one_line(&format!("{}{ago}", event_reason(event)), EVENT_CELL)
 }
 
 /// kubectl's header for a `-L` column: the key's last segment, upper-cased.

@@ -324,6 +324,7 @@ mod tests {
             change.previous = Some(Memo {
                 object: Some(Packed::pack(&object("Pending"))),
                 writers: None,
+                heartbeat_blind: None,
             });
         }
         change

@@ -127,7 +127,7 @@ impl ObservedEvent {
                 uid: event.metadata.uid,
                 warning: event.event_type == "Warning",
                 reason: event.reason,
-                message: event.note.trim().to_string(),
+                message: plain_message(&event.note),
                 count: series.count.or(event.deprecated_count).unwrap_or(1).max(1),
                 last_seen,
                 source,
@@ -136,6 +136,19 @@ impl ObservedEvent {
         })
     }
 }
+
+/// What an Event says, as people read it: without the `(combined from similar events): ` that client-go's
+/// aggregator puts before the message of a series (its count says as much).
+fn plain_message(note: &str) -> String {
+    let note = note.trim();
+    note.strip_prefix(COMBINED_PREFIX)
+        .unwrap_or(note)
+        .trim_start()
+        .to_string()
+}
+
+/// client-go's `EventAggregatorByReasonMessageFunc` prefix (`tools/record/events_cache.go`).
+const COMBINED_PREFIX: &str = "(combined from similar events):";
 
 /// Where an object's Events are filed: by its uid, or by kind, namespace and name for an Event that has no uid.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -344,6 +357,21 @@ mod tests {
         assert_eq!(new.regarding.uid, "p1");
         assert!(ObservedEvent::from_json(r#"{"kind":"Pod","metadata":{"name":"x"}}"#).is_none());
         assert!(ObservedEvent::from_json("not json").is_none());
+    }
+
+    #[test]
+    fn a_series_reads_without_the_aggregators_prefix_and_keeps_its_count() {
+        // As the deployment controller's ScalingReplicaSet reads once client-go has combined similar Events.
+        let combined = r#"{"apiVersion":"v1","kind":"Event","metadata":{"uid":"e9"},
+            "involvedObject":{"kind":"Deployment","namespace":"shop","name":"web","uid":"d1"},"reason":"ScalingReplicaSet",
+            "message":"(combined from similar events): Scaled down replica set web-56d86f64f4 from 2 to 1","type":"Normal","count":11}"#;
+        let note = ObservedEvent::from_json(combined).expect("an event").note;
+        assert_eq!(note.message, "Scaled down replica set web-56d86f64f4 from 2 to 1");
+        assert_eq!(note.reason_counted(), "ScalingReplicaSet ×11");
+        assert_eq!(
+            plain_message("  Pulled image (combined from similar events): x "),
+            "Pulled image (combined from similar events): x"
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum FeedItem {
     /// Every stream of a context has its first snapshot.
     Synced(Synced),
     Change(Box<FedChange>),
+    /// A modification of a stream's object that only beat (`engine::heartbeats`): counted, not shown.
+    Heartbeat {
+        stream: usize,
+    },
     /// An Event about a watched object. `printed`: it is also printed as a change of its own (`--with-events`);
     /// `context`: where it happened, when several contexts are watched.
     Event {

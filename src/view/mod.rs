@@ -81,6 +81,9 @@ pub struct ChangeRecord {
     pub changed_by: Vec<Writer>,
     /// The fight between writers this change is part of, once the view or the lines have seen one.
     pub fight: Option<Fight>,
+    /// The object was created since the start (its ADDED was seen): how many modifications it has had since.
+    /// `None` for an object that existed at the start.
+    pub since_added: Option<u32>,
     pub uid: String,
     /// The controlling owner (or, without one, the first owner) from `metadata.ownerReferences`.
     pub owner: Option<OwnerRef>,
@@ -183,11 +186,24 @@ impl ChangeRecord {
             field_changes: field_changes.into_iter().map(FieldChange::withheld).collect(),
             changed_by,
             fight: None,
+            since_added: None,
             uid: change.uid.clone(),
             owner: controlling_owner(head.owner_references),
             object: None,
             managed_fields: None,
             sequence: 0,
+        }
+    }
+}
+
+impl ChangeRecord {
+    /// The change as the live view names it: an object created since the start stays `ADDED` (`ADDED +3`
+    /// after three modifications, `ADDED→DELETED` once gone), told apart from one that existed and changed.
+    pub fn event_label(&self) -> String {
+        match (self.since_added, self.event) {
+            (None, event) | (Some(0), event @ ChangeType::Added) => event.as_str().to_string(),
+            (Some(_), ChangeType::Deleted) => "ADDED→DELETED".to_string(),
+            (Some(modifications), _) => format!("ADDED +{modifications}"),
         }
     }
 }
@@ -307,6 +323,8 @@ pub struct Activity {
     /// When every type had synced, and how long that took.
     pub synced: Option<(Timestamp, Duration)>,
     pub changes: u64,
+    /// Modifications that only beat, counted and not shown (`engine::heartbeats`).
+    pub heartbeats: u64,
     pub reconnects: u32,
     pub relists: u32,
     /// The latest notice (a reconnect, a relist), with its time.
@@ -354,6 +372,9 @@ pub struct ViewModel {
     pub events: EventLog,
     /// The writers of every field, to call out those that fight.
     fights: Fights,
+    /// The objects created since the start and not deleted, by stream and uid: how many modifications each
+    /// has had since.
+    created: HashMap<(usize, String), u32>,
 }
 
 /// kubectl's durations count seconds below this ("9m59s", then "10m").
@@ -373,6 +394,7 @@ impl ViewModel {
             sequence: 0,
             events: EventLog::default(),
             fights: Fights::default(),
+            created: HashMap::new(),
             activity: Activity {
                 started: Some(started),
                 ..Activity::default()
@@ -509,6 +531,7 @@ impl ViewModel {
                 }
             }
             feed::FeedItem::Notice { kind, text } => self.notice(kind, text, fed.at),
+            feed::FeedItem::Heartbeat { .. } => self.activity.heartbeats += 1,
         }
     }
 
@@ -549,6 +572,7 @@ impl ViewModel {
             record.changed_by.iter_mut().for_each(Writer::forget_fields);
         }
 
+        record.since_added = self.created_since_start(&record);
         let position = (record.stream, record.key.clone());
         let deleted = record.event == ChangeType::Deleted;
         let object = record.object.take();
@@ -595,6 +619,23 @@ impl ViewModel {
         }
         if self.deleted_rows > DELETED_ROWS_LIMIT + DELETED_ROWS_BATCH {
             self.forget_old_deletions();
+        }
+    }
+
+    /// Whether the object of `record` was created since the start, and how many modifications it has had
+    /// since: followed by uid for as long as the object lives, so that a cleared table still knows.
+    fn created_since_start(&mut self, record: &ChangeRecord) -> Option<u32> {
+        let key = (record.stream, record.uid.clone());
+        match record.event {
+            ChangeType::Added => {
+                self.created.insert(key, 0);
+                Some(0)
+            }
+            ChangeType::Modified => self.created.get_mut(&key).map(|modifications| {
+                *modifications += 1;
+                *modifications
+            }),
+            ChangeType::Deleted => self.created.remove(&key),
         }
     }
 
@@ -680,6 +721,7 @@ mod tests {
             previous: previous.map(|text| crate::engine::wire::Memo {
                 object: Some(Packed::pack(text)),
                 writers: None,
+                heartbeat_blind: None,
             }),
         }
     }

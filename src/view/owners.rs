@@ -180,6 +180,7 @@ mod tests {
             field_changes: Vec::new(),
             changed_by: Vec::new(),
             fight: None,
+            since_added: None,
             uid: format!("uid-{name}"),
             owner: owner.map(|(kind, name)| OwnerRef {
                 api_version: "apps/v1".into(),

@@ -87,6 +87,7 @@ mod tests {
             field_changes: changes,
             changed_by: Vec::new(),
             fight: None,
+            since_added: None,
             uid: format!("uid-{name}"),
             owner: Some(crate::view::OwnerRef {
                 api_version: "apps/v1".into(),

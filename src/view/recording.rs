@@ -104,6 +104,14 @@ struct Line {
     event: Option<EventLine>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     notice: Option<NoticeLine>,
+    /// A modification that only beat, counted (its object is not kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    heartbeat: Option<HeartbeatLine>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HeartbeatLine {
+    stream: usize,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -301,6 +309,7 @@ impl Encoder {
                     text: text.clone(),
                 })
             }
+            FeedItem::Heartbeat { stream } => line.heartbeat = Some(HeartbeatLine { stream: *stream }),
         }
         let mut text = serde_json::to_string(&line).unwrap_or_default();
         text.push('\n');
@@ -396,6 +405,8 @@ pub fn decode(text: &str) -> Result<Fed, String> {
         }
     } else if let Some(NoticeLine { kind, text }) = line.notice {
         FeedItem::Notice { kind, text }
+    } else if let Some(HeartbeatLine { stream }) = line.heartbeat {
+        FeedItem::Heartbeat { stream }
     } else {
         return Err("no record in it".into());
     };

@@ -12,6 +12,7 @@ mod live;
 mod output;
 mod plugin;
 mod proxies;
+mod reading;
 mod recording;
 mod secrets;
 mod selection;

@@ -200,8 +200,9 @@ async fn the_live_view_replays_steps_and_jumps() {
             .find(|line| line.contains("recorded") && !line.contains("replay of"))
             .map(str::to_string)
     };
+    // Created within the recording, its row stays ADDED to its end.
     assert!(
-        recorded_row(&screen).is_some_and(|row| row.starts_with("DELETED")),
+        recorded_row(&screen).is_some_and(|row| row.starts_with("ADDED→DELETED")),
         "{screen}"
     );
 
@@ -210,7 +211,7 @@ async fn the_live_view_replays_steps_and_jumps() {
     let screen = tmux.wait_for("one step back", |screen| screen.contains("3/4 changes"));
     assert!(screen.contains("⏸"), "stepping pauses: {screen}");
     assert!(
-        recorded_row(&screen).is_some_and(|row| row.starts_with("MODIFIED")),
+        recorded_row(&screen).is_some_and(|row| row.starts_with("ADDED +")),
         "{screen}"
     );
 

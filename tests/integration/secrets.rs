@@ -180,10 +180,10 @@ async fn a_secrets_values_stay_out_of_every_output_unless_asked_for() {
     let mut seen = tmux.wait_for("the fourth change", |screen| {
         screen
             .lines()
-            .any(|line| line.starts_with("MODIFIED") && line.split_whitespace().any(|word| word == "4"))
+            .any(|line| line.starts_with("ADDED +3") && line.split_whitespace().any(|word| word == "4"))
     });
     tmux.run(&["send-keys", "-t", "live", "Enter"]);
-    seen.push_str(&tmux.wait_for("the details", |screen| screen.contains("secret/db · MODIFIED")));
+    seen.push_str(&tmux.wait_for("the details", |screen| screen.contains("secret/db · ADDED +3")));
     for _ in 0..8 {
         tmux.run(&["send-keys", "-t", "live", "PageDown"]);
         std::thread::sleep(Duration::from_millis(200));

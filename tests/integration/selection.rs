@@ -60,10 +60,12 @@ fn highlighted(tmux: &Tmux) -> Option<String> {
 /// The object the open details are about, from their title (` configmap/web in staging · ADDED at 12:00:01 `):
 /// its name, and the rest of the title.
 fn opened(screen: &str) -> Option<(String, String)> {
+    // The popup's title (the strip under the table has a title of its own, without the corner).
     let line = screen.lines().find(|line| {
-        [" · ADDED at ", " · MODIFIED at ", " · DELETED at "]
-            .iter()
-            .any(|at| line.contains(at))
+        line.contains('┌')
+            && [" · ADDED", " · MODIFIED at ", " · DELETED at "]
+                .iter()
+                .any(|at| line.contains(at))
     })?;
     // The title follows the popup's top left corner; the table shows on either side of it.
     let corner = line.find('┌')?;
@@ -80,7 +82,7 @@ fn rows_on(screen: &str) -> usize {
         .lines()
         .skip(2)
         .filter(|line| {
-            ["ADDED ", "MODIFIED ", "DELETED "]
+            ["ADDED ", "ADDED→DELETED ", "MODIFIED ", "DELETED "]
                 .iter()
                 .any(|event| line.starts_with(event))
         })

@@ -118,9 +118,10 @@ async fn rows_say_why_and_what_they_belong_to_and_open_on_the_object() {
     // With nodes, the scheduler says where each pod went; without, the pods have no Event but their owner.
     let scheduled = cluster.runs_nodes();
     let screen = tmux.wait_for("two pods with their owner (and Event)", |screen| {
-        let pods: Vec<&str> = screen.lines().filter(|line| line.contains("web-")).collect();
+        let pods: Vec<&str> = table_rows(screen).filter(|line| line.contains("web-")).collect();
         pods.len() == 2
-            && pods.iter().all(|line| line.contains("ReplicaSet/web-"))
+            // The owner by its kind and as much of the end of its name as the width allows (`ReplicaSet/…6cfb`).
+            && pods.iter().all(|line| line.contains("ReplicaSet/"))
             && (!scheduled || pods.iter().all(|line| line.contains("Scheduled (")))
     });
     let header = screen.lines().find(|line| line.starts_with("EVENT")).expect("a header");
@@ -161,14 +162,17 @@ async fn rows_say_why_and_what_they_belong_to_and_open_on_the_object() {
             "Enter",
         ]);
         tmux.wait_for("the filter by Event", |screen| {
-            screen.contains("/scheduled (0 hidden)") && screen.lines().filter(|line| line.contains("web-")).count() == 2
+            screen.contains("/scheduled (0 hidden)")
+                && table_rows(screen).filter(|line| line.contains("web-")).count() == 2
         });
         tmux.run(&["send-keys", "-t", "live", "Escape"]);
     }
 
     // The first row, opened: the pod as its latest change left it.
     tmux.run(&["send-keys", "-t", "live", "Home", "Enter"]);
-    let screen = tmux.wait_for("the details", |screen| screen.contains("owned by ReplicaSet/web-"));
+    let screen = tmux.wait_for("the details", |screen| {
+        screen.lines().any(|line| line.contains("┌ pod/web-")) && screen.contains("owned by ReplicaSet/web-")
+    });
     // The object comes first for an ADDED pod, after what changed, its Events and history otherwise.
     let mut screen = screen;
     for _ in 0..10 {
@@ -184,6 +188,15 @@ async fn rows_say_why_and_what_they_belong_to_and_open_on_the_object() {
     tmux.run(&["send-keys", "-t", "live", "Escape", "q"]);
     let screen = tmux.wait_for("the shell again", |screen| screen.contains("EXIT="));
     assert!(screen.contains("EXIT=0"), "{screen}");
+}
+
+/// The table's rows on a screen: lines that begin with an event (not the strip under the table).
+fn table_rows(screen: &str) -> impl Iterator<Item = &str> {
+    screen.lines().filter(|line| {
+        ["ADDED", "MODIFIED", "DELETED"]
+            .iter()
+            .any(|event| line.starts_with(event))
+    })
 }
 
 /// An object owned by one of another kind that has no row (a ConfigMap that existed at the start, here): the row

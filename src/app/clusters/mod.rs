@@ -20,6 +20,7 @@ use super::notices::{events_unavailable_line, notice_line, relisted_line, synced
 use crate::cluster::connection::Connection;
 use crate::cluster::discovery::{Catalog, ResourceInfo};
 use crate::cluster::resolver::{self, Target, TypeTarget};
+use crate::engine::heartbeats;
 use crate::engine::session::{Report, Session};
 use crate::engine::stream::{ListStrategy, Representation, StreamDriver, StreamMessage, StreamSpec};
 use crate::engine::tracker::{ChangeType, StreamEvent};
@@ -64,6 +65,8 @@ struct Plan {
     secret_values: bool,
     /// Who changed each object is said.
     who: bool,
+    /// `--heartbeats`: modifications that only beat are reported too.
+    heartbeats: bool,
 }
 
 /// What the tasks beside the streams report.
@@ -166,6 +169,7 @@ impl Clusters {
             several,
             secret_values: settings.record.as_ref().is_some_and(|record| record.secret_values),
             who: settings.who,
+            heartbeats: settings.heartbeats,
         });
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let (arrivals_sender, arrivals) = mpsc::unbounded_channel();

@@ -209,6 +209,10 @@ impl Clusters {
                     let Role::Watched { feed, info, .. } = &self.routes[driver].role else {
                         continue;
                     };
+                    if !self.plan.heartbeats && heartbeats::is_heartbeat(&change) {
+                        out.push(now(FeedItem::Heartbeat { stream: *feed }));
+                        continue;
+                    }
                     let secrecy = Secrecy::of(info.label.secret, self.plan.secret_values);
                     let field_changes = field_changes_of(&change, secrecy);
                     let changed_by = writers_of(&change, &field_changes);

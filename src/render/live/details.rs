@@ -69,11 +69,14 @@ fn details<'a>(view: &'a ViewModel, state: &LiveState, on: &EntryId) -> Option<(
         " {}/{}{context} · {} at {} ",
         stream.label.object_prefix,
         record.key.name,
-        record.event.as_str(),
+        record.event_label(),
         clock(record.at, zone)
     );
     let heading = |text: String| Line::styled(text, Style::new().bold());
     let mut about = Vec::new();
+    if record.since_added.is_some() {
+        about.push("created since the start".to_string());
+    }
     if let Some(context) = &stream.context {
         about.push(format!("context {context}"));
     }

@@ -8,6 +8,7 @@ mod details;
 mod fitting;
 mod keys;
 mod state;
+mod strip;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -40,6 +41,15 @@ pub fn draw(frame: &mut Frame, view: &ViewModel, state: &LiveState, now: Timesta
     let [status, body, hints] =
         Split::vertical([Constraint::Length(2), Constraint::Min(1), Constraint::Length(1)]).areas(frame.area());
     frame.render_widget(Paragraph::new(status_lines(view, state, &screen, now)), status);
+    // The selected entry in full under the table, as far as a third of the screen allows.
+    let strip_lines = selected
+        .map(|index| strip::lines(view, state, screen.entries[index].record, now, body.width as usize))
+        .unwrap_or_default();
+    let strip_height = strip::height(strip_lines.len(), body.height);
+    let [body, strip_area] = Split::vertical([Constraint::Min(1), Constraint::Length(strip_height)]).areas(body);
+    if strip_height > 0 {
+        strip::draw(frame, strip_area, strip_lines);
+    }
     match screen.mode {
         Mode::Table => table::draw(frame, body, view, state, &screen, selected, now),
         Mode::Timeline => timeline::draw(frame, body, view, state, &screen, selected, now),
@@ -68,8 +78,12 @@ fn status_lines(view: &ViewModel, state: &LiveState, screen: &Screen, now: Times
         }
         None => first.push_str(" · listing what exists (hidden)…"),
     }
+    let heartbeats = match activity.heartbeats {
+        0 => String::new(),
+        beats => format!(" · heartbeats {beats}"),
+    };
     let mut second = vec![Span::raw(format!(
-        "{} changes ({:.1}/s) · reconnects {} · relists {}",
+        "{} changes ({:.1}/s){heartbeats} · reconnects {} · relists {}",
         activity.changes,
         activity.rate(now),
         activity.reconnects,
@@ -207,7 +221,12 @@ fn entry_line(
     }
     let mut line = TableLine::new(cells, style);
     if options.color {
-        line.first_cell = Style::new().fg(event_color(record.event));
+        // An object created since the start stays green until it goes.
+        let shown_as = match (record.since_added, record.event) {
+            (Some(_), ChangeType::Modified) => ChangeType::Added,
+            (_, event) => event,
+        };
+        line.first_cell = Style::new().fg(event_color(shown_as));
     }
     line
 }

@@ -7,12 +7,18 @@ use ratatui::style::Style;
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use super::fitting::{LAST_EVENT_FLOOR, WHAT_CHANGED_FLOOR, columns_that_fit, cut_all, fit, select, window};
+use super::fitting::{
+    GAP, READABLE_WIDTH, WHAT_CHANGED_FLOOR, columns_that_fit, cut, cut_all, fit, owner_floor, select, shorten_owner,
+    window,
+};
 use super::state::LiveState;
 use super::{TableLine, entry_line, last_change, warning_style};
-use crate::render::columns::Layout;
+use crate::render::columns::{Layout, last_event_short};
 use crate::view::screen::{Line, Screen};
 use crate::view::{ChangeRecord, OwnerRef, ViewModel};
+
+/// WHO below this no longer names a writer and what it wrote with (`kube-controller-manager (status)`, cut).
+const WHO_FLOOR: usize = 24;
 
 pub(super) fn draw(
     frame: &mut Frame,
@@ -99,6 +105,16 @@ pub(super) fn draw(
             Line::Title { .. } | Line::Header { .. } => None,
         })
         .collect();
+    // LAST EVENT without its message, where the message does not fit.
+    let short_events: Vec<Option<String>> = lines[visible.clone()]
+        .iter()
+        .map(|line| match *line {
+            Line::Entry { index, .. } => view
+                .latest_event(screen.entries[index].record)
+                .map(|event| last_event_short(event, Some(now))),
+            _ => None,
+        })
+        .collect();
     // OWNER, LAST EVENT and WHO take no room while no row on screen has one.
     let mut filled: Vec<Vec<bool>> = widths.iter().map(|widths| vec![false; widths.len()]).collect();
     for (section, cells) in visible_cells.iter().flatten() {
@@ -107,14 +123,57 @@ pub(super) fn draw(
             *filled |= !cell.is_empty();
         }
     }
-    // A terminal too narrow for every column gives up the least useful ones rather than squeeze them all.
-    let kept: Vec<Vec<usize>> = layouts
+    // Per section: the width LAST EVENT needs for its reason and age, and OWNER to tell its owners apart.
+    let mut event_floor = vec![0usize; layouts.len()];
+    let mut owners: Vec<Vec<&str>> = vec![Vec::new(); layouts.len()];
+    for (cells, short) in visible_cells.iter().zip(&short_events) {
+        let Some((section, cells)) = cells else { continue };
+        if let Some(short) = short {
+            event_floor[*section] = event_floor[*section].max(short.width());
+        }
+        if let Some(owner) = layouts[*section].owner_column().and_then(|column| cells.get(column))
+            && !owner.is_empty()
+        {
+            owners[*section].push(owner.as_str());
+        }
+    }
+    let owner_floor: Vec<usize> = owners.iter().map(|owners| owner_floor(owners)).collect();
+    // The width below which each column no longer tells what it is for.
+    let leasts: Vec<Vec<usize>> = layouts
         .iter()
         .enumerate()
         .zip(&widths)
         .map(|((section, layout), widths)| {
+            let name = layout.name_column(section_stream(section));
+            widths
+                .iter()
+                .enumerate()
+                .map(|(column, width)| {
+                    // EVENT, LAST CHANGE and CHANGES (a time cut short tells nothing) and the name, whole.
+                    let least = if column < 3 || column == name {
+                        *width
+                    } else if Some(column) == layout.who_column() {
+                        WHO_FLOOR
+                    } else if column == layout.what_changed_column() {
+                        WHAT_CHANGED_FLOOR
+                    } else if Some(column) == layout.event_column() {
+                        event_floor[section]
+                    } else if Some(column) == layout.owner_column() {
+                        owner_floor[section]
+                    } else {
+                        READABLE_WIDTH
+                    };
+                    least.min(*width)
+                })
+                .collect()
+        })
+        .collect();
+    // A terminal too narrow for every column gives up the least useful ones rather than squeeze them all.
+    let kept: Vec<Vec<usize>> = layouts
+        .iter()
+        .enumerate()
+        .map(|(section, layout)| {
             let stream = section_stream(section);
-            let name = layout.name_column(stream);
             let empty: Vec<usize> = [layout.owner_column(), layout.event_column(), layout.who_column()]
                 .into_iter()
                 .flatten()
@@ -123,9 +182,25 @@ pub(super) fn draw(
                         || (screen.tree && Some(*column) == layout.owner_column())
                 })
                 .collect();
-            let drop_order: Vec<usize> = empty.iter().copied().chain(layout.drop_order(stream)).collect();
-            let mut kept = columns_that_fit(widths, area.width as usize, &drop_order, name);
+            let least = &leasts[section];
+            // WHAT CHANGED is never given up for others; only where not even a few of its characters fit.
+            let what_changed = layout.what_changed_column();
+            let drop_order: Vec<usize> = empty
+                .iter()
+                .copied()
+                .chain(layout.drop_order(stream))
+                .filter(|column| *column != what_changed)
+                .collect();
+            let mut kept = columns_that_fit(least, area.width as usize, &drop_order);
             kept.retain(|column| !empty.contains(column));
+            let others: usize = kept
+                .iter()
+                .filter(|column| **column != what_changed)
+                .map(|column| least[*column] + GAP as usize)
+                .sum();
+            if (area.width as usize).saturating_sub(others) < READABLE_WIDTH {
+                kept.retain(|column| *column != what_changed);
+            }
             kept
         })
         .collect();
@@ -134,10 +209,39 @@ pub(super) fn draw(
         let position = |column: usize| kept[section].iter().position(|index| *index == column);
         let what_changed = position(layout.what_changed_column()).unwrap_or(usize::MAX);
         let last_event = layout.event_column().and_then(position).unwrap_or(usize::MAX);
+        let owner = layout.owner_column().and_then(position).unwrap_or(usize::MAX);
         let name = position(layout.name_column(section_stream(section))).unwrap_or(usize::MAX);
-        let squeeze = [(last_event, LAST_EVENT_FLOOR), (what_changed, WHAT_CHANGED_FLOOR)];
-        fit(&mut widths[section], area.width as usize, &squeeze, name);
+        let squeeze = [
+            (last_event, event_floor[section]),
+            (owner, owner_floor[section]),
+            (what_changed, WHAT_CHANGED_FLOOR),
+        ];
+        let least = select(&leasts[section], &kept[section]);
+        fit(&mut widths[section], area.width as usize, &squeeze, &least, name);
     }
+    // How each kept column's cells are cut to its width: an owner keeps its kind and the end of its name, a
+    // LAST EVENT too narrow for its message says its reason and age.
+    let fitted = |section: usize, line: usize, cells: Vec<String>| -> Vec<String> {
+        let layout = &layouts[section];
+        let cells = select(&cells, &kept[section]);
+        cells
+            .into_iter()
+            .zip(&kept[section])
+            .zip(&widths[section])
+            .map(|((cell, column), width)| {
+                if Some(*column) == layout.owner_column() {
+                    shorten_owner(&cell, *width)
+                } else if Some(*column) == layout.event_column()
+                    && cell.width() > *width
+                    && let Some(short) = &short_events[line]
+                {
+                    cut(short, *width)
+                } else {
+                    cut(&cell, *width)
+                }
+            })
+            .collect()
+    };
 
     // Each section is laid out with its own widths; a title spans the whole line.
     let whole_line = [area.width as usize];
@@ -160,14 +264,12 @@ pub(super) fn draw(
                 (TableLine::new(cells, Style::new().bold()), Some(section))
             }
             Line::Owner { section, .. } => {
-                let cells = select(&cells.map(|(_, cells)| cells).unwrap_or_default(), &kept[section]);
-                let cells = cut_all(&cells, &widths[section]);
+                let cells = fitted(section, offset, cells.map(|(_, cells)| cells).unwrap_or_default());
                 (TableLine::new(cells, Style::new().dim()), Some(section))
             }
             Line::Entry { index, section } => {
                 let record = screen.entries[index].record;
-                let cells = select(&cells.map(|(_, cells)| cells).unwrap_or_default(), &kept[section]);
-                let cells = cut_all(&cells, &widths[section]);
+                let cells = fitted(section, offset, cells.map(|(_, cells)| cells).unwrap_or_default());
                 let mut drawn = entry_line(cells, record, selected == Some(index), now, options);
                 if view.latest_event(record).is_some_and(|event| event.warning) {
                     drawn.warning_cell = layouts[section]

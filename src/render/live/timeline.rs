@@ -6,7 +6,7 @@ use ratatui::style::Style;
 use ratatui::widgets::Paragraph;
 use unicode_width::UnicodeWidthStr;
 
-use super::fitting::{WHAT_CHANGED_FLOOR, cut_all, fit, window};
+use super::fitting::{READABLE_WIDTH, WHAT_CHANGED_FLOOR, cut_all, fit, window};
 use super::state::LiveState;
 use super::{TableLine, clock, entry_line};
 use crate::render::columns::what_changed;
@@ -47,10 +47,7 @@ pub(super) fn draw(
     let what_changed_column = headers.len() - 1;
     let visible = window(screen.entries.len(), selected, area.height.saturating_sub(1) as usize);
     let cells_of = |record: &ChangeRecord| {
-        let mut cells = vec![
-            clock(record.at, &state.look.time_zone),
-            record.event.as_str().to_string(),
-        ];
+        let mut cells = vec![clock(record.at, &state.look.time_zone), record.event_label()];
         if options.contexts {
             cells.push(view.streams[record.stream].context.clone().unwrap_or_default());
         }
@@ -72,12 +69,15 @@ pub(super) fn draw(
             *width = (*width).max(cell.width());
         }
     }
-    fit(
-        &mut widths,
-        area.width as usize,
-        &[(what_changed_column, WHAT_CHANGED_FLOOR)],
-        what_changed_column - 1,
-    );
+    let least: Vec<usize> = widths
+        .iter()
+        .enumerate()
+        .map(|(column, width)| match column {
+            column if column == what_changed_column => (*width).min(WHAT_CHANGED_FLOOR),
+            _ => (*width).min(READABLE_WIDTH),
+        })
+        .collect();
+    fit(&mut widths, area.width as usize, &[], &least, what_changed_column - 1);
     let header = TableLine::new(cut_all(&headers, &widths), Style::new().bold());
     let entries = shown.iter().map(|(index, cells)| {
         entry_line(
