@@ -27,8 +27,8 @@ use audit::AuditLog;
 use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
 use report::{
-    Endurance, EventsCost, FormCost, Latency, LinkRow, Observer, RecordingCost, Report, SourcesCost, Start, StartRow,
-    WhoCost,
+    Endurance, EventsCost, FormCost, Latency, LinkRow, LiveViewCost, Observer, RecordingCost, Report, SourcesCost,
+    Start, StartRow, WhoCost,
 };
 use truth::TruthCheck;
 
@@ -86,6 +86,17 @@ struct Args {
     /// place of its own section.
     #[arg(long)]
     only_sources: bool,
+    /// A folder with an earlier build's kubectl-watchnew, whose live view is measured beside this one's under one
+    /// churn (scripts/bench --baseline REV builds it).
+    #[arg(long)]
+    baseline_plugin_dir: Option<PathBuf>,
+    /// Only the live view against the earlier build's (needs --baseline-plugin-dir), written into the report
+    /// already there in place of its own section.
+    #[arg(long)]
+    only_live_view: bool,
+    /// Changes of the run that measures the live view against the earlier build's.
+    #[arg(long, default_value_t = 20_000)]
+    live_view_changes: u64,
     /// Changes of the recording's run.
     #[arg(long, default_value_t = 10_000)]
     recording_changes: u64,
@@ -375,6 +386,32 @@ async fn run(args: Args) -> Result<()> {
         ));
         return Ok(());
     }
+    if args.only_live_view {
+        let baseline = args
+            .baseline_plugin_dir
+            .as_deref()
+            .context("--only-live-view needs --baseline-plugin-dir (scripts/bench --baseline REV)")?;
+        let size = args.sizes.iter().copied().max().unwrap_or(0);
+        say(format!("seeding up to {size} pods"));
+        seed::pods(&bench.client, 0, size).await?;
+        let mut cost = bench
+            .live_view_cost(
+                &scenarios()[0].target,
+                args.events_rate,
+                args.live_view_changes,
+                size,
+                baseline,
+            )
+            .await?;
+        cost.run = Some(report.stamp("--only-live-view"));
+        report::splice_live_view(&cost, &args.markdown, &args.json)?;
+        say(format!(
+            "wrote the live view's section into {} and {}",
+            args.markdown.display(),
+            args.json.display()
+        ));
+        return Ok(());
+    }
     if args.only_sources {
         let size = args.sizes.iter().copied().max().unwrap_or(0);
         say(format!("seeding up to {size} pods"));
@@ -451,6 +488,14 @@ async fn run(args: Args) -> Result<()> {
     report.write(&args.markdown, &args.json)?;
     report.sources = Some(bench.sources_cost(&args, seeded).await?);
     report.write(&args.markdown, &args.json)?;
+    if let Some(baseline) = &args.baseline_plugin_dir {
+        report.live_view = Some(
+            bench
+                .live_view_cost(&pods.target, args.events_rate, args.live_view_changes, seeded, baseline)
+                .await?,
+        );
+        report.write(&args.markdown, &args.json)?;
+    }
     say(format!("wrote {} and {}", args.markdown.display(), args.json.display()));
     Ok(())
 }
@@ -1396,6 +1441,76 @@ impl Bench {
             pods,
             named_on_screen,
             observers: churn_observers(&labels, &ready, &after, &reported, record.elapsed, &ended),
+            run: None,
+        })
+    }
+
+    /// The live view of this build and of the build in `baseline`, side by side under one churn.
+    async fn live_view_cost(
+        &self,
+        target: &[String],
+        rate: u32,
+        total: u64,
+        pods: usize,
+        baseline: &std::path::Path,
+    ) -> Result<LiveViewCost> {
+        say(format!(
+            "the live view against the build before: {total} changes at {rate} changes/s"
+        ));
+        let baseline = std::fs::canonicalize(baseline)
+            .with_context(|| format!("the earlier build's folder {}", baseline.display()))?;
+        let before_environment: Vec<(String, String)> = self
+            .environment
+            .iter()
+            .map(|(key, value)| match key.as_str() {
+                "PATH" => (key.clone(), format!("{}:{value}", baseline.display())),
+                _ => (key.clone(), value.clone()),
+            })
+            .collect();
+        let version = |environment: &[(String, String)]| -> String {
+            std::process::Command::new("kubectl")
+                .args(["watchnew", "--version"])
+                .envs(environment.iter().map(|(key, value)| (key.as_str(), value.as_str())))
+                .output()
+                .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+                .unwrap_or_default()
+        };
+        let (now_version, before_version) = (version(&self.environment), version(&before_environment));
+        let now = TmuxView::start("lv-now", &self.environment, &Tool::Watchnew.args(target, &[])).await?;
+        let before = TmuxView::start("lv-before", &before_environment, &Tool::Watchnew.args(target, &[])).await?;
+        now.wait_synced().await?;
+        before.wait_synced().await?;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let labels = [
+            "kubectl watchnew, live view in tmux (this build)",
+            "kubectl watchnew, live view in tmux (the build before)",
+        ];
+        let pids = [now.pid, before.pid];
+        let ready = self.samples(&pids);
+        let record = churn::run(&self.client, "lv", rate, total, false).await?;
+        let changes = record.changes.len() as u64;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut shown = [now.changes_shown()?, before.changes_shown()?];
+        while shown.iter().any(|shown| *shown < Some(changes)) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            shown = [now.changes_shown()?, before.changes_shown()?];
+        }
+        let after = self.samples(&pids);
+        let short =
+            |shown: Option<u64>| (shown < Some(changes)).then(|| format!("showed {shown:?} of the {changes} changes"));
+        let ended = [short(shown[0]), short(shown[1])];
+        now.stop()?;
+        before.stop()?;
+        Ok(LiveViewCost {
+            rate,
+            changes,
+            achieved_rate: record.achieved_rate(),
+            failed_requests: record.failures,
+            first_failure: record.first_failure.clone(),
+            pods,
+            now: now_version,
+            before: before_version,
+            observers: churn_observers(&labels, &ready, &after, &shown, record.elapsed, &ended),
             run: None,
         })
     }

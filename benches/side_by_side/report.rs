@@ -164,6 +164,25 @@ pub struct WhoCost {
     pub run: Option<RunStamp>,
 }
 
+/// The live view of this build against the same view of an earlier build (`--baseline`), side by side under
+/// one churn: what a change to the view costs, measured in one run.
+#[derive(Debug, Serialize)]
+pub struct LiveViewCost {
+    pub rate: u32,
+    pub changes: u64,
+    pub achieved_rate: f64,
+    pub failed_requests: u64,
+    pub first_failure: Option<String>,
+    /// Pods in the cluster besides the churned ones.
+    pub pods: usize,
+    /// What each build says of itself (`--version`): this one, and the one before.
+    pub now: String,
+    pub before: String,
+    pub observers: Vec<Observer>,
+    /// Set when the section was measured on its own (`--only-live-view`) and spliced into another run's report.
+    pub run: Option<RunStamp>,
+}
+
 /// What the header says of the figures, until a section of another run is spliced in.
 const ONE_RUN: &str = "every figure below comes from that one run.";
 const SPLICED_RUNS: &str = "every figure below comes from that one run, except in a section marked *spliced*, \
@@ -189,6 +208,21 @@ const SOURCES_TITLE: &str = "## Every kind, several contexts, a recording";
 
 /// The title of WHO's section, where `--only-who` puts it back.
 const WHO_TITLE: &str = "## What WHO costs";
+
+/// The title of the live view's section before and after, where `--only-live-view` puts it back.
+const LIVE_VIEW_TITLE: &str = "## The live view, before and after";
+
+/// Writes the live view's section into the report already there, and the figures into the JSON's `live_view`.
+pub fn splice_live_view(cost: &LiveViewCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(
+        markdown,
+        json,
+        LIVE_VIEW_TITLE,
+        &live_view_markdown(cost),
+        "live_view",
+        cost,
+    )
+}
 
 /// Writes WHO's section into the report already there, and the figures into the JSON's `who`.
 pub fn splice_who(cost: &WhoCost, markdown: &Path, json: &Path) -> Result<()> {
@@ -488,6 +522,39 @@ fn who_markdown(w: &WhoCost) -> String {
     out
 }
 
+fn live_view_markdown(l: &LiveViewCost) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{LIVE_VIEW_TITLE}\n");
+    stamp_line(&mut out, &l.run);
+    let _ = writeln!(
+        out,
+        "What a change to the live view costs, measured in one run against the build before it: the live view of \
+         this build (`{}`) and of the one before (`{}`), each in a 200×50 tmux terminal on `pods -A`, side by \
+         side under one churn ({} pods in the cluster besides, {} changes asked at {}/s, {:.0}/s achieved, {} \
+         failed requests; each pod created, its status patched, deleted). Memory is VmRSS when ready and after \
+         the churn.\n",
+        l.now, l.before, l.pods, l.changes, l.rate, l.achieved_rate, l.failed_requests
+    );
+    churn_table(&mut out, &l.first_failure, &l.observers);
+    if let [now, before] = l.observers.as_slice()
+        && let (Some(cpu_now), Some(cpu_before)) = (now.cpu_ms_per_1000, before.cpu_ms_per_1000)
+    {
+        let share = (cpu_now - cpu_before) / cpu_before * 100.0;
+        let memory = match (now.rss_after_mib, before.rss_after_mib) {
+            (Some(now), Some(before)) => format!(" and {:+.1} MiB of memory", now - before),
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "\nThe live view now costs {cpu_now:.0} ms of CPU per 1,000 changes against {cpu_before:.0} ms before \
+             ({share:+.0}%; target <= +10%: {}){memory}.",
+            if share <= 10.0 { "met" } else { "missed" },
+        );
+    }
+    stopped_early(&mut out, &l.observers);
+    out
+}
+
 /// What the API server takes to send the whole initial state in one form, read to the end and not decoded.
 #[derive(Debug, Serialize)]
 pub struct FormCost {
@@ -510,6 +577,7 @@ pub struct Report {
     pub events: Option<EventsCost>,
     pub who: Option<WhoCost>,
     pub sources: Option<SourcesCost>,
+    pub live_view: Option<LiveViewCost>,
 }
 
 /// A watcher's reports against the churn's ground truth, in words.
@@ -620,6 +688,7 @@ impl Report {
             events: None,
             who: None,
             sources: None,
+            live_view: None,
         }
     }
 
@@ -1169,6 +1238,10 @@ impl Report {
         if let Some(sources) = &self.sources {
             out.push('\n');
             out.push_str(&sources_markdown(sources));
+        }
+        if let Some(live_view) = &self.live_view {
+            out.push('\n');
+            out.push_str(&live_view_markdown(live_view));
         }
         out
     }

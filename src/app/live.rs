@@ -175,8 +175,12 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
     drop(terminal);
     if let (Some(_), Some(started), None) = (view.activity.synced, view.activity.started, &player) {
         let activity = &view.activity;
+        let heartbeats = match activity.heartbeats {
+            0 => String::new(),
+            beats => format!(", {beats} heartbeats not shown"),
+        };
         eprintln!(
-            "{} changes in {} ({} reconnects, {} relists)",
+            "{} changes in {} ({} reconnects, {} relists{heartbeats})",
             activity.changes,
             crate::render::columns::human_duration(Timestamp::now().duration_since(started)),
             activity.reconnects,

@@ -48,9 +48,13 @@ pub fn is_heartbeat(change: &Change<Payload>) -> bool {
 
 /// Leaves out what a heartbeat write moves: the conditions' `lastHeartbeatTime` (nodes, and the custom
 /// resources that copy them), a Lease's `renewTime` and `acquireTime` (its holder and transitions stay: a new
-/// holder is a change), the object's `resourceVersion` and its managedFields (who wrote is not what changed).
+/// holder is a change), the object's `resourceVersion` and its managedFields (who wrote is not what changed);
+/// and `kind` and `apiVersion`, which a LIST's items leave out and a watch's objects carry.
 fn forget_heartbeats(object: &mut Value) {
-    let lease = object.get("kind").and_then(Value::as_str) == Some("Lease");
+    if let Some(object) = object.as_object_mut() {
+        object.remove("kind");
+        object.remove("apiVersion");
+    }
     if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("resourceVersion");
         metadata.remove("managedFields");
@@ -60,7 +64,10 @@ fn forget_heartbeats(object: &mut Value) {
             condition.remove("lastHeartbeatTime");
         }
     }
-    if lease && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+    // A Lease by its shape, as a LIST's items do not say their kind.
+    if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut)
+        && (spec.contains_key("holderIdentity") || spec.contains_key("leaseDurationSeconds"))
+    {
         spec.remove("renewTime");
         spec.remove("acquireTime");
     }
@@ -152,6 +159,29 @@ mod tests {
             "the same holder again is still a heartbeat"
         );
         assert!(!heartbeat(&reacquired, &taken));
+    }
+
+    #[test]
+    fn a_listed_item_without_kind_only_beat_when_its_watched_version_has_one() {
+        // A LIST's items carry no kind or apiVersion; a watch's objects do.
+        let listed = lease(
+            "scheduler-a",
+            "2026-12-06T10:00:00.000000Z",
+            "2026-12-06T09:00:00.000000Z",
+            3,
+        )
+        .replace(r#""kind":"Lease","apiVersion":"coordination.k8s.io/v1","#, "");
+        assert!(!listed.contains("\"kind\""));
+        let watched = lease(
+            "scheduler-a",
+            "2026-12-06T10:00:02.000000Z",
+            "2026-12-06T09:00:00.000000Z",
+            3,
+        );
+        assert!(heartbeat(&listed, &watched));
+        let node_listed =
+            node("2026-12-06T10:00:00Z", "True", "100").replace(r#""kind":"Node","apiVersion":"v1","#, "");
+        assert!(heartbeat(&node_listed, &node("2026-12-06T10:00:20Z", "True", "140")));
     }
 
     #[test]

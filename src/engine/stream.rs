@@ -75,6 +75,9 @@ pub struct StreamSpec {
     pub gather: Option<Duration>,
     /// Who writes each object is followed: its managedFields are kept apart, to name a change's writers.
     pub writers: bool,
+    /// The first list reads each object whole even where the output keeps only its identity: what tells a
+    /// first heartbeat after the start from a change (`heartbeats.rs`).
+    pub whole_snapshot: bool,
 }
 
 /// What a stream tells the session, in order.
@@ -318,6 +321,7 @@ impl StreamDriver {
     fn page_form(&self, first_page: bool) -> Form {
         match (self.synced, self.spec.representation) {
             (true, _) => self.changes_form(),
+            (false, Representation::Objects | Representation::Metadata) if self.spec.whole_snapshot => Form::Objects,
             (false, Representation::Objects | Representation::Metadata) => Form::Metadata,
             (false, Representation::Table) if first_page => Form::Table,
             (false, Representation::Table) => Form::Objects,

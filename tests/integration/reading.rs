@@ -167,6 +167,9 @@ async fn heartbeats_are_counted_not_reported_and_a_new_holder_is_a_change() {
     let node = kubectl(&["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]);
     let mut quiet = Watcher::start(&cluster.kubeconfig, &["nodes,leases", "-A"]).await;
     let mut beating = Watcher::start(&cluster.kubeconfig, &["nodes,leases", "-A", "--heartbeats"]).await;
+    // JSON reads the snapshot by metadata alone where it can: nodes and Leases it reads whole, so that the first
+    // heartbeat after the start is told from a change too.
+    let mut json = Watcher::start(&cluster.kubeconfig, &["nodes,leases", "-A", "-o", "json"]).await;
 
     // Made with `kubectl create` and changed with patches, as a leader elector does (an apply would also change
     // its last-applied annotation each time, which is a change).
@@ -246,8 +249,49 @@ async fn heartbeats_are_counted_not_reported_and_a_new_holder_is_a_change() {
         !seen.iter().any(|line| line.contains("kube-node-lease")),
         "kwok's renewals of the nodes' Leases are no change: {seen:#?}"
     );
+    // The same in JSON: the Lease made and given to a new holder, the node labelled, and nothing else.
+    let mut events: Vec<serde_json::Value> = Vec::new();
+    let about = |event: &serde_json::Value, what: &str| event["object"]["metadata"][what].as_str().map(str::to_string);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !(events
+        .iter()
+        .any(|event| event["object"]["spec"]["holderIdentity"] == "beta")
+        && events
+            .iter()
+            .any(|event| event["object"]["metadata"]["labels"]["watchnew-test"] == ns))
+    {
+        assert!(tokio::time::Instant::now() < deadline, "{events:#?}\n{}", json.stderr());
+        if let Some(line) = json.next_line(Duration::from_millis(200)).await {
+            events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")));
+        }
+    }
+    // Ten seconds more: kwok renews every node's Lease meanwhile, and none of it is printed.
+    while let Some(line) = json.next_line(Duration::from_secs(11)).await {
+        events.push(serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")));
+    }
+    let summary: Vec<(String, Option<String>, Option<String>)> = events
+        .iter()
+        .map(|event| {
+            (
+                event["type"].as_str().unwrap_or("").to_string(),
+                about(event, "namespace"),
+                about(event, "name"),
+            )
+        })
+        .collect();
+    let leader = (Some(ns.to_string()), Some("leader".to_string()));
+    let node_name = (None, Some(node.clone()));
+    let expected = [("ADDED", &leader), ("MODIFIED", &leader), ("MODIFIED", &node_name)];
+    assert_eq!(summary.len(), expected.len(), "{summary:#?}");
+    for (kind, (namespace, name)) in expected {
+        assert!(
+            summary.contains(&(kind.to_string(), namespace.clone(), name.clone())),
+            "{kind} {name:?}: {summary:#?}"
+        );
+    }
     drop(quiet);
     drop(beating);
+    drop(json);
     kubectl(&["label", "node", &node, "watchnew-test-"]);
 
     // The live view counts them in its status line (kwok renews each node's Lease every ten seconds).

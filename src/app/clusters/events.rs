@@ -53,6 +53,7 @@ impl Clusters {
                 representation: Representation::Objects,
                 gather: self.plan.gather,
                 writers: false,
+                whole_snapshot: false,
             },
             gap: None,
         });

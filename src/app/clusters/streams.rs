@@ -13,14 +13,20 @@ impl Clusters {
         let state = &mut self.contexts[context];
         let Some(running) = &mut state.running else { return };
         let label = StreamLabel::from(&target.resource);
+        let beating = !self.plan.heartbeats && beats(&target.resource);
         let spec = StreamSpec {
             path: target.resource.collection_path(running.namespace.as_deref()),
             label_selector: self.plan.label_selector.clone(),
             field_selector: self.plan.field_selector.clone(),
             names: target.names.clone(),
-            representation: self.plan.representation,
+            representation: match self.plan.representation {
+                // Only the whole object tells a heartbeat from a change: `-o name` reads nodes and Leases whole.
+                Representation::Metadata if beating => Representation::Objects,
+                representation => representation,
+            },
             gather: self.plan.gather,
             writers: self.plan.who,
+            whole_snapshot: beating,
         };
         // The kinds found at the start have their place in the session; a kind found later joins it.
         let member = match running.members.len() < running.session.stream_count() {
@@ -273,6 +279,14 @@ impl Clusters {
             line,
         }
     }
+}
+
+/// Whether objects of this kind beat: nodes (their conditions' `lastHeartbeatTime`) and Leases.
+fn beats(resource: &crate::cluster::discovery::ResourceInfo) -> bool {
+    matches!(
+        (resource.group.as_str(), resource.plural.as_str()),
+        ("", "nodes") | ("coordination.k8s.io", "leases")
+    )
 }
 
 /// Whether a change's object was created before `started` (it existed, only its kind was not known yet).
