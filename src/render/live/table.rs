@@ -17,6 +17,9 @@ use crate::render::columns::{Layout, last_event_short};
 use crate::view::screen::{Line, Screen};
 use crate::view::{ChangeRecord, OwnerRef, ViewModel};
 
+/// The width of kubectl's columns below which a cell would be cut rather than the column go.
+const KUBECTL_CELL: usize = 16;
+
 /// WHO below this no longer names a writer and what it wrote with (`kube-controller-manager (status)`, cut).
 const WHO_FLOOR: usize = 24;
 
@@ -161,7 +164,10 @@ pub(super) fn draw(
                     } else if Some(column) == layout.owner_column() {
                         owner_floor[section]
                     } else {
-                        READABLE_WIDTH
+                        // kubectl's columns (and the namespace, context and labels) are cut only past what
+                        // most of their cells need (`CrashLoopBackOff`, `10.244.0.12`): they go whole, from the
+                        // right, once the counters, times, owner, Event and WHO have given way.
+                        KUBECTL_CELL
                     };
                     least.min(*width)
                 })

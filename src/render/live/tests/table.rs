@@ -122,13 +122,17 @@ fn a_terminal_too_narrow_drops_columns_and_keeps_event_and_name() {
     );
     assert!(narrow.iter().all(|line| line.chars().count() <= 30));
     // In between, the columns that say least go first: how often and when, then kubectl's own from the
-    // right, before WHAT CHANGED is cut.
-    let middle = render(&view, &ui(), 60, 6);
+    // right, whole, before WHAT CHANGED is cut.
+    let middle = render(&view, &ui(), 66, 6);
     assert!(
         middle[2].contains("STATUS") && !middle[2].contains("AGE") && middle[2].contains("WHAT"),
         "{middle:#?}"
     );
     assert!(middle[3].ends_with("status.phase Pending→Running"), "{middle:#?}");
+    assert!(middle[4].contains(" Terminating"), "{middle:#?}");
+    let less = render(&view, &ui(), 60, 6);
+    assert!(!less[2].contains("STATUS") && less[2].contains("READY"), "{less:#?}");
+    assert!(less[3].ends_with("status.phase Pending→Running"), "{less:#?}");
     assert!(
         !middle[2].contains("CHANGES") && !middle[2].contains("LAST"),
         "{middle:#?}"
