@@ -354,76 +354,7 @@ async fn run(args: Args) -> Result<()> {
     seed::prepare_namespaces(&bench.client).await?;
     bench.warm_up().await?;
 
-    if args.only_events {
-        let size = args.sizes.iter().copied().max().unwrap_or(0);
-        say(format!("seeding up to {size} pods"));
-        seed::pods(&bench.client, 0, size).await?;
-        let mut cost = bench
-            .events_cost(&scenarios()[0].target, args.events_rate, args.events_changes, size)
-            .await?;
-        cost.run = Some(report.stamp("--only-events"));
-        report::splice_events(&cost, &args.markdown, &args.json)?;
-        say(format!(
-            "wrote the Events' section into {} and {}",
-            args.markdown.display(),
-            args.json.display()
-        ));
-        return Ok(());
-    }
-    if args.only_who {
-        let size = args.sizes.iter().copied().max().unwrap_or(0);
-        say(format!("seeding up to {size} pods"));
-        seed::pods(&bench.client, 0, size).await?;
-        let mut cost = bench
-            .who_cost(&scenarios()[0].target, args.events_rate, args.who_changes, size)
-            .await?;
-        cost.run = Some(report.stamp("--only-who"));
-        report::splice_who(&cost, &args.markdown, &args.json)?;
-        say(format!(
-            "wrote WHO's section into {} and {}",
-            args.markdown.display(),
-            args.json.display()
-        ));
-        return Ok(());
-    }
-    if args.only_live_view {
-        let baseline = args
-            .baseline_plugin_dir
-            .as_deref()
-            .context("--only-live-view needs --baseline-plugin-dir (scripts/bench --baseline REV)")?;
-        let size = args.sizes.iter().copied().max().unwrap_or(0);
-        say(format!("seeding up to {size} pods"));
-        seed::pods(&bench.client, 0, size).await?;
-        let mut cost = bench
-            .live_view_cost(
-                &scenarios()[0].target,
-                args.events_rate,
-                args.live_view_changes,
-                size,
-                baseline,
-            )
-            .await?;
-        cost.run = Some(report.stamp("--only-live-view"));
-        report::splice_live_view(&cost, &args.markdown, &args.json)?;
-        say(format!(
-            "wrote the live view's section into {} and {}",
-            args.markdown.display(),
-            args.json.display()
-        ));
-        return Ok(());
-    }
-    if args.only_sources {
-        let size = args.sizes.iter().copied().max().unwrap_or(0);
-        say(format!("seeding up to {size} pods"));
-        seed::pods(&bench.client, 0, size).await?;
-        let mut cost = bench.sources_cost(&args, size).await?;
-        cost.run = Some(report.stamp("--only-sources"));
-        report::splice_sources(&cost, &args.markdown, &args.json)?;
-        say(format!(
-            "wrote the sources' section into {} and {}",
-            args.markdown.display(),
-            args.json.display()
-        ));
+    if measure_alone(&bench, &args, &report).await? {
         return Ok(());
     }
     let mut seeded = 0;
@@ -498,6 +429,67 @@ async fn run(args: Args) -> Result<()> {
     }
     say(format!("wrote {} and {}", args.markdown.display(), args.json.display()));
     Ok(())
+}
+
+/// A section measured on its own (`--only-events`, `--only-who`, `--only-live-view`, `--only-sources`): on the
+/// pods of the largest size, seeded if need be, written into the report already there in place of its own
+/// section, the other figures staying those of their full run. Whether one was asked for.
+async fn measure_alone(bench: &Bench, args: &Args, report: &Report) -> Result<bool> {
+    let asked = [
+        ("--only-events", args.only_events),
+        ("--only-who", args.only_who),
+        ("--only-live-view", args.only_live_view),
+        ("--only-sources", args.only_sources),
+    ];
+    let Some((option, _)) = asked.into_iter().find(|(_, asked)| *asked) else {
+        return Ok(false);
+    };
+    let size = args.sizes.iter().copied().max().unwrap_or(0);
+    say(format!("seeding up to {size} pods"));
+    seed::pods(&bench.client, 0, size).await?;
+    let target = &scenarios()[0].target;
+    let (markdown, json) = (&args.markdown, &args.json);
+    let stamp = Some(report.stamp(option));
+    let section = match option {
+        "--only-events" => {
+            let mut cost = bench
+                .events_cost(target, args.events_rate, args.events_changes, size)
+                .await?;
+            cost.run = stamp;
+            report::splice_events(&cost, markdown, json)?;
+            "the Events' section"
+        }
+        "--only-who" => {
+            let mut cost = bench.who_cost(target, args.events_rate, args.who_changes, size).await?;
+            cost.run = stamp;
+            report::splice_who(&cost, markdown, json)?;
+            "WHO's section"
+        }
+        "--only-live-view" => {
+            let baseline = args
+                .baseline_plugin_dir
+                .as_deref()
+                .context("--only-live-view needs --baseline-plugin-dir (scripts/bench --baseline REV)")?;
+            let mut cost = bench
+                .live_view_cost(target, args.events_rate, args.live_view_changes, size, baseline)
+                .await?;
+            cost.run = stamp;
+            report::splice_live_view(&cost, markdown, json)?;
+            "the live view's section"
+        }
+        _ => {
+            let mut cost = bench.sources_cost(args, size).await?;
+            cost.run = stamp;
+            report::splice_sources(&cost, markdown, json)?;
+            "the sources' section"
+        }
+    };
+    say(format!(
+        "wrote {section} into {} and {}",
+        markdown.display(),
+        json.display()
+    ));
+    Ok(true)
 }
 
 impl Bench {
