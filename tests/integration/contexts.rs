@@ -207,8 +207,13 @@ async fn the_live_view_shows_a_section_per_context() {
     tmux.wait_for("both contexts synced", |screen| screen.contains("Synced every context"));
     let created = cluster.kubectl(&["create", "configmap", "seen-twice", "-n", &namespace.name]);
     assert!(created.status.success(), "{}", support::stderr_of(&created));
+    // The table's rows (the strip under the table names the selected object too).
     let screen = tmux.wait_for("a row from each context", |screen| {
-        screen.lines().filter(|line| line.contains("seen-twice")).count() == 2
+        screen
+            .lines()
+            .filter(|line| line.starts_with("ADDED") && line.contains("seen-twice"))
+            .count()
+            == 2
     });
     assert!(screen.contains(&format!("contexts {current},second")), "{screen}");
     let lines: Vec<&str> = screen.lines().collect();
@@ -228,9 +233,11 @@ async fn the_live_view_shows_a_section_per_context() {
         "{screen}"
     );
     let row = |context: &str| {
-        lines
-            .iter()
-            .any(|line| line.contains("seen-twice") && line.split_whitespace().any(|word| word == context))
+        lines.iter().any(|line| {
+            line.starts_with("ADDED")
+                && line.contains("seen-twice")
+                && line.split_whitespace().any(|word| word == context)
+        })
     };
     assert!(row(&current) && row("second"), "{screen}");
     tmux.run(&["send-keys", "-t", "live", "q"]);
