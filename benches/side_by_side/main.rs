@@ -342,6 +342,8 @@ impl Tool {
 struct Bench {
     client: kube::Client,
     kubeconfig: PathBuf,
+    /// kube-apiserver's process, from the control plane's own record (`scripts/cluster`), to read its cost.
+    apiserver: Option<u32>,
     audit: AuditLog,
     environment: Vec<(String, String)>,
     clock_ticks: f64,
@@ -508,9 +510,17 @@ impl Bench {
             // kubectl keeps discovery in a cache; a folder of the run's own, warmed once, as it is in daily use.
             ("KUBECACHEDIR".into(), kubectl_cache.path().display().to_string()),
         ];
+        // scripts/cluster keeps the pid of each component beside the kubeconfig: run/kube-apiserver.pid.
+        let apiserver = args
+            .kubeconfig
+            .parent()
+            .map(|dir| dir.join("run/kube-apiserver.pid"))
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|pid| pid.trim().parse().ok());
         Ok(Bench {
             client,
             kubeconfig: args.kubeconfig.clone(),
+            apiserver,
             audit: AuditLog::new(args.audit_log.clone()),
             environment,
             clock_ticks: observe::clock_ticks(),
@@ -875,6 +885,14 @@ impl Bench {
     ) -> Result<Start> {
         let offset = self.audit.end()?;
         let bytes_before = link.map(Link::bytes);
+        // The API server's own cost of this start: its CPU and its peak memory until the tool is ready.
+        let apiserver_before = match self.apiserver {
+            Some(pid) => {
+                observe::reset_peak_memory(pid)?;
+                Some(observe::cpu_time(pid, self.clock_ticks)?)
+            }
+            None => None,
+        };
         let mut observed = Observed::spawn(
             "kubectl",
             &tool.args(target, extra),
@@ -899,6 +917,13 @@ impl Bench {
                 Duration::try_from(since_start).context("the watch answered before the tool started")?
             }
         };
+        let apiserver = match (self.apiserver, apiserver_before) {
+            (Some(pid), Some(before)) => Some((
+                (observe::cpu_time(pid, self.clock_ticks)? - before).as_secs_f64(),
+                observe::memory_kib(pid, "VmHWM")? as f64 / 1024.0,
+            )),
+            _ => None,
+        };
         // The lists are decoded and dropped by now; a moment more lets any late peak show.
         tokio::time::sleep(Duration::from_secs(1)).await;
         observed.still_running()?;
@@ -917,6 +942,8 @@ impl Bench {
             requests,
             megabytes_received: bytes.map(|(down, _)| down),
             megabytes_sent: bytes.map(|(_, up)| up),
+            apiserver_cpu_seconds: apiserver.map(|(cpu, _)| cpu),
+            apiserver_peak_mib: apiserver.map(|(_, peak)| peak),
         })
     }
 

@@ -323,6 +323,13 @@ pub fn cpu_time(pid: u32, clock_ticks: f64) -> Result<Duration> {
 }
 
 /// The clock ticks per second that /proc counts CPU time in.
+/// Resets a process's peak resident memory (VmHWM) to its current one (`clear_refs`, Linux 4.0 and later), so
+/// that the peak of what follows can be read.
+pub fn reset_peak_memory(pid: u32) -> Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .with_context(|| format!("resetting the peak memory of {pid}"))
+}
+
 pub fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
