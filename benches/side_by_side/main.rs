@@ -1204,11 +1204,7 @@ impl Bench {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         // The live views' CPU counts only once they have shown every change: their status lines count them.
-        let (mut live_shown, mut recorded_shown) = (live.changes_shown()?, recorded.changes_shown()?);
-        while (live_shown < Some(changes) || recorded_shown < Some(changes)) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            (live_shown, recorded_shown) = (live.changes_shown()?, recorded.changes_shown()?);
-        }
+        let [live_shown, recorded_shown] = TmuxView::wait_shown([&live, &recorded], changes, deadline).await?;
         let after = self.samples(&pids);
 
         // Idle after the churn: nothing changes, but the ages and "how long ago" on screen count seconds.
@@ -1352,17 +1348,13 @@ impl Bench {
         {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        let mut live_shown = live.changes_shown()?;
-        while live_shown < Some(changes) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            live_shown = live.changes_shown()?;
-        }
+        let [live_shown] = TmuxView::wait_shown([&live], changes, deadline).await?;
         let after = self.samples(&pids);
         let screen = live.capture()?;
         // The churn's Events are joined: the live view's rows show them.
         let joined = screen.contains("Started (") || screen.contains("Scheduled (");
         let ended = [
-            (live_shown < Some(changes)).then(|| format!("showed {live_shown:?} of the {changes} changes")),
+            TmuxView::short_of(live_shown, changes),
             with_events.exited(),
             without.exited(),
         ];
@@ -1437,14 +1429,9 @@ impl Bench {
         {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        let mut shown = [live.changes_shown()?, live_without.changes_shown()?];
-        while shown.iter().any(|shown| *shown < Some(changes)) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            shown = [live.changes_shown()?, live_without.changes_shown()?];
-        }
+        let shown = TmuxView::wait_shown([&live, &live_without], changes, deadline).await?;
         let after = self.samples(&pids);
-        let short =
-            |shown: Option<u64>| (shown < Some(changes)).then(|| format!("showed {shown:?} of the {changes} changes"));
+        let short = |shown| TmuxView::short_of(shown, changes);
         let ended = [short(shown[0]), short(shown[1]), piped.exited(), piped_without.exited()];
         let reported = [shown[0], shown[1], Some(count(&piped)), Some(count(&piped_without))];
         piped.stop().await?;
@@ -1509,15 +1496,9 @@ impl Bench {
         let record = churn::run(&self.client, "lv", rate, total, false).await?;
         let changes = record.changes.len() as u64;
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mut shown = [now.changes_shown()?, before.changes_shown()?];
-        while shown.iter().any(|shown| *shown < Some(changes)) && Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            shown = [now.changes_shown()?, before.changes_shown()?];
-        }
+        let shown = TmuxView::wait_shown([&now, &before], changes, deadline).await?;
         let after = self.samples(&pids);
-        let short =
-            |shown: Option<u64>| (shown < Some(changes)).then(|| format!("showed {shown:?} of the {changes} changes"));
-        let ended = [short(shown[0]), short(shown[1])];
+        let ended = shown.map(|shown| TmuxView::short_of(shown, changes));
         now.stop()?;
         before.stop()?;
         Ok(LiveViewCost {
@@ -1805,6 +1786,30 @@ impl TmuxView {
 
     fn target(&self) -> String {
         self.session.to_string()
+    }
+
+    /// Waits, until `deadline`, for each view's status line to count `changes`: a live view's CPU counts only once
+    /// it has shown them all. What each counted at the end.
+    async fn wait_shown<const N: usize>(
+        views: [&TmuxView; N],
+        changes: u64,
+        deadline: Instant,
+    ) -> Result<[Option<u64>; N]> {
+        loop {
+            let mut shown = [None; N];
+            for (shown, view) in shown.iter_mut().zip(views) {
+                *shown = view.changes_shown()?;
+            }
+            if shown.iter().all(|shown| *shown >= Some(changes)) || Instant::now() >= deadline {
+                return Ok(shown);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Why a view's figures are short, when it did not show every change.
+    fn short_of(shown: Option<u64>, changes: u64) -> Option<String> {
+        (shown < Some(changes)).then(|| format!("showed {shown:?} of the {changes} changes"))
     }
 
     /// Waits until the status line no longer says it is syncing.
