@@ -2,15 +2,18 @@
 
 use std::time::{Duration, Instant};
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
 use crate::engine::stream::Notice;
 use crate::view::NoticeKind;
 
 /// Beyond this many kinds, the synced line names the ones with the most objects and counts the rest.
 const KINDS_NAMED: usize = 6;
 
-/// `Synced 1234 pods, 56 services in 0.41s; watching for changes`; with many kinds (`--all-kinds`),
-/// `Synced 1290 objects of 48 kinds (1234 pods, 56 services, …) in 0.41s; watching for changes`.
-pub fn synced_line(counts: &[(&str, usize)], took: Duration) -> String {
+/// `Synced 1234 pods, 56 services in 0.41s over HTTP/2; watching for changes`; with many kinds
+/// (`--all-kinds`), `Synced 1290 objects of 48 kinds (1234 pods, 56 services, …) in 0.41s over HTTP/2; …`.
+pub fn synced_line(counts: &[(&str, usize)], took: Duration, protocol: Option<&str>) -> String {
     let named = |counts: &[(&str, usize)]| -> Vec<String> {
         counts.iter().map(|(name, count)| format!("{count} {name}")).collect()
     };
@@ -27,21 +30,63 @@ pub fn synced_line(counts: &[(&str, usize)], took: Duration) -> String {
             named(&largest).join(", ")
         )
     };
-    format!("Synced {what} in {:.2}s; watching for changes", took.as_secs_f64())
+    let over = protocol.map(|protocol| format!(" over {protocol}")).unwrap_or_default();
+    format!(
+        "Synced {what} in {:.2}s{over}; watching for changes",
+        took.as_secs_f64()
+    )
 }
 
-pub(super) fn relisted_line(name: &str, changes: usize, after: Option<Duration>) -> String {
-    let after = after
-        .map(|gap| format!(" after {:.1}s", gap.as_secs_f64()))
-        .unwrap_or_default();
-    format!("{name}: relisted{after}: {changes} changes found")
+/// When a stream stopped being watched, by the monotonic clock (for the gap's length) and by the wall clock
+/// (for saying it).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Gap {
+    began: Instant,
+    at: Timestamp,
+}
+
+impl Gap {
+    pub(super) fn now() -> Gap {
+        Gap {
+            began: Instant::now(),
+            at: Timestamp::now(),
+        }
+    }
+
+    /// From when to when, ending now.
+    pub(super) fn until_now(&self) -> (Timestamp, Timestamp) {
+        let lasted = jiff::SignedDuration::try_from(self.began.elapsed()).unwrap_or_default();
+        (self.at, self.at.saturating_add(lasted).unwrap_or(self.at))
+    }
+}
+
+/// `pods: relisted after 33.0s: 71 changes found; not watched from 22:41:03 to 22:41:36: objects created and
+/// deleted in that time cannot be known`. A relist compares two states; what lived only between them is gone.
+pub(super) fn relisted_line(
+    name: &str,
+    changes: usize,
+    gap: Option<(Timestamp, Timestamp)>,
+    zone: &TimeZone,
+) -> String {
+    let Some((from, to)) = gap else {
+        return format!("{name}: relisted: {changes} changes found");
+    };
+    let clock = |at: Timestamp| at.to_zoned(zone.clone()).strftime("%H:%M:%S").to_string();
+    let lasted = Duration::try_from(to.duration_since(from)).unwrap_or_default();
+    format!(
+        "{name}: relisted after {:.1}s: {changes} changes found; not watched from {} to {}: objects created and \
+         deleted in that time cannot be known",
+        lasted.as_secs_f64(),
+        clock(from),
+        clock(to)
+    )
 }
 
 /// A notice as one line, and what kind of event it counts as; `gap` remembers when the stream broke off.
-pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Instant>) -> (NoticeKind, String) {
+pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Gap>) -> (NoticeKind, String) {
     match notice {
         Notice::Interrupted { cause, retry_in } => {
-            gap.get_or_insert_with(Instant::now);
+            gap.get_or_insert_with(Gap::now);
             let text = if retry_in.is_zero() {
                 format!("{name}: watch interrupted ({cause}); retrying now")
             } else {
@@ -67,7 +112,7 @@ pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Instant>
             )
         }
         Notice::Expired => {
-            gap.get_or_insert_with(Instant::now);
+            gap.get_or_insert_with(Gap::now);
             (
                 NoticeKind::Other,
                 format!("{name}: watch expired (410 Gone); relisting"),
@@ -93,10 +138,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_relist_after_a_gap_says_when_nothing_was_watched() {
+        let from: Timestamp = "2026-12-06T22:41:03Z".parse().unwrap();
+        let to: Timestamp = "2026-12-06T22:41:36Z".parse().unwrap();
+        assert_eq!(
+            relisted_line("pods", 71, Some((from, to)), &TimeZone::UTC),
+            "pods: relisted after 33.0s: 71 changes found; not watched from 22:41:03 to 22:41:36: objects created \
+             and deleted in that time cannot be known"
+        );
+        assert_eq!(
+            relisted_line("pods", 0, None, &TimeZone::UTC),
+            "pods: relisted: 0 changes found"
+        );
+    }
+
+    #[test]
     fn many_kinds_are_summed_up_with_the_largest_named() {
         let took = Duration::from_millis(410);
         assert_eq!(
-            synced_line(&[("pods", 1234), ("services", 56)], took),
+            synced_line(&[("pods", 1234), ("services", 56)], took, None),
             "Synced 1234 pods, 56 services in 0.41s; watching for changes"
         );
         let many: Vec<(&str, usize)> = vec![
@@ -109,8 +169,8 @@ mod tests {
             ("e", 4),
         ];
         assert_eq!(
-            synced_line(&many, took),
-            "Synced 117 objects of 7 kinds (100 pods, 7 services, 4 e, 3 d, 2 c, …) in 0.41s; watching for changes"
+            synced_line(&many, took, Some("HTTP/2")),
+            "Synced 117 objects of 7 kinds (100 pods, 7 services, 4 e, 3 d, 2 c, …) in 0.41s over HTTP/2; watching for changes"
         );
     }
 }

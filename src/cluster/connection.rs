@@ -1,13 +1,12 @@
 //! Connecting like kubectl: the kubeconfig files (`--kubeconfig`, else every file in `KUBECONFIG` merged by
 //! kubectl's rules, else `~/.kube/config`), the context, cluster and user it names, kubectl's overriding flags,
 //! the proxy client-go would choose, compression, and the in-cluster configuration inside a pod. kube-rs does
-//! the rest: TLS, tokens, exec credential plugins, gzip.
+//! the rest (TLS settings, tokens, exec credential plugins, gzip) over `transport`'s HTTP/2 client.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use kube::client::ClientBuilder;
 use kube::config::{
     AuthInfo, Cluster, Context, KubeConfigOptions, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
 };
@@ -16,6 +15,7 @@ use secrecy::SecretString;
 
 use super::proxy::{self, Proxy, ProxyEnvironment, ProxySource};
 use super::retry::RetryAfterLayer;
+use super::transport::{self, ConnectLimits, Protocol, Route};
 use super::waits::ServerWaits;
 use crate::error::{Error, Result, causes};
 
@@ -93,6 +93,8 @@ pub struct Connection {
     pub cache_dir: Option<PathBuf>,
     /// What the requests are waiting on the server for, right now.
     pub waits: ServerWaits,
+    /// HTTP/2 or HTTP/1.1, once the first connection is made.
+    pub protocol: Protocol,
 }
 
 /// Name of the context made up when only `--server` says where to connect.
@@ -104,9 +106,6 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         None if options.server.is_some() => from_kubeconfig(Kubeconfig::default(), options).await?,
         None => (in_cluster(options)?, None, None),
     };
-    config.connect_timeout = options.request_timeout.or(config.connect_timeout);
-    // The watch engine bounds its streams itself; a read timeout here would cut quiet watches.
-    config.read_timeout = None;
     if let Ok(agent) = HeaderValue::from_str(&user_agent()) {
         config.headers.push((HeaderName::from_static("user-agent"), agent));
     }
@@ -125,17 +124,22 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         &options.proxy_environment,
     )
     .map_err(Error::Config)?;
-    config.proxy_url = proxy.as_ref().map(|proxy| proxy.url.clone());
+    let route = match &proxy {
+        None => Route::Direct,
+        Some(proxy) if proxy.url.scheme_str() == Some("socks5") => Route::Socks(proxy.url.clone()),
+        Some(proxy) => Route::Tunnel(proxy.url.clone()),
+    };
     let default_namespace = config.default_namespace.clone();
     let waits = ServerWaits::default();
-    let client = ClientBuilder::try_from(config).map_err(|error| {
+    let limits = ConnectLimits::within(options.request_timeout);
+    let (client, protocol) = transport::client(&config, &route, limits).map_err(|error| {
         let through = proxy
             .as_ref()
             .map(|proxy| format!(" through the proxy {}", proxy.display()))
             .unwrap_or_default();
         Error::Config(format!(
             "cannot set up a client for {server}{through}: {}",
-            causes(&error)
+            causes(error.as_ref())
         ))
     })?;
     let client = client.with_layer(&RetryAfterLayer::new(waits.clone())).build();
@@ -148,6 +152,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         request_timeout: options.request_timeout,
         cache_dir: options.cache_dir.clone(),
         waits,
+        protocol,
     })
 }
 

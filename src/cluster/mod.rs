@@ -6,4 +6,5 @@ pub mod discovery;
 pub mod proxy;
 pub mod resolver;
 pub mod retry;
+pub mod transport;
 pub mod waits;

@@ -942,3 +942,104 @@ async fn the_audit_log_names_the_tool() {
         );
     }
 }
+
+/// The same rolling restart behind a plain TCP load balancer, as cloud TCP load balancers can be: a server is
+/// taken in as soon as it accepts a TCP connection, so a new connection may reach one that is starting (it
+/// accepts TCP before it can finish a TLS handshake) or draining. One server or the other is restarted every 3
+/// to 5 s, so the tool's one HTTP/2 connection is cut wherever it goes. Connecting is bounded step by step
+/// (the TLS handshake within 10 s), so each gap stays shorter than an object's life, every object is
+/// reported, and a relist says from when to when nothing was watched.
+#[tokio::test]
+async fn api_servers_restarted_behind_a_tcp_balancer() {
+    let Some(cluster) = support::named_control_plane_with(
+        "tcp-balanced",
+        &["--apiservers", "2", "--balancer-check", "tcp"],
+        &["--shutdown-delay-duration=4s", "--shutdown-send-retry-after=true"],
+    ) else {
+        return;
+    };
+    let dir = cluster.state_dir.clone().expect("a local control plane");
+    let url = std::fs::read_to_string(dir.join("run/apiserver.url")).expect("the balancer's address");
+    let port: u16 = url.trim().rsplit(':').next().and_then(|port| port.parse().ok()).expect("a port");
+    let restarts = Arc::new(AtomicUsize::new(0));
+    let counted = restarts.clone();
+    let connections = Arc::new(Mutex::new((BTreeSet::new(), 0)));
+    let sampled = connections.clone();
+    let stderr = run_through_fault(
+        "API servers restarted behind a TCP load balancer",
+        cluster,
+        Conditions::default(),
+        move |stop| async move {
+            let sampling = tokio::spawn(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    let now = tool_connections(port);
+                    {
+                        let mut seen = sampled.lock().expect("not poisoned");
+                        seen.1 = seen.1.max(now.len());
+                        seen.0.extend(now);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            });
+            let mut dice = Dice::new();
+            for index in ["2", "1", "2", "1", "2"] {
+                tokio::time::sleep(dice.between(Duration::from_secs(3), Duration::from_secs(5))).await;
+                cluster.script("restart-apiserver", &["--index", index]).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+            sampling.await.expect("sampled");
+        },
+    )
+    .await;
+    // The balancer checked TCP only: it took a server out only while nothing listened on its port.
+    let balancer = std::fs::read_to_string(dir.join("logs/haproxy.log")).expect("haproxy's log");
+    let taken_out = balancer.matches("is DOWN, reason: Layer4").count();
+    let restarts = restarts.load(Ordering::SeqCst);
+    assert!(
+        restarts == 5 && taken_out >= 2,
+        "{restarts} restarts, a server taken out {taken_out} times on TCP:\n{balancer}"
+    );
+    assert!(!balancer.contains("Layer7"), "the balancer checks TCP only:\n{balancer}");
+    // The restarts reached the tool: its connection was cut and made again; and it held one at a time (two for
+    // a moment while one replaces the other), its watches multiplexed over it.
+    let (distinct, most) = std::mem::take(&mut *connections.lock().expect("not poisoned"));
+    eprintln!(
+        "fault suite: the tool's connections to the balancer: {} in all, at most {most} at once; its notices:\n{stderr}",
+        distinct.len()
+    );
+    assert!(
+        distinct.len() >= 2 && most <= 2,
+        "the tool's connections to the balancer: {} in all, at most {most} at once\n{stderr}",
+        distinct.len()
+    );
+    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ")
+        .into_iter()
+        .chain(seconds_after(&stderr, "relisted after "))
+        .collect();
+    assert!(
+        gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
+        "each gap is shorter than an object's life: {gaps:?} s\n{stderr}"
+    );
+    for relist in stderr.lines().filter(|line| line.contains("relisted after ")) {
+        assert!(
+            relist.contains("not watched from ") && relist.contains("cannot be known"),
+            "a relist after a gap says the gap: {relist}"
+        );
+    }
+}
+
+/// The local ports of kubectl-watchnew's TCP connections to this port on loopback, as `ss` lists them.
+fn tool_connections(port: u16) -> BTreeSet<u16> {
+    let output = std::process::Command::new("ss")
+        .args(["-tnpH", "state", "established", "dst", &format!("127.0.0.1:{port}")])
+        .output()
+        .expect("ss runs");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains("\"kubectl-watchne\""))
+        .filter_map(|line| {
+            let local = line.split_whitespace().nth(2)?;
+            local.rsplit(':').next()?.parse().ok()
+        })
+        .collect()
+}

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
-use super::notices::{events_unavailable_line, notice_line, relisted_line, synced_line};
+use super::notices::{Gap, events_unavailable_line, notice_line, relisted_line, synced_line};
 use crate::cluster::connection::Connection;
 use crate::cluster::discovery::{Catalog, ResourceInfo};
 use crate::cluster::resolver::{self, Target, TypeTarget};
@@ -134,8 +134,8 @@ struct Route {
     /// How notices name it: `pods`, or `staging: pods` with several contexts.
     name: String,
     spec: StreamSpec,
-    /// When it broke off, for the length of the gap.
-    gap: Option<Instant>,
+    /// When it broke off, for saying the gap.
+    gap: Option<Gap>,
 }
 
 enum Role {

@@ -204,8 +204,9 @@ impl Clusters {
                         continue;
                     }
                     let route = &mut self.routes[driver];
-                    let after = route.gap.take().map(|since| since.elapsed());
-                    out.push(notice(NoticeKind::Relist, relisted_line(&route.name, changes, after)));
+                    let gap = route.gap.take().map(|gap| gap.until_now());
+                    let text = relisted_line(&route.name, changes, gap, &jiff::tz::TimeZone::system());
+                    out.push(notice(NoticeKind::Relist, text));
                 }
                 Report::Change { stream, change } => {
                     if first_list_of == Some(stream) && created_before(&change, self.started_at) {
@@ -268,9 +269,10 @@ impl Clusters {
             .map(|(info, synced)| (info.label.name.as_str(), synced.existing))
             .collect();
         let name = self.contexts[context].name.clone();
+        let protocol = self.contexts[context].connection.protocol.name();
         let line = match &name {
-            Some(name) => format!("{name}: {}", synced_line(&counts, took)),
-            None => synced_line(&counts, took),
+            Some(name) => format!("{name}: {}", synced_line(&counts, took, protocol)),
+            None => synced_line(&counts, took, protocol),
         };
         Synced {
             context: name,

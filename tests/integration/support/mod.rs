@@ -28,13 +28,14 @@ pub const LIMITED_NAMESPACE: &str = "team-a";
 pub const SKIP_LOG_ENV: &str = "WATCHNEW_SKIP_LOG";
 /// The options of `scripts/cluster up` that it also reads from the environment: a caller's value must not
 /// change which control plane the tests get (no nodes, no controllers), so none is passed on.
-const CLUSTER_OPTION_VARIABLES: [&str; 8] = [
+const CLUSTER_OPTION_VARIABLES: [&str; 9] = [
     "WATCHNEW_CLUSTER_NAME",
     "WATCHNEW_KUBERNETES_VERSION",
     "WATCHNEW_APISERVER_ARGS",
     "WATCHNEW_CONTROLLER_MANAGER",
     "WATCHNEW_NODES",
     "WATCHNEW_APISERVERS",
+    "WATCHNEW_BALANCER_CHECK",
     "WATCHNEW_AUDIT_LOG",
     "WATCHNEW_CLUSTER_TIMEOUT",
 ];
