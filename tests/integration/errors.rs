@@ -105,6 +105,24 @@ fn an_unreachable_server_is_a_connection_error() {
     assert_error(&output, 4, "cannot reach the API server");
 }
 
+/// A listener that accepts and never answers, as a load balancer's for a server that is starting or gone: the
+/// TLS handshake's own limit ends the wait after 10 s, not the 30 s connect limit.
+#[test]
+fn a_server_that_accepts_and_never_answers_is_given_up_after_the_handshake_limit() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let server = format!("https://{}", listener.local_addr().expect("bound"));
+    let holding = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+    let started = std::time::Instant::now();
+    let output = run_against_cluster(&["--server", &server, "pods"]);
+    let took = started.elapsed();
+    assert!(holding.join().expect("joined").is_ok(), "the connection was accepted");
+    assert_error(&output, 4, "the TLS handshake with 127.0.0.1 did not finish within 10s");
+    assert!(
+        took >= std::time::Duration::from_secs(10) && took < std::time::Duration::from_secs(15),
+        "given up after {took:?}"
+    );
+}
+
 #[test]
 fn an_untrusted_certificate_is_a_connection_error() {
     let output = run_against_cluster(&["--certificate-authority", "/etc/ssl/certs/ca-certificates.crt", "pods"]);

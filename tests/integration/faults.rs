@@ -462,6 +462,45 @@ async fn connections_that_stall() {
     );
 }
 
+/// A load balancer that accepts connections for a server that never answers (starting, draining, gone): the
+/// proxy cuts the tool's connection and, for 8 s, accepts new ones and never says a word. The attempt to
+/// reconnect gives up on its TLS handshake after 10 s and says so; the next gets through. The gap is bounded by
+/// that handshake limit, where a handshake bounded only by the 30 s connect timeout kept the watch away for 30
+/// s; the change made meanwhile is reported after it.
+#[tokio::test]
+async fn a_balancer_that_accepts_and_never_answers() {
+    let Some((cluster, proxy, server)) = behind_proxy().await else {
+        return;
+    };
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create_in(cluster, &client, "silent").await;
+    let args = ["cm", "-n", &namespace.name, "-o", "json", "--server", &server];
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
+    let cut = proxy.cut_and_mute();
+    assert!(cut >= 1, "the tool's connection was open, and cut");
+    let api: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    api.create(&PostParams::default(), &config_map("made-while-silent", "1"))
+        .await
+        .expect("create");
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    proxy.unmute();
+    let events = watcher.json_events(1).await;
+    assert_eq!(
+        crate::support::watcher::summary(&events[0]),
+        ("ADDED".to_string(), "made-while-silent".to_string())
+    );
+    let stderr = watcher.stderr();
+    assert!(
+        stderr.contains("did not finish within 10s"),
+        "the handshake's limit is said:\n{stderr}"
+    );
+    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
+    assert!(
+        gaps.len() == 1 && gaps[0] < 20.0,
+        "one reconnection, within the handshake's limit and a retry: {gaps:?} s\n{stderr}"
+    );
+}
+
 /// The API server is slow to answer for 15 s: every chunk either way is held 300 ms on the way (so a watch
 /// event comes late, and a request takes a second or more). The tool keeps up once it is fast again and
 /// loses nothing; a slow stream is not a dead one.
@@ -960,7 +999,12 @@ async fn api_servers_restarted_behind_a_tcp_balancer() {
     };
     let dir = cluster.state_dir.clone().expect("a local control plane");
     let url = std::fs::read_to_string(dir.join("run/apiserver.url")).expect("the balancer's address");
-    let port: u16 = url.trim().rsplit(':').next().and_then(|port| port.parse().ok()).expect("a port");
+    let port: u16 = url
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
     let restarts = Arc::new(AtomicUsize::new(0));
     let counted = restarts.clone();
     let connections = Arc::new(Mutex::new((BTreeSet::new(), 0)));
@@ -999,7 +1043,10 @@ async fn api_servers_restarted_behind_a_tcp_balancer() {
         restarts == 5 && taken_out >= 2,
         "{restarts} restarts, a server taken out {taken_out} times on TCP:\n{balancer}"
     );
-    assert!(!balancer.contains("Layer7"), "the balancer checks TCP only:\n{balancer}");
+    assert!(
+        !balancer.contains("Layer7"),
+        "the balancer checks TCP only:\n{balancer}"
+    );
     // The restarts reached the tool: its connection was cut and made again; and it held one at a time (two for
     // a moment while one replaces the other), its watches multiplexed over it.
     let (distinct, most) = std::mem::take(&mut *connections.lock().expect("not poisoned"));

@@ -14,6 +14,9 @@ use tokio::task::JoinHandle;
 pub struct Proxy {
     pub address: SocketAddr,
     blocked: Arc<AtomicBool>,
+    /// New connections are accepted and never answered (`mute`), as a load balancer's for a server that is
+    /// starting or gone.
+    muted: Arc<AtomicBool>,
     /// Raised by `stall`: the connections opened before stop forwarding.
     stalls: tokio::sync::watch::Sender<u64>,
     /// How long each chunk is held before it is passed on, in milliseconds (`slow_down`).
@@ -27,11 +30,13 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
         let address = listener.local_addr().expect("bound");
         let blocked = Arc::new(AtomicBool::new(false));
+        let muted = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let (stalls, stall_count) = tokio::sync::watch::channel(0u64);
         let delay_ms = Arc::new(AtomicU64::new(0));
         let acceptor = tokio::spawn({
             let blocked = blocked.clone();
+            let muted = muted.clone();
             let delay_ms = delay_ms.clone();
             let connections = connections.clone();
             async move {
@@ -43,6 +48,15 @@ impl Proxy {
                     };
                     if blocked.load(Ordering::SeqCst) {
                         continue; // dropped at once: the connection is refused in effect
+                    }
+                    if muted.load(Ordering::SeqCst) {
+                        // Held open, read from and never answered, until the client gives up or `cut`.
+                        let silent = tokio::spawn(async move {
+                            let mut sink = [0u8; 4096];
+                            while matches!(client.read(&mut sink).await, Ok(read) if read > 0) {}
+                        });
+                        connections.lock().expect("not poisoned").push(silent);
+                        continue;
                     }
                     let mut stall_count = stall_count.clone();
                     let opened_after = *stall_count.borrow_and_update();
@@ -73,6 +87,7 @@ impl Proxy {
         Proxy {
             address,
             blocked,
+            muted,
             stalls,
             delay_ms,
             connections,
@@ -109,6 +124,17 @@ impl Proxy {
 
     pub fn unblock(&self) {
         self.blocked.store(false, Ordering::SeqCst);
+    }
+
+    /// Breaks every open connection; new ones are accepted and never answered until `unmute`.
+    pub fn cut_and_mute(&self) -> usize {
+        self.muted.store(true, Ordering::SeqCst);
+        self.cut()
+    }
+
+    /// New connections are forwarded again (those accepted while muted stay silent).
+    pub fn unmute(&self) {
+        self.muted.store(false, Ordering::SeqCst);
     }
 }
 
