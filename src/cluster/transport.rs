@@ -202,9 +202,9 @@ struct Shared {
     open: AtomicUsize,
     /// The streams the server allows at once, as its latest SETTINGS said.
     allowed: AtomicUsize,
-    /// A stream was given up before it ended (no answer in time, or nothing heard for the silence limit):
-    /// the connection may be stalled, so no new stream goes on it. Its other streams go on until they end,
-    /// and a stalled one also fails its PINGs.
+    /// A stream was given up after a silence (no answer in time, or nothing heard for the silence limit): the
+    /// connection may be stalled, so no new stream goes on it. Its other streams go on until they end, and a
+    /// stalled one also fails its PINGs.
     doubtful: AtomicBool,
 }
 
@@ -219,10 +219,17 @@ impl Multiplexed {
     }
 }
 
+/// A stream given up after this long without hearing from it makes its connection doubtful. A stream given up
+/// as soon as its last bytes came is not a sign of a stall: a gzip reader stops at the end of its member,
+/// a watch at the ERROR event that ends it.
+const SILENCE_OF_DOUBT: Duration = Duration::from_secs(1);
+
 /// A stream's place on its connection, held from the request to its body's end.
 struct Slot {
     state: Arc<Shared>,
     ended: bool,
+    /// When the request went out, then when its stream last brought something.
+    last_heard: std::time::Instant,
 }
 
 impl Slot {
@@ -231,6 +238,7 @@ impl Slot {
         Slot {
             state: state.clone(),
             ended: false,
+            last_heard: std::time::Instant::now(),
         }
     }
 }
@@ -238,7 +246,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.state.open.fetch_sub(1, Ordering::AcqRel);
-        if !self.ended {
+        if !self.ended && self.last_heard.elapsed() >= SILENCE_OF_DOUBT {
             self.state.doubtful.store(true, Ordering::Release);
         }
     }
@@ -279,9 +287,14 @@ impl HttpBody for Counted {
 
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let frame = Pin::new(&mut self.body).poll_frame(cx);
-        // The end, or an error of the stream (a reset, the connection lost): not given up.
-        if matches!(frame, Poll::Ready(None | Some(Err(_)))) || self.body.is_end_stream() {
-            self.slot.ended = true;
+        match &frame {
+            // The end, or an error of the stream (a reset, the connection lost): not given up.
+            Poll::Ready(None | Some(Err(_))) => self.slot.ended = true,
+            Poll::Ready(Some(Ok(_))) => {
+                self.slot.last_heard = std::time::Instant::now();
+                self.slot.ended = self.body.is_end_stream();
+            }
+            Poll::Pending => {}
         }
         frame
     }
@@ -379,10 +392,14 @@ where
             match place {
                 Some((mut sender, slot)) => {
                     self.protocol.set(HTTP2);
-                    // Dropped unanswered (the caller's time ran out) or failed, the slot makes the connection
-                    // doubtful.
+                    // Dropped unanswered after a silence (the caller's time ran out), the slot makes the
+                    // connection doubtful.
                     let response = sender.send_request(request).await?;
-                    return Ok(response.map(|body| Counted { body, slot }.boxed_unsync()));
+                    return Ok(response.map(|body| {
+                        let mut slot = slot;
+                        slot.last_heard = std::time::Instant::now();
+                        Counted { body, slot }.boxed_unsync()
+                    }));
                 }
                 // The server (or the path to it) chose HTTP/1.1: every request from now on goes that way.
                 None => self.protocol.set(HTTP1),

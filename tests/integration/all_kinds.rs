@@ -232,3 +232,87 @@ async fn kinds_the_user_may_not_watch_are_left_out_with_a_notice() {
         })
         .await;
 }
+
+/// Hundreds of kinds at once, as a Crossplane provider brings (300 CRDs), under a desktop's `ulimit -n 1024`,
+/// on a server that allows 100 streams per HTTP/2 connection: `--all-kinds -A` syncs, reports a change to the
+/// last kind, and holds a handful of connections, one per 100 streams: a second one opens past the server's
+/// limit, and no more than the streams need.
+#[tokio::test]
+async fn hundreds_of_kinds_over_a_handful_of_connections() {
+    const KINDS: usize = 300;
+    let Some(cluster) =
+        support::named_control_plane_with("many-kinds", &[], &["--http2-max-streams-per-connection=100"])
+    else {
+        return;
+    };
+    let crds: String = (0..KINDS)
+        .map(|index| {
+            format!(
+                "---\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n\
+                 metadata: {{name: things.k{index:03}.many.example.com}}\nspec:\n  group: k{index:03}.many.example.com\n  \
+                 names: {{plural: things, singular: thing, kind: Thing}}\n  scope: Namespaced\n  versions:\n  \
+                 - {{name: v1, served: true, storage: true, schema: {{openAPIV3Schema: {{type: object, \
+                 x-kubernetes-preserve-unknown-fields: true}}}}}}\n"
+            )
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().expect("a temporary file");
+    std::fs::write(file.path(), crds).expect("written");
+    let path = file.path().to_str().expect("UTF-8 path");
+    for args in [
+        vec!["apply", "-f", path],
+        vec!["wait", "--for=condition=Established", "crd", "--all", "--timeout=300s"],
+    ] {
+        let output = cluster.kubectl(&args);
+        assert!(output.status.success(), "{}", support::stderr_of(&output));
+    }
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create_in(cluster, &client, "many").await;
+    let mut watcher =
+        Watcher::start_with_open_files(&cluster.kubeconfig, &["--all-kinds", "-A", "-o", "json"], 1024).await;
+    let stderr = watcher.stderr();
+    let synced = stderr.lines().find(|line| line.starts_with("Synced ")).expect("synced");
+    let kinds: usize = synced
+        .split(" kinds")
+        .next()
+        .and_then(|before| before.rsplit(' ').next())
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("a count of kinds: {synced}"));
+    assert!(kinds > KINDS && synced.contains(" over HTTP/2;"), "{synced}");
+    // One stream per kind and one for the Events, at most 100 on a connection.
+    let needed = (kinds + 1).div_ceil(100);
+    let pid = watcher.pid();
+    let output = std::process::Command::new("ss")
+        .args(["-tnpH", "state", "established"])
+        .output()
+        .expect("ss runs");
+    let connections = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.contains(&format!("pid={pid},")))
+        .count();
+    eprintln!("hundreds of kinds: {synced}; {connections} TCP connections");
+    assert!(
+        (2..=needed + 1).contains(&connections),
+        "{kinds} kinds over {connections} connections, {needed} needed at 100 streams each"
+    );
+    let last = ApiResource {
+        group: format!("k{:03}.many.example.com", KINDS - 1),
+        version: "v1".into(),
+        api_version: format!("k{:03}.many.example.com/v1", KINDS - 1),
+        kind: "Thing".into(),
+        plural: "things".into(),
+    };
+    let things: Api<DynamicObject> = Api::namespaced_with(client, &namespace.name, &last);
+    things
+        .create(&PostParams::default(), &DynamicObject::new("the-last-kind", &last))
+        .await
+        .expect("create a thing");
+    let lines = watcher
+        .lines_until(Duration::from_secs(30), |line| line.contains("the-last-kind"))
+        .await;
+    let event: serde_json::Value = serde_json::from_str(lines.last().expect("a line")).expect("a JSON event");
+    assert_eq!(
+        crate::support::watcher::summary(&event),
+        ("ADDED".to_string(), "the-last-kind".to_string())
+    );
+}

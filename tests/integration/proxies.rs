@@ -77,6 +77,13 @@ async fn every_request_goes_through_the_proxy_the_kubeconfig_names() {
     for (proxy, forwarder) in [(&http, &http), (&https, &behind_tls), (&socks, &socks)] {
         let kubeconfig = kubeconfig_with(cluster, |c| c.proxy_url = Some(proxy.url.clone()));
         let mut watcher = Watcher::start(kubeconfig.path(), &["cm", "-n", &namespace.name, "-o", "json"]).await;
+        // The tunnel carries the API server's own TLS, and so its ALPN: HTTP/2 end to end, as kubectl's.
+        assert!(
+            watcher.stderr().contains(" over HTTP/2;"),
+            "{}: {}",
+            proxy.url,
+            watcher.stderr()
+        );
         let name = format!("through-{}", proxy.url.split(':').next().unwrap_or_default());
         create(&client, &namespace.name, &name).await;
         let events = watcher.json_events(1).await;
@@ -375,4 +382,47 @@ async fn a_proxys_credentials_are_sent_and_never_shown() {
         stderr.contains("user name and password") && !stderr.contains("s3cret"),
         "{stderr}"
     );
+}
+
+/// A server that offers no HTTP/2 gets HTTP/1.1, and the `Synced` line says so: `kubectl proxy` (plain HTTP) to
+/// the API server, behind stunnel (TLS with no ALPN), as a TLS-terminating gateway may be.
+#[tokio::test]
+async fn a_server_without_http2_is_spoken_to_in_http1() {
+    let Some(cluster) =
+        support::local_control_plane("signs the gateway's certificate with the local control plane's CA")
+    else {
+        return;
+    };
+    let (ca_cert, ca_key) = ca_files(cluster).expect("the local control plane's CA");
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "http1").await;
+    let port = crate::support::proxy_servers::free_port();
+    let mut kubectl_proxy = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(["proxy", "--address", "127.0.0.1", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("kubectl proxy starts");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "kubectl proxy listens");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let gateway = ProxyServer::stunnel_to(port, &ca_cert, &ca_key);
+    let server = gateway.url.clone();
+    let mut watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["cm", "-n", &namespace.name, "-o", "json", "--server", &server],
+    )
+    .await;
+    let stderr = watcher.stderr();
+    assert!(stderr.contains(" over HTTP/1.1;"), "{stderr}");
+    create(&client, &namespace.name, "over-http1").await;
+    let events = watcher.json_events(1).await;
+    assert_eq!(summary(&events[0]), ("ADDED".to_string(), "over-http1".to_string()));
+    assert!(gateway.log().contains("accepted connection"), "{}", gateway.log());
+    let _ = kubectl_proxy.kill();
+    let _ = kubectl_proxy.wait();
 }

@@ -52,6 +52,12 @@ impl ProxyServer {
     /// stunnel on a free loopback port, taking TLS with a certificate for 127.0.0.1 and localhost signed by
     /// `ca` (its `.crt` and `.key`), and passing the connection on to `upstream`: an https proxy.
     pub fn stunnel_before(upstream: &ProxyServer, ca_cert: &Path, ca_key: &Path) -> ProxyServer {
+        ProxyServer::stunnel_to(upstream.port, ca_cert, ca_key)
+    }
+
+    /// stunnel as `stunnel_before`, passing connections on to a port of loopback. It offers no protocol by
+    /// ALPN: a TLS server that speaks only HTTP/1.1.
+    pub fn stunnel_to(upstream_port: u16, ca_cert: &Path, ca_key: &Path) -> ProxyServer {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let port = free_port();
         let (cert, key) = (dir.path().join("proxy.crt"), dir.path().join("proxy.key"));
@@ -64,7 +70,7 @@ impl ProxyServer {
                 "foreground = yes\npid =\noutput = {}\ndebug = info\n[proxy]\naccept = 127.0.0.1:{port}\n\
                  connect = 127.0.0.1:{}\ncert = {}\nkey = {}\n",
                 log.display(),
-                upstream.port,
+                upstream_port,
                 cert.display(),
                 key.display()
             ),
@@ -209,7 +215,7 @@ impl Drop for ProxyServer {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
     listener.local_addr().expect("bound").port()
 }

@@ -38,7 +38,29 @@ impl Watcher {
 
     /// `start`, with these variables added to the environment.
     pub async fn start_with_env(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Watcher {
-        let mut watcher = Watcher::spawn_with_env(kubeconfig, args, env);
+        Watcher::spawn_with_env(kubeconfig, args, env).synced(args).await
+    }
+
+    /// `start`, with at most `open_files` files open (`ulimit -n`), as on a desktop whose limit is 1024.
+    pub async fn start_with_open_files(kubeconfig: &Path, args: &[&str], open_files: u32) -> Watcher {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("ulimit -n {open_files} && exec \"$0\" \"$@\""))
+            .arg(BINARY);
+        Watcher::spawn_command(command, kubeconfig, args, &[])
+            .synced(args)
+            .await
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Waits until it says it has synced.
+    async fn synced(mut self, args: &[&str]) -> Watcher {
+        let watcher = &mut self;
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while !watcher.stderr().contains("Synced ") {
             if let Ok(Some(status)) = watcher.child.try_wait() {
@@ -54,7 +76,7 @@ impl Watcher {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        watcher
+        self
     }
 
     pub fn spawn(kubeconfig: &Path, args: &[&str]) -> Watcher {
@@ -63,7 +85,10 @@ impl Watcher {
 
     /// Starts it without waiting, with these variables added to an environment without any proxy variable.
     pub fn spawn_with_env(kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Watcher {
-        let mut command = Command::new(BINARY);
+        Watcher::spawn_command(Command::new(BINARY), kubeconfig, args, env)
+    }
+
+    fn spawn_command(mut command: Command, kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> Watcher {
         command
             .arg("--kubeconfig")
             .arg(kubeconfig)
