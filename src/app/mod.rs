@@ -37,7 +37,7 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
                 for options in contexts {
                     connections.push(connection::connect(options).await?);
                 }
-                let mut waits = WaitWatch::new(&connections[0]);
+                let mut waits = WaitWatch::new(&connections);
                 let mut clusters = Clusters::start(&settings, connections);
                 // One context: its kinds are known before the output starts, so that a wrong type is an error
                 // on a terminal left as it was.

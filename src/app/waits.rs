@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use crate::cluster::connection::Connection;
 use crate::cluster::waits::ServerWaits;
-use crate::view::waiting::WaitAnnouncer;
+use crate::view::waiting::{ProgressAnnouncer, WaitAnnouncer};
 
 /// Until the first sync, how often the waits on the API server are looked at, to say why nothing happens.
 const WAIT_CHECK: Duration = Duration::from_millis(250);
@@ -14,16 +14,21 @@ const WAIT_CHECK: Duration = Duration::from_millis(250);
 pub(super) struct WaitWatch {
     waits: ServerWaits,
     announcer: WaitAnnouncer,
+    /// Every context's waits, for the progress of its first lists.
+    lists: Vec<ServerWaits>,
+    progress: ProgressAnnouncer,
     checks: tokio::time::Interval,
 }
 
 impl WaitWatch {
-    pub(super) fn new(connection: &Connection) -> WaitWatch {
+    pub(super) fn new(connections: &[Connection]) -> WaitWatch {
         let mut checks = tokio::time::interval(WAIT_CHECK);
         checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         WaitWatch {
-            waits: connection.waits.clone(),
+            waits: connections[0].waits.clone(),
             announcer: WaitAnnouncer::default(),
+            lists: connections.iter().map(|connection| connection.waits.clone()).collect(),
+            progress: ProgressAnnouncer::new(Instant::now()),
             checks,
         }
     }
@@ -32,7 +37,12 @@ impl WaitWatch {
     pub(super) async fn next_line(&mut self) -> String {
         loop {
             self.checks.tick().await;
-            if let Some(line) = self.announcer.update(self.waits.current().as_ref(), Instant::now()) {
+            let now = Instant::now();
+            if let Some(line) = self.announcer.update(self.waits.current().as_ref(), now) {
+                return line;
+            }
+            let listings: Vec<_> = self.lists.iter().flat_map(ServerWaits::listings).collect();
+            if let Some(line) = self.progress.update(&listings, now) {
                 return line;
             }
         }

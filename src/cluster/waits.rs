@@ -74,9 +74,20 @@ pub struct ServerWaits {
     state: Arc<Mutex<State>>,
 }
 
+/// How far the first list of one kind has come.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// `pods`, or `staging: pods` with several contexts.
+    pub kind: String,
+    pub read: usize,
+    pub total: Option<usize>,
+}
+
 #[derive(Debug, Default)]
 struct State {
     next_id: u64,
+    /// The first lists with more than one page, while they are read.
+    listings: Vec<Listing>,
     /// Requests sent and not answered, with when each was sent.
     unanswered: HashMap<u64, Instant>,
     refused_since: Option<Instant>,
@@ -98,6 +109,30 @@ impl ServerWaits {
             waits: self.clone(),
             id: state.next_id,
         }
+    }
+
+    /// A first list has come this far; `None` for `total` when the server does not say.
+    pub fn listing(&self, kind: &str, read: usize, total: Option<usize>) {
+        let mut state = self.lock();
+        let listing = Listing {
+            kind: kind.to_string(),
+            read,
+            total,
+        };
+        match state.listings.iter_mut().find(|listing| listing.kind == kind) {
+            Some(known) => *known = listing,
+            None => state.listings.push(listing),
+        }
+    }
+
+    /// A first list is read whole.
+    pub fn listed(&self, kind: &str) {
+        self.lock().listings.retain(|listing| listing.kind != kind);
+    }
+
+    /// The first lists being read, in the order they began.
+    pub fn listings(&self) -> Vec<Listing> {
+        self.lock().listings.clone()
     }
 
     /// The wait that began first, if the tool waits on the server at all. Refusals come first: while the

@@ -89,6 +89,12 @@ pub enum StreamMessage {
     Notice(Notice),
     /// The stream cannot go on (forbidden, unknown, rejected): the whole watch ends with this error.
     Failed(Error),
+    /// Before the first sync, how far its list has come: objects read, and how many in all when the server
+    /// says (each page's `remainingItemCount`).
+    Progress {
+        read: usize,
+        total: Option<usize>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -364,12 +370,14 @@ impl StreamDriver {
         let mut continue_token: Option<String> = None;
         let mut response = self.fetch_page(None).await?;
         let mut page_backoff = Backoff::default();
+        let mut read = 0;
         loop {
             let answered = match response {
                 Ok(Ok(body)) => Ok(body),
                 Ok(Err(kube::Error::Api(status))) if status.code == 410 && continue_token.is_some() => {
                     // The snapshot the pages came from is gone; start over with a fresh one.
                     continue_token = None;
+                    read = 0;
                     self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
                     response = self.fetch_page(None).await?;
                     continue;
@@ -403,6 +411,11 @@ impl StreamDriver {
             drop(body);
             if let Some(columns) = page.columns {
                 self.send(StreamMessage::Columns(columns)).await?;
+            }
+            read += page.items.len();
+            if !self.synced && page.continue_token.is_some() {
+                let total = page.remaining.map(|remaining| read + remaining as usize);
+                self.send(StreamMessage::Progress { read, total }).await?;
             }
             let forward = async {
                 for item in page.items {

@@ -167,6 +167,8 @@ pub struct ListPage {
     pub resource_version: String,
     /// Set when more pages follow.
     pub continue_token: Option<String>,
+    /// How many objects the pages after this one hold, when the server says (not with a label selector).
+    pub remaining: Option<u64>,
     pub items: Vec<WireObject>,
     pub columns: Option<Vec<Column>>,
 }
@@ -213,6 +215,7 @@ struct Metadata<'a> {
     resource_version: Option<String>,
     #[serde(rename = "continue")]
     continue_token: Option<String>,
+    remaining_item_count: Option<u64>,
     annotations: Option<BTreeMap<String, String>>,
     #[serde(borrow)]
     managed_fields: Option<&'a RawValue>,
@@ -409,6 +412,7 @@ fn page_of(
             .resource_version
             .ok_or(DecodeError::MissingField("metadata.resourceVersion"))?,
         continue_token: metadata.continue_token.filter(|token| !token.is_empty()),
+        remaining: metadata.remaining_item_count,
         items,
         columns,
     })

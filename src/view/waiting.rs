@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use http::StatusCode;
 
-use crate::cluster::waits::{Wait, WaitCause};
+use crate::cluster::waits::{Listing, Wait, WaitCause};
 
 /// A wait shorter than this goes unsaid: a start takes that long on a slow link without anything wrong.
 pub const SAY_AFTER: Duration = Duration::from_secs(2);
@@ -48,6 +48,62 @@ impl WaitAnnouncer {
             ),
         })
     }
+}
+
+/// A start's progress is said once it has taken this long, then again at most this often while it changes.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+/// The kinds a progress line names; the rest are counted.
+const KINDS_NAMED: usize = 3;
+
+/// Decides when to say how far the first lists have come.
+#[derive(Debug)]
+pub struct ProgressAnnouncer {
+    started: Instant,
+    said_at: Option<Instant>,
+    said: Vec<Listing>,
+}
+
+impl ProgressAnnouncer {
+    pub fn new(started: Instant) -> ProgressAnnouncer {
+        ProgressAnnouncer {
+            started,
+            said_at: None,
+            said: Vec::new(),
+        }
+    }
+
+    /// What to say now of the lists being read, if anything.
+    pub fn update(&mut self, listings: &[Listing], now: Instant) -> Option<String> {
+        let due = match self.said_at {
+            None => now.saturating_duration_since(self.started) >= PROGRESS_EVERY,
+            Some(at) => now.saturating_duration_since(at) >= PROGRESS_EVERY,
+        };
+        if !due || listings.is_empty() || listings == self.said.as_slice() {
+            return None;
+        }
+        self.said = listings.to_vec();
+        self.said_at = Some(now);
+        Some(progress_line(listings))
+    }
+}
+
+/// `listing what exists: 12500 of 50000 pods, 500 of 1200 services`: the largest lists first, and how many
+/// more when there are many.
+pub fn progress_line(listings: &[Listing]) -> String {
+    let mut largest: Vec<&Listing> = listings.iter().collect();
+    largest.sort_by_key(|listing| std::cmp::Reverse(listing.total.unwrap_or(listing.read)));
+    let mut parts: Vec<String> = largest
+        .iter()
+        .take(KINDS_NAMED)
+        .map(|listing| match listing.total {
+            Some(total) => format!("{} of {total} {}", listing.read, listing.kind),
+            None => format!("{} {} so far", listing.read, listing.kind),
+        })
+        .collect();
+    if listings.len() > KINDS_NAMED {
+        parts.push(format!("{} more kinds", listings.len() - KINDS_NAMED));
+    }
+    format!("listing what exists: {}", parts.join(", "))
 }
 
 fn begun_line(wait: &Wait, now: Instant) -> String {
@@ -93,6 +149,50 @@ fn times(count: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn listing(kind: &str, read: usize, total: Option<usize>) -> Listing {
+        Listing {
+            kind: kind.into(),
+            read,
+            total,
+        }
+    }
+
+    #[test]
+    fn a_start_says_its_progress_after_a_second_then_every_second_while_it_changes() {
+        let start = Instant::now();
+        let mut announcer = ProgressAnnouncer::new(start);
+        let pods = [listing("pods", 500, Some(50000))];
+        assert_eq!(announcer.update(&pods, at(start, 900)), None);
+        assert_eq!(
+            announcer.update(&pods, at(start, 1000)).as_deref(),
+            Some("listing what exists: 500 of 50000 pods")
+        );
+        let more = [listing("pods", 1000, Some(50000))];
+        assert_eq!(announcer.update(&more, at(start, 1500)), None);
+        assert!(announcer.update(&more, at(start, 2000)).is_some());
+        assert_eq!(announcer.update(&more, at(start, 3500)), None, "nothing new");
+        assert_eq!(announcer.update(&[], at(start, 5000)), None);
+    }
+
+    #[test]
+    fn the_largest_lists_are_named_first_and_the_rest_counted() {
+        let listings = [
+            listing("services", 500, Some(1200)),
+            listing("pods", 500, Some(50000)),
+            listing("secrets", 500, None),
+            listing("configmaps", 500, Some(600)),
+            listing("leases", 500, Some(700)),
+        ];
+        assert_eq!(
+            progress_line(&listings),
+            "listing what exists: 500 of 50000 pods, 500 of 1200 services, 500 of 700 leases, 2 more kinds"
+        );
+        assert_eq!(
+            progress_line(&[listing("pods", 500, None)]),
+            "listing what exists: 500 pods so far"
+        );
+    }
 
     fn at(start: Instant, millis: u64) -> Instant {
         start + Duration::from_millis(millis)

@@ -501,6 +501,57 @@ async fn a_balancer_that_accepts_and_never_answers() {
     );
 }
 
+/// A start that takes more than a second says how far it has come, from each LIST page's
+/// `remainingItemCount`: 1,500 ConfigMaps read in pages of 500 through a link that holds every chunk 400 ms.
+#[tokio::test]
+async fn a_slow_start_says_how_far_it_has_come() {
+    let Some((cluster, proxy, server)) = behind_proxy().await else {
+        return;
+    };
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create_in(cluster, &client, "progress").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    futures::stream::iter(0..1500)
+        .map(|index| {
+            let api = api.clone();
+            async move {
+                api.create(&PostParams::default(), &config_map(&format!("existing-{index}"), "0"))
+                    .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .for_each(|created| {
+            created.expect("seeding");
+        });
+    proxy.slow_down(Duration::from_millis(400));
+    let watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["cm", "-n", &namespace.name, "-o", "json", "--server", &server],
+    )
+    .await;
+    proxy.slow_down(Duration::ZERO);
+    let stderr = watcher.stderr();
+    // The namespace holds the 1,500 and the root CA's ConfigMap that kube-controller-manager adds.
+    let existing = api.list(&ListParams::default()).await.expect("listed").items.len();
+    assert!(stderr.contains(&format!("Synced {existing} configmaps")), "{stderr}");
+    let progress: Vec<&str> = stderr
+        .lines()
+        .take_while(|line| !line.starts_with("Synced "))
+        .filter(|line| line.starts_with("listing what exists: "))
+        .collect();
+    let pages: Vec<String> = [500, 1000, 1500]
+        .iter()
+        .map(|read| format!("listing what exists: {read} of {existing} configmaps"))
+        .collect();
+    assert!(
+        !progress.is_empty() && progress.iter().all(|line| pages.iter().any(|page| page == line)),
+        "the progress, before the sync:\n{stderr}"
+    );
+}
+
 /// The API server is slow to answer for 15 s: every chunk either way is held 300 ms on the way (so a watch
 /// event comes late, and a request takes a second or more). The tool keeps up once it is fast again and
 /// loses nothing; a slow stream is not a dead one.

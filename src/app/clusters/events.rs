@@ -79,7 +79,7 @@ impl Clusters {
                 }
                 events.session.apply(0, event, &mut self.reports);
             }
-            StreamMessage::Columns(_) => {}
+            StreamMessage::Columns(_) | StreamMessage::Progress { .. } => {}
             StreamMessage::Notice(stream_notice) => {
                 let route = &mut self.routes[driver];
                 let (kind, text) = notice_line(&route.name, &stream_notice, &mut route.gap);

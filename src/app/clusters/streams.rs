@@ -96,7 +96,20 @@ impl Clusters {
                 {
                     info.measure(cells);
                 }
+                if let StreamEvent::ListEnd { .. } = &event {
+                    self.contexts[context]
+                        .connection
+                        .waits
+                        .listed(&self.routes[driver].name);
+                }
+                let Some(running) = &mut self.contexts[context].running else {
+                    return Ok(());
+                };
                 running.session.apply(member, event, &mut self.reports);
+            }
+            StreamMessage::Progress { read, total } => {
+                let waits = &self.contexts[context].connection.waits;
+                waits.listing(&self.routes[driver].name, read, total);
             }
             StreamMessage::Columns(columns) => {
                 if let Role::Watched { info, .. } = &mut self.routes[driver].role {
