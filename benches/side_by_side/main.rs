@@ -257,9 +257,9 @@ fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// The links the pods are read over: loopback through the forwarder (for the bytes), then a fast and a slow
-/// link with the round trip of a VPN or a cloud region away.
-fn links() -> [(&'static str, Option<Shape>); 3] {
+/// The links the pods are read over: loopback through the forwarder (for the bytes), then a fast, a slow and a
+/// very slow link (a phone's hotspot, a congested VPN) with the round trip of a VPN or a cloud region away.
+fn links() -> [(&'static str, Option<Shape>); 4] {
     let round_trip = Duration::from_millis(20);
     [
         ("loopback (through the forwarder, no limit)", None),
@@ -274,6 +274,13 @@ fn links() -> [(&'static str, Option<Shape>); 3] {
             "20 Mbit/s, 20 ms round trip",
             Some(Shape {
                 megabits_per_second: 20.0,
+                round_trip,
+            }),
+        ),
+        (
+            "5 Mbit/s, 20 ms round trip",
+            Some(Shape {
+                megabits_per_second: 5.0,
                 round_trip,
             }),
         ),
