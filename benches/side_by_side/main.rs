@@ -750,6 +750,7 @@ impl Bench {
         let mut watchnew = Vec::new();
         let mut kubectl = Vec::new();
         let mut uncompressed = Vec::new();
+        let mut streaming = Vec::new();
         let mut list_floor = Vec::new();
         for repeat in 0..repeats {
             for tool in Tool::turn(repeat) {
@@ -771,6 +772,12 @@ impl Bench {
                 )
                 .await?,
             );
+            // The streamed initial list (WatchList) instead of pages: what it costs the API server. Ready is
+            // the tool's own Synced line, since the server answers a streamed list's watch before it streams.
+            streaming.push(
+                self.start(Tool::Watchnew, &scenario.target, &["--streaming-lists"], Ready::Signal)
+                    .await?,
+            );
             let (took, items) = self.list_floor(&scenario.list_path).await?;
             if items < objects {
                 bail!(
@@ -786,6 +793,7 @@ impl Bench {
             watchnew,
             kubectl,
             watchnew_uncompressed: uncompressed,
+            watchnew_streaming: streaming,
             list_floor_seconds: list_floor,
         })
     }

@@ -61,6 +61,9 @@ pub struct StartRow {
     pub kubectl: Vec<Start>,
     /// kubectl-watchnew with `--disable-compression`: whether gzip pays on loopback.
     pub watchnew_uncompressed: Vec<Start>,
+    /// kubectl-watchnew with `--streaming-lists` (ready at its Synced line): the API server's cost of a
+    /// streamed initial list against pages.
+    pub watchnew_streaming: Vec<Start>,
     pub list_floor_seconds: Vec<f64>,
 }
 
@@ -1076,7 +1079,7 @@ impl Report {
             );
         }
 
-        let apiserver_rows: Vec<(&StartRow, ApiServerCost, ApiServerCost)> = self
+        let apiserver_rows: Vec<(&StartRow, ApiServerCost, ApiServerCost, ApiServerCost)> = self
             .starts
             .iter()
             .filter_map(|row| {
@@ -1084,6 +1087,7 @@ impl Report {
                     row,
                     StartRow::apiserver(&row.watchnew)?,
                     StartRow::apiserver(&row.kubectl)?,
+                    StartRow::apiserver(&row.watchnew_streaming)?,
                 ))
             })
             .collect();
@@ -1094,20 +1098,23 @@ impl Report {
                 "The same starts, seen from kube-apiserver's /proc: its CPU time (user and system) from the tool's \
                  start to its being ready, and its peak resident memory meanwhile (VmHWM, reset through \
                  `clear_refs` just before the start). Its memory before a start is mostly its watch cache, the \
-                 same for both tools. Medians of the same repeats.\n"
+                 same for both tools. Medians of the same repeats. The last columns are kubectl-watchnew with \
+                 `--streaming-lists`: the initial state streamed (WatchList) instead of read in pages, ready at its \
+                 Synced line.\n"
             );
             let _ = writeln!(
                 out,
-                "| objects | scenario | API server CPU: watchnew | API server CPU: kubectl | ratio | API server peak: watchnew | API server peak: kubectl |"
+                "| objects | scenario | API server CPU: watchnew | API server CPU: kubectl | ratio | API server peak: watchnew | API server peak: kubectl | streamed: API server CPU | streamed: API server peak | streamed: ready |"
             );
-            let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|");
-            for (row, (wc, wp), (kc, kp)) in &apiserver_rows {
+            let _ = writeln!(out, "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (row, (wc, wp), (kc, kp), (sc, sp)) in &apiserver_rows {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {wc:.2} s | {kc:.2} s | {:.2} | {wp:.0} MiB | {kp:.0} MiB |",
+                    "| {} | {} | {wc:.2} s | {kc:.2} s | {:.2} | {wp:.0} MiB | {kp:.0} MiB | {sc:.2} s | {sp:.0} MiB | {:.2} s |",
                     row.objects,
                     row.scenario,
                     wc / kc,
+                    StartRow::ready(&row.watchnew_streaming),
                 );
             }
         }

@@ -87,9 +87,14 @@ async fn a_rollout_reads_at_every_width_people_use() {
                 .any(|line| line.starts_with("MODIFIED") && line.contains("tier=backend"))
     });
     // Every pod that runs was last changed by kwok's start, which WHAT CHANGED begins with.
+    // A whole frame: the pods and the ConfigMap below them (a capture may come while a resize redraws).
     let settled = |screen: &str| {
         let rows = pod_rows(screen, "shop");
-        rows.len() >= 6 && rows.iter().filter(|row| !row.starts_with("ADDED→DELETED")).count() >= 3
+        rows.len() >= 6
+            && rows.iter().filter(|row| !row.starts_with("ADDED→DELETED")).count() >= 3
+            && screen
+                .lines()
+                .any(|line| line.starts_with("MODIFIED") && line.contains("settings"))
     };
 
     for width in [80u16, 120, 160, 200, 240] {
