@@ -98,6 +98,8 @@ pub struct Environment {
     pub no_color: bool,
     pub proxy: ProxyEnvironment,
     pub home: Option<PathBuf>,
+    /// `DISABLE_HTTP2` is set and not empty: HTTP/1.1 only, as client-go and kubectl take it.
+    pub disable_http2: bool,
 }
 
 impl Environment {
@@ -108,6 +110,7 @@ impl Environment {
             no_color: std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty()),
             proxy: ProxyEnvironment::from_process(),
             home: std::env::home_dir(),
+            disable_http2: std::env::var_os("DISABLE_HTTP2").is_some_and(|value| !value.is_empty()),
         }
     }
 }
@@ -161,6 +164,7 @@ pub fn connect_options(cli: &Cli, environment: &Environment) -> Result<ConnectOp
         impersonate_uid: cli.as_uid.clone(),
         request_timeout: parse_request_timeout(&cli.request_timeout)?,
         proxy_environment: environment.proxy.clone(),
+        disable_http2: environment.disable_http2,
         cache_dir,
     })
 }
@@ -447,6 +451,7 @@ mod tests {
             no_proxy: None,
         },
         home: None,
+        disable_http2: false,
     };
     const TERMINAL: Environment = Environment {
         stdout_is_terminal: true,

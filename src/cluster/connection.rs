@@ -44,6 +44,8 @@ pub struct ConnectOptions {
     /// Bounds each request (discovery, list pages, opening a watch); never a watch stream itself.
     pub request_timeout: Option<Duration>,
     pub proxy_environment: ProxyEnvironment,
+    /// `DISABLE_HTTP2`: HTTP/1.1 only.
+    pub disable_http2: bool,
     /// Where discovery is cached (`--cache-dir`, `KUBECACHEDIR`, else `~/.kube/cache`); none: not cached.
     pub cache_dir: Option<PathBuf>,
 }
@@ -72,6 +74,7 @@ impl std::fmt::Debug for ConnectOptions {
             .field("impersonate_uid", &self.impersonate_uid)
             .field("request_timeout", &self.request_timeout)
             .field("proxy_environment", &"<not shown>")
+            .field("disable_http2", &self.disable_http2)
             .field("cache_dir", &self.cache_dir)
             .finish()
     }
@@ -132,7 +135,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
     let default_namespace = config.default_namespace.clone();
     let waits = ServerWaits::default();
     let limits = ConnectLimits::within(options.request_timeout);
-    let (client, protocol) = transport::client(&config, &route, limits).map_err(|error| {
+    let (client, protocol) = transport::client(&config, &route, limits, !options.disable_http2).map_err(|error| {
         let through = proxy
             .as_ref()
             .map(|proxy| format!(" through the proxy {}", proxy.display()))

@@ -447,6 +447,7 @@ pub fn client(
     config: &Config,
     route: &Route,
     limits: ConnectLimits,
+    http2: bool,
 ) -> Result<(ClientBuilder<Stack>, Protocol), BoxError> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
@@ -454,7 +455,7 @@ pub fn client(
     // As Go's dialer: TCP keep-alives every 30 s.
     tcp.set_keepalive(Some(Duration::from_secs(30)));
     match route {
-        Route::Direct => build(config, tcp, limits),
+        Route::Direct => build(config, http2, tcp, limits),
         Route::Tunnel(proxy) => {
             let mut tunnel = if proxy.scheme() == Some(&http::uri::Scheme::HTTPS) {
                 let to_proxy = hyper_rustls::HttpsConnectorBuilder::new()
@@ -464,6 +465,7 @@ pub fn client(
                     .wrap_connector(tcp);
                 return build(
                     config,
+                    http2,
                     with_proxy_credentials(
                         proxy,
                         hyper_util::client::legacy::connect::proxy::Tunnel::new(proxy.clone(), to_proxy),
@@ -474,19 +476,24 @@ pub fn client(
                 hyper_util::client::legacy::connect::proxy::Tunnel::new(proxy.clone(), tcp)
             };
             tunnel = with_proxy_credentials(proxy, tunnel);
-            build(config, tunnel, limits)
+            build(config, http2, tunnel, limits)
         }
         Route::Socks(proxy) => {
             let mut socks = hyper_util::client::legacy::connect::proxy::SocksV5::new(proxy.clone(), tcp);
             if let Some((user, password)) = userinfo(proxy) {
                 socks = socks.with_auth(user, password);
             }
-            build(config, socks, limits)
+            build(config, http2, socks, limits)
         }
     }
 }
 
-fn build<C>(config: &Config, inner: C, limits: ConnectLimits) -> Result<(ClientBuilder<Stack>, Protocol), BoxError>
+fn build<C>(
+    config: &Config,
+    http2: bool,
+    inner: C,
+    limits: ConnectLimits,
+) -> Result<(ClientBuilder<Stack>, Protocol), BoxError>
 where
     C: Service<Uri> + Clone + Send + Sync + 'static,
     C::Response: Read + Write + Connection + Unpin + Send + 'static,
@@ -508,8 +515,8 @@ where
         })
     };
     let protocol = Protocol::default();
-    // Plain `http://` has no ALPN to offer h2 by: HTTP/1.1, as client-go.
-    if config.cluster_url.scheme() != Some(&http::uri::Scheme::HTTPS) {
+    // Plain `http://` has no ALPN to offer h2 by: HTTP/1.1, as client-go; so with `DISABLE_HTTP2`.
+    if !http2 || config.cluster_url.scheme() != Some(&http::uri::Scheme::HTTPS) {
         protocol.set(HTTP1);
     }
     let http1 = hyper_util::client::legacy::Builder::new(TokioExecutor::new())

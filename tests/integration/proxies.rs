@@ -425,4 +425,12 @@ async fn a_server_without_http2_is_spoken_to_in_http1() {
     assert!(gateway.log().contains("accepted connection"), "{}", gateway.log());
     let _ = kubectl_proxy.kill();
     let _ = kubectl_proxy.wait();
+    // client-go's switch turns HTTP/2 off for a server that offers it.
+    let direct = Watcher::start_with_env(
+        &cluster.kubeconfig,
+        &["cm", "-n", &namespace.name, "-o", "json"],
+        &[("DISABLE_HTTP2", "1")],
+    )
+    .await;
+    assert!(direct.stderr().contains(" over HTTP/1.1;"), "{}", direct.stderr());
 }
