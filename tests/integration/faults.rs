@@ -189,6 +189,8 @@ struct Conditions<'a> {
     args: &'a [&'a str],
     /// The reader of the tool's output stops reading this long, 8 s in.
     reader_pause: Option<Duration>,
+    /// Variables added to the tool's environment (`DISABLE_HTTP2`).
+    env: &'a [(&'a str, &'a str)],
     /// The tool acts as the limited identity (given read access to the test's namespace), which unlike the
     /// administrator is subject to the API server's limits on requests.
     limited_user: bool,
@@ -204,6 +206,7 @@ where
 {
     let Conditions {
         args: extra_args,
+        env,
         reader_pause,
         limited_user,
     } = conditions;
@@ -232,7 +235,7 @@ where
         args.extend(["--context", support::LIMITED_CONTEXT]);
     }
     args.extend(extra_args);
-    let mut watcher = Watcher::start(&cluster.kubeconfig, &args).await;
+    let mut watcher = Watcher::start_with_env(&cluster.kubeconfig, &args, env).await;
 
     let generating = tokio::spawn(generate(api.clone(), truth.clone(), Dice::new()));
     let stop_fault = Arc::new(AtomicBool::new(false));
@@ -392,16 +395,27 @@ async fn behind_proxy() -> Option<(&'static Cluster, Arc<Proxy>, String)> {
 /// A TCP proxy between the tool and the API server cuts every connection at random moments, every 2 to 5 s.
 #[tokio::test]
 async fn connections_cut_at_random_moments() {
+    connections_cut_at_random(&[], "HTTP/2").await;
+}
+
+/// The same over HTTP/1.1 (`DISABLE_HTTP2`): one connection per request in flight, each cut.
+#[tokio::test]
+async fn connections_cut_at_random_moments_over_http1() {
+    connections_cut_at_random(&[("DISABLE_HTTP2", "1")], "HTTP/1.1").await;
+}
+
+async fn connections_cut_at_random(env: &[(&str, &str)], protocol: &str) {
     let Some((cluster, proxy, server)) = behind_proxy().await else {
         return;
     };
     let cuts = Arc::new(AtomicUsize::new(0));
     let counted = cuts.clone();
     let stderr = run_through_fault(
-        "connections cut at random",
+        &format!("connections cut at random, over {protocol}"),
         cluster,
         Conditions {
             args: &["--server", &server],
+            env,
             ..Conditions::default()
         },
         move |stop| async move {
@@ -417,6 +431,7 @@ async fn connections_cut_at_random_moments() {
     // The fault happened: connections were open when cut, and the tool came back after them.
     let cuts = cuts.load(Ordering::SeqCst);
     assert!(cuts >= 3, "only {cuts} cuts found connections open:\n{stderr}");
+    assert!(stderr.contains(&format!(" over {protocol};")), "{stderr}");
     let reconnects = stderr.matches("reconnected after").count();
     assert!(
         reconnects >= 3,
@@ -429,15 +444,26 @@ async fn connections_cut_at_random_moments() {
 /// periodic bookmarks) and reconnects through a new connection.
 #[tokio::test]
 async fn connections_that_stall() {
+    connections_stalled(&[], "HTTP/2").await;
+}
+
+/// The same over HTTP/1.1 (`DISABLE_HTTP2`), where the pooled connections stall too.
+#[tokio::test]
+async fn connections_that_stall_over_http1() {
+    connections_stalled(&[("DISABLE_HTTP2", "1")], "HTTP/1.1").await;
+}
+
+async fn connections_stalled(env: &[(&str, &str)], protocol: &str) {
     let Some((cluster, proxy, server)) = behind_proxy().await else {
         return;
     };
     let staller = proxy.clone();
     let stderr = run_through_fault(
-        "connections that stall",
+        &format!("connections that stall, over {protocol}"),
         cluster,
         Conditions {
             args: &["--server", &server, "--silence-limit", "3s"],
+            env,
             ..Conditions::default()
         },
         move |_| async move {
@@ -450,6 +476,7 @@ async fn connections_that_stall() {
         },
     )
     .await;
+    assert!(stderr.contains(&format!(" over {protocol};")), "{stderr}");
     let noticed = stderr.matches("nothing heard for 3s").count();
     assert!(noticed >= 2, "each stall is noticed by the silence limit:\n{stderr}");
     // Each gap, from the last thing heard to the reconnection, is bounded: the silence limit, then as long again
