@@ -87,7 +87,11 @@ impl Clusters {
         };
         match message {
             StreamMessage::Event(event) => {
-                let Some(running) = &mut self.contexts[context].running else {
+                let state = &mut self.contexts[context];
+                if let StreamEvent::ListEnd { .. } = &event {
+                    state.connection.waits.listed(&self.routes[driver].name);
+                }
+                let Some(running) = &mut state.running else {
                     return Ok(());
                 };
                 if let (StreamEvent::ListItem(object), false) = (&event, running.session.is_synced())
@@ -96,15 +100,6 @@ impl Clusters {
                 {
                     info.measure(cells);
                 }
-                if let StreamEvent::ListEnd { .. } = &event {
-                    self.contexts[context]
-                        .connection
-                        .waits
-                        .listed(&self.routes[driver].name);
-                }
-                let Some(running) = &mut self.contexts[context].running else {
-                    return Ok(());
-                };
                 running.session.apply(member, event, &mut self.reports);
             }
             StreamMessage::Progress { read, total } => {
@@ -144,6 +139,8 @@ impl Clusters {
         let state = &mut self.contexts[context];
         let error = state.connection.explain(error);
         let name = &self.routes[driver].name;
+        // A list that will not end is no longer in progress.
+        state.connection.waits.listed(name);
         let retried = named && self.plan.several;
         let no_longer_served = matches!(error, Error::ResourceType(_)) && state.synced;
         let text = if retried {
