@@ -122,6 +122,22 @@ pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Gap>) ->
             NoticeKind::Other,
             "the server does not stream initial lists (WatchList is off); using paginated lists".to_string(),
         ),
+        Notice::SlowLink { objects, took } => (
+            NoticeKind::Other,
+            format!(
+                "{name}: slow link (the first {objects} took {:.2}s): what exists is listed as metadata, as kubectl \
+                 does; the whole objects follow in the background, and a change to one that has not come yet waits \
+                 for it, to say what changed",
+                took.as_secs_f64()
+            ),
+        ),
+        Notice::FillFailed { cause } => (
+            NoticeKind::Other,
+            format!(
+                "{name}: the whole objects that existed at the start could not be read ({cause}): what their first \
+                 changes changed is not said"
+            ),
+        ),
     }
 }
 

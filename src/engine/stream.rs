@@ -2,7 +2,7 @@
 //! list's resourceVersion, resume after every end, relist after 410 Gone. It only talks to the server and
 //! forwards what it heard, in order; the tracker decides what that means.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -15,8 +15,9 @@ use kube::core::Request;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::fill::Fill;
 use super::policy::{self, Backoff};
-use super::tracker::StreamEvent;
+use super::tracker::{ObjectKey, StreamEvent};
 use super::wire::{self, Column, Payload, WatchEvent, WireObject};
 use crate::error::{Error, causes, request_error};
 
@@ -37,6 +38,15 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(90);
 /// not say: an API server answers a watch at once and sends a page of 500 in well under a second.
 const WATCH_ANSWER_LIMIT: Duration = Duration::from_secs(30);
 const PAGE_ANSWER_LIMIT: Duration = Duration::from_secs(60);
+/// A first page of whole objects that takes longer than this, and comes slower than `SERVED_RATE`, says
+/// the link is what bounds the start: the rest of what exists is read as metadata (a third of the bytes of
+/// pods), and the whole objects follow in the background (`fill.rs`). A page of 500 pods takes 70-150 ms from
+/// an API server on loopback or a LAN (at 30-50 MB/s of JSON), 170 ms over 20 Mbit/s and 550 ms over
+/// 5 Mbit/s (gzip makes pods' JSON ten times smaller on the wire).
+const SLOW_PAGE: Duration = Duration::from_millis(250);
+/// Bytes of JSON a second that a busy API server still sends a page at; a page slower than this and than
+/// `SLOW_PAGE` was held up by the link.
+const SERVED_RATE: f64 = 12_000_000.0;
 /// A bookmark closer than this to the watch's timeout is the one sent before it ends, not a periodic one.
 const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(10);
 
@@ -109,6 +119,12 @@ pub enum Notice {
     Expired,
     /// The server does not stream initial lists (the WatchList feature is off); paginated lists from now on.
     StreamingListsUnsupported,
+    /// The first page (`objects` whole objects) came slowly, in `took`: the rest of the snapshot is read as
+    /// metadata, and the whole objects after it.
+    SlowLink { objects: usize, took: Duration },
+    /// The whole objects of the snapshot could not be read after it: what the first changes of objects that
+    /// existed changed cannot be said.
+    FillFailed { cause: String },
 }
 
 /// Whether to try streamed initial lists; shared by all streams, so that one refusal switches them all.
@@ -173,6 +189,12 @@ pub struct StreamDriver {
     silence_limit: Option<Duration>,
     /// Whether the server has sent a periodic bookmark: its silence then means a dead connection.
     periodic_bookmarks: bool,
+    /// The first list reads metadata after its first page (a slow link): the whole objects follow it.
+    snapshot_by_metadata: bool,
+    /// The objects that first list read as metadata, until its whole objects are sent for.
+    listed_as_metadata: HashSet<ObjectKey>,
+    /// The whole objects on their way after such a list.
+    fill: Option<Arc<Fill>>,
 }
 
 impl StreamDriver {
@@ -198,6 +220,9 @@ impl StreamDriver {
             recovered: false,
             silence_limit,
             periodic_bookmarks: false,
+            snapshot_by_metadata: false,
+            listed_as_metadata: HashSet::new(),
+            fill: None,
         }
     }
 
@@ -323,13 +348,15 @@ impl StreamDriver {
     /// and resourceVersions, and for the human outputs the whole object, which the first modification is
     /// compared with. So a first list asks for metadata only where that is all the output keeps, else its
     /// first page as a Table (for the columns) and the rest as plain objects, which the server sends in about
-    /// half the time (BENCHMARKS.md). A relist shows what it finds, so every page of it is in the changes' form.
+    /// half the time (BENCHMARKS.md); over a slow link, the rest as metadata, with the whole objects after the
+    /// list (`fill`). A relist shows what it finds, so every page of it is in the changes' form.
     fn page_form(&self, first_page: bool) -> Form {
         match (self.synced, self.spec.representation) {
             (true, _) => self.changes_form(),
             (false, Representation::Objects | Representation::Metadata) if self.spec.whole_snapshot => Form::Objects,
             (false, Representation::Objects | Representation::Metadata) => Form::Metadata,
             (false, Representation::Table) if first_page => Form::Table,
+            (false, Representation::Table) if self.snapshot_by_metadata => Form::Metadata,
             (false, Representation::Table) => Form::Objects,
         }
     }
@@ -368,7 +395,9 @@ impl StreamDriver {
     async fn list(&mut self) -> Result<End, Stop> {
         self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
         let mut continue_token: Option<String> = None;
+        let asked = Instant::now();
         let mut response = self.fetch_page(None).await?;
+        let first_page_took = asked.elapsed();
         let mut page_backoff = Backoff::default();
         let mut read = 0;
         loop {
@@ -404,15 +433,36 @@ impl StreamDriver {
                 }
                 (Err(end), _) => return Ok(end),
             };
-            let page = match wire::decode_list_page(body.as_bytes(), self.keep()) {
+            let form = self.page_form(continue_token.is_none());
+            let keep = match form {
+                // Metadata is never what a change is compared with: the whole object will be.
+                Form::Metadata => wire::Keep {
+                    summarised: false,
+                    ..self.keep()
+                },
+                _ => self.keep(),
+            };
+            let page = match wire::decode_list_page(body.as_bytes(), keep) {
                 Ok(page) => page,
                 Err(error) => return Ok(End::Broken(error.to_string())),
             };
+            if continue_token.is_none() && page.continue_token.is_some() && self.fills_over_a_slow_link() {
+                let bytes_per_second = body.len() as f64 / first_page_took.as_secs_f64().max(1e-3);
+                if first_page_took >= SLOW_PAGE && bytes_per_second < SERVED_RATE {
+                    self.snapshot_by_metadata = true;
+                    let (objects, took) = (page.items.len(), first_page_took);
+                    self.notify(Notice::SlowLink { objects, took }).await?;
+                }
+            }
             drop(body);
             if let Some(columns) = page.columns {
                 self.send(StreamMessage::Columns(columns)).await?;
             }
             read += page.items.len();
+            if form == Form::Metadata && self.fills_over_a_slow_link() {
+                self.listed_as_metadata
+                    .extend(page.items.iter().map(|item| item.key.clone()));
+            }
             if !self.synced && page.continue_token.is_some() {
                 let total = page.remaining.map(|remaining| read + remaining as usize);
                 self.send(StreamMessage::Progress { read, total }).await?;
@@ -436,16 +486,40 @@ impl StreamDriver {
                 None => {
                     forward.await?;
                     self.resume = Some(page.resource_version.clone());
+                    let fill_from = (!self.synced && self.snapshot_by_metadata).then(|| page.resource_version.clone());
                     self.send(StreamMessage::Event(StreamEvent::ListEnd {
                         resource_version: page.resource_version,
                     }))
                     .await?;
+                    if let Some(resource_version) = fill_from {
+                        self.send(StreamMessage::Event(StreamEvent::FillBegin)).await?;
+                        let fill = Fill::new(
+                            self.client.clone(),
+                            self.sender.clone(),
+                            self.index,
+                            self.spec.path.clone(),
+                            (self.spec.label_selector.clone(), self.field_selector()),
+                            self.spec.names.clone(),
+                            self.keep(),
+                            resource_version,
+                            std::mem::take(&mut self.listed_as_metadata),
+                        );
+                        tokio::spawn(Arc::clone(&fill).run());
+                        self.fill = Some(fill);
+                    }
                     self.synced = true;
                     self.report_resumed().await?;
                     return Ok(End::Closed);
                 }
             }
         }
+    }
+
+    /// Whether a slow first page makes the rest of the first list metadata: only where the snapshot's whole
+    /// objects are kept for what a change changed, and not for kinds that beat (a heartbeat is told from a
+    /// change by the whole object before it).
+    fn fills_over_a_slow_link(&self) -> bool {
+        !self.synced && self.spec.representation == Representation::Table && !self.spec.whole_snapshot
     }
 
     /// Asks for one LIST page: the first one, or the one a continue token points to.
@@ -593,15 +667,28 @@ impl StreamDriver {
                 WatchEvent::Modified(object) => StreamEvent::Modified(object),
                 WatchEvent::Deleted(object) => StreamEvent::Deleted(object),
             };
-            let object = match &event {
-                StreamEvent::ListItem(o)
-                | StreamEvent::Added(o)
-                | StreamEvent::Modified(o)
-                | StreamEvent::Deleted(o) => o,
+            let mut event = event;
+            let (object, modified) = match &mut event {
+                StreamEvent::ListItem(o) => (&*o, false),
+                StreamEvent::Added(o) | StreamEvent::Deleted(o) => {
+                    o.payload.received = Some(jiff::Timestamp::now());
+                    (&*o, false)
+                }
+                StreamEvent::Modified(o) => {
+                    o.payload.received = Some(jiff::Timestamp::now());
+                    (&*o, true)
+                }
                 _ => continue,
             };
             if !listing {
                 self.resume = Some(object.resource_version.clone());
+            }
+            // The first change of an object whose whole version is still on its way: asked for alone.
+            if let (true, Some(fill)) = (modified, &self.fill) {
+                match fill.done() {
+                    true => self.fill = None,
+                    false => fill.hasten(&object.key),
+                }
             }
             if self.wanted(object) {
                 self.send(StreamMessage::Event(event)).await?;

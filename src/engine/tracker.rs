@@ -51,6 +51,14 @@ pub enum StreamEvent<P> {
     Bookmark {
         resource_version: String,
     },
+    /// The first list read only what tells objects apart (metadata), and the whole objects of the same
+    /// snapshot follow (`Filled`): until an object's arrives, its first change waits for it, to be compared.
+    FillBegin,
+    /// An object as the first list's snapshot had it, read whole after the list.
+    Filled(Observed<P>),
+    /// No more whole objects will come: the changes still waiting go out as they are (what they changed
+    /// cannot be said).
+    FillEnd,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -103,6 +111,8 @@ struct Known<M> {
     /// The relist that last listed this object; the ones a relist did not list are gone.
     listed_in: u64,
     memo: M,
+    /// Its memo is of metadata only, and its whole version from the snapshot is still to come (`Filled`).
+    awaiting: bool,
 }
 
 enum Phase<P: Remember> {
@@ -122,6 +132,10 @@ pub struct Tracker<P: Remember> {
     relist_generation: u64,
     synced: bool,
     resume_version: Option<String>,
+    /// The changes of objects whose version before them is still to come, each with its place in the order
+    /// of arrival; they go out when it arrives, or at `FillEnd`.
+    waiting: HashMap<ObjectKey, Vec<(u64, Change<P>)>>,
+    arrivals: u64,
 }
 
 impl<P: Remember> Default for Tracker<P> {
@@ -132,6 +146,8 @@ impl<P: Remember> Default for Tracker<P> {
             relist_generation: 0,
             synced: false,
             resume_version: None,
+            waiting: HashMap::new(),
+            arrivals: 0,
         }
     }
 }
@@ -159,17 +175,87 @@ impl<P: Remember> Tracker<P> {
     /// Feeds one event in and appends the changes it makes to `changes`.
     pub fn apply(&mut self, event: StreamEvent<P>, changes: &mut Vec<Change<P>>) {
         match event {
-            StreamEvent::ListBegin => self.begin_list(),
+            StreamEvent::ListBegin => self.begin_list(changes),
             StreamEvent::ListItem(object) => self.list_item(object),
             StreamEvent::ListEnd { resource_version } => self.end_list(resource_version, changes),
-            StreamEvent::Added(object) | StreamEvent::Modified(object) => self.observe(object, changes),
-            StreamEvent::Deleted(object) => self.observe_deletion(object, changes),
+            StreamEvent::Added(object) | StreamEvent::Modified(object) => {
+                // A modification of an object whose version before it is still to come waits for it.
+                let awaited = self
+                    .known
+                    .get(&object.key)
+                    .is_some_and(|known| known.awaiting && known.uid == object.uid);
+                let mut found = Vec::new();
+                self.observe(object, &mut found);
+                self.pass_or_wait(found, awaited, changes);
+            }
+            StreamEvent::Deleted(object) => {
+                let mut found = Vec::new();
+                self.observe_deletion(object, &mut found);
+                self.pass_or_wait(found, false, changes);
+            }
             StreamEvent::Bookmark { resource_version } => self.resume_version = Some(resource_version),
+            StreamEvent::FillBegin => self.known.values_mut().for_each(|known| known.awaiting = true),
+            StreamEvent::Filled(object) => self.fill(object, changes),
+            StreamEvent::FillEnd => self.end_fill(changes),
         }
     }
 
-    fn begin_list(&mut self) {
+    /// Changes of an object whose version before them is still to come wait for it, and so do the later
+    /// changes of an object with changes waiting, in order; the others go.
+    fn pass_or_wait(&mut self, found: Vec<Change<P>>, awaited: bool, changes: &mut Vec<Change<P>>) {
+        for change in found {
+            if awaited || self.waiting.contains_key(&change.key) {
+                self.arrivals += 1;
+                let arrival = self.arrivals;
+                self.waiting
+                    .entry(change.key.clone())
+                    .or_default()
+                    .push((arrival, change));
+            } else {
+                changes.push(change);
+            }
+        }
+    }
+
+    /// The snapshot's whole version of one object: what its first change is compared with, or what the next
+    /// one will be.
+    fn fill(&mut self, object: Observed<P>, changes: &mut Vec<Change<P>>) {
+        if let Some(mut waiting) = self.waiting.remove(&object.key) {
+            if let Some((_, first)) = waiting.first_mut()
+                && first.change_type == ChangeType::Modified
+                && first.uid == object.uid
+            {
+                first.previous = Some(object.payload.remember());
+            }
+            changes.extend(waiting.into_iter().map(|(_, change)| change));
+            return;
+        }
+        if let Some(known) = self.known.get_mut(&object.key)
+            && known.awaiting
+            && known.uid == object.uid
+            && known.resource_version == object.resource_version
+        {
+            known.memo = object.payload.remember();
+            known.awaiting = false;
+        }
+    }
+
+    /// No whole version will come any more: what waited goes out in the order it arrived.
+    fn end_fill(&mut self, changes: &mut Vec<Change<P>>) {
+        self.release_waiting(changes);
+        self.known.values_mut().for_each(|known| known.awaiting = false);
+    }
+
+    fn release_waiting(&mut self, changes: &mut Vec<Change<P>>) {
+        let mut waited: Vec<(u64, Change<P>)> = self.waiting.drain().flat_map(|(_, waiting)| waiting).collect();
+        waited.sort_by_key(|(arrival, _)| *arrival);
+        changes.extend(waited.into_iter().map(|(_, change)| change));
+    }
+
+    fn begin_list(&mut self, changes: &mut Vec<Change<P>>) {
         if self.synced {
+            // A relist compares with what is known: what waited goes out first, as it is.
+            self.release_waiting(changes);
             self.relist_generation += 1;
             self.phase = Phase::Relist { pending: Vec::new() };
         } else {
@@ -189,6 +275,7 @@ impl<P: Remember> Tracker<P> {
                     resource_version: object.resource_version,
                     listed_in: generation,
                     memo,
+                    awaiting: false,
                 };
                 self.known.insert(object.key, known);
             }
@@ -234,6 +321,7 @@ impl<P: Remember> Tracker<P> {
                                 resource_version: found.resource_version.clone(),
                                 listed_in: generation,
                                 memo,
+                                awaiting: false,
                             });
                             known
                                 .and_then(|known| self.known.insert(found.key.clone(), known))
@@ -256,6 +344,7 @@ impl<P: Remember> Tracker<P> {
             resource_version: object.resource_version.clone(),
             listed_in: generation,
             memo: object.payload.remember(),
+            awaiting: false,
         };
         match self.known.entry(object.key.clone()) {
             Entry::Vacant(entry) => {
@@ -950,6 +1039,283 @@ mod tests {
                 steps in proptest::collection::vec(step(), 0..60),
             ) {
                 run(initial, ghosts, steps)?;
+            }
+        }
+    }
+
+    /// The first list read metadata only and the whole objects of its snapshot come after it (`Filled`).
+    mod filled_after_the_list {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A payload whose memo says which version it is, or that only its metadata was read.
+        #[derive(Debug, Clone, PartialEq)]
+        struct Version(String);
+
+        impl Remember for Version {
+            type Memo = String;
+            fn remember(&self) -> String {
+                self.0.clone()
+            }
+        }
+
+        fn version(name: &str, rv: u64, memo: &str) -> Observed<Version> {
+            Observed {
+                key: key(name),
+                uid: format!("u-{name}"),
+                resource_version: rv.to_string(),
+                payload: Version(memo.to_string()),
+            }
+        }
+
+        fn filling(names: &[&str]) -> Tracker<Version> {
+            let mut tracker = Tracker::new();
+            let mut none = Vec::new();
+            tracker.apply(StreamEvent::ListBegin, &mut none);
+            for (rv, name) in names.iter().enumerate() {
+                tracker.apply(
+                    StreamEvent::ListItem(version(name, rv as u64 + 1, "metadata")),
+                    &mut none,
+                );
+            }
+            tracker.apply(
+                StreamEvent::ListEnd {
+                    resource_version: "100".into(),
+                },
+                &mut none,
+            );
+            tracker.apply(StreamEvent::FillBegin, &mut none);
+            assert!(none.is_empty());
+            tracker
+        }
+
+        fn seen(changes: &[Change<Version>]) -> Vec<(ChangeType, String, String, Option<String>)> {
+            changes
+                .iter()
+                .map(|c| {
+                    (
+                        c.change_type,
+                        c.key.name.clone(),
+                        c.resource_version.clone(),
+                        c.previous.clone(),
+                    )
+                })
+                .collect()
+        }
+
+        #[test]
+        fn a_first_modification_waits_for_the_whole_version_before_it() {
+            let mut tracker = filling(&["a", "b"]);
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::Modified(version("a", 101, "a@101")), &mut changes);
+            tracker.apply(StreamEvent::Modified(version("a", 102, "a@102")), &mut changes);
+            tracker.apply(StreamEvent::Added(version("c", 103, "c@103")), &mut changes);
+            assert_eq!(
+                seen(&changes),
+                vec![(Added, "c".into(), "103".into(), None)],
+                "a waits, c goes"
+            );
+            tracker.apply(StreamEvent::Filled(version("a", 1, "a@1")), &mut changes);
+            assert_eq!(
+                seen(&changes[1..]),
+                vec![
+                    (Modified, "a".into(), "101".into(), Some("a@1".into())),
+                    (Modified, "a".into(), "102".into(), Some("a@101".into())),
+                ]
+            );
+        }
+
+        #[test]
+        fn a_version_filled_before_its_first_change_is_what_that_change_is_compared_with() {
+            let mut tracker = filling(&["a"]);
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::Filled(version("a", 1, "a@1")), &mut changes);
+            tracker.apply(StreamEvent::Modified(version("a", 101, "a@101")), &mut changes);
+            assert_eq!(
+                seen(&changes),
+                vec![(Modified, "a".into(), "101".into(), Some("a@1".into()))]
+            );
+        }
+
+        #[test]
+        fn a_deletion_waits_behind_a_waiting_modification_and_goes_at_once_otherwise() {
+            let mut tracker = filling(&["a", "b"]);
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::Modified(version("a", 101, "a@101")), &mut changes);
+            tracker.apply(StreamEvent::Deleted(version("a", 102, "a@102")), &mut changes);
+            tracker.apply(StreamEvent::Deleted(version("b", 103, "b@103")), &mut changes);
+            assert_eq!(
+                seen(&changes),
+                vec![(Deleted, "b".into(), "103".into(), Some("metadata".into()))]
+            );
+            tracker.apply(StreamEvent::Filled(version("b", 2, "b@2")), &mut changes);
+            tracker.apply(StreamEvent::Filled(version("a", 1, "a@1")), &mut changes);
+            assert_eq!(
+                seen(&changes[1..]),
+                vec![
+                    (Modified, "a".into(), "101".into(), Some("a@1".into())),
+                    (Deleted, "a".into(), "102".into(), Some("a@101".into())),
+                ]
+            );
+        }
+
+        #[test]
+        fn the_end_of_the_fill_lets_what_waited_go_in_the_order_it_came() {
+            let mut tracker = filling(&["a", "b"]);
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::Modified(version("b", 101, "b@101")), &mut changes);
+            tracker.apply(StreamEvent::Modified(version("a", 102, "a@102")), &mut changes);
+            tracker.apply(StreamEvent::Modified(version("b", 103, "b@103")), &mut changes);
+            assert!(changes.is_empty());
+            tracker.apply(StreamEvent::FillEnd, &mut changes);
+            assert_eq!(
+                seen(&changes),
+                vec![
+                    (Modified, "b".into(), "101".into(), Some("metadata".into())),
+                    (Modified, "a".into(), "102".into(), Some("metadata".into())),
+                    (Modified, "b".into(), "103".into(), Some("b@101".into())),
+                ]
+            );
+            // Nothing waits any more.
+            tracker.apply(StreamEvent::Modified(version("a", 104, "a@104")), &mut changes);
+            assert_eq!(changes.len(), 4);
+        }
+
+        #[test]
+        fn a_relist_lets_what_waited_go_before_what_it_finds() {
+            let mut tracker = filling(&["a"]);
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::Modified(version("a", 101, "a@101")), &mut changes);
+            tracker.apply(StreamEvent::ListBegin, &mut changes);
+            tracker.apply(StreamEvent::ListItem(version("a", 105, "a@105")), &mut changes);
+            tracker.apply(
+                StreamEvent::ListEnd {
+                    resource_version: "106".into(),
+                },
+                &mut changes,
+            );
+            assert_eq!(
+                seen(&changes),
+                vec![
+                    (Modified, "a".into(), "101".into(), Some("metadata".into())),
+                    (Modified, "a".into(), "105".into(), Some("a@101".into())),
+                ]
+            );
+        }
+
+        #[test]
+        fn a_recreated_object_is_not_filled_with_its_predecessor() {
+            let mut tracker = filling(&["a"]);
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::Deleted(version("a", 101, "a@101")), &mut changes);
+            let mut successor = version("a", 102, "a@102");
+            successor.uid = "u-a2".into();
+            tracker.apply(StreamEvent::Added(successor.clone()), &mut changes);
+            tracker.apply(StreamEvent::Filled(version("a", 1, "a@1")), &mut changes);
+            successor.resource_version = "103".into();
+            successor.payload = Version("a@103".into());
+            tracker.apply(StreamEvent::Modified(successor), &mut changes);
+            assert_eq!(
+                seen(&changes),
+                vec![
+                    (Deleted, "a".into(), "101".into(), Some("metadata".into())),
+                    (Added, "a".into(), "102".into(), None),
+                    (Modified, "a".into(), "103".into(), Some("a@102".into())),
+                ]
+            );
+        }
+
+        /// One step after the list: a modification or deletion of an object, or its snapshot version filled.
+        #[derive(Debug, Clone)]
+        enum Step {
+            Modify(usize),
+            Delete(usize),
+            Fill(usize),
+        }
+
+        fn step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                (0..4usize).prop_map(Step::Modify),
+                (0..4usize).prop_map(Step::Delete),
+                (0..4usize).prop_map(Step::Fill),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            /// Whatever the order in which changes and filled versions come: every change is reported once,
+            /// each object's in its order, every modification compared with the whole version before it when
+            /// that was filled before the fill ended, and with the metadata otherwise.
+            #[test]
+            fn every_change_is_reported_once_and_compared_with_the_version_before_it(
+                steps in proptest::collection::vec(step(), 0..40),
+                end_early in any::<bool>(),
+            ) {
+                const NAMES: [&str; 4] = ["a", "b", "c", "d"];
+                let mut tracker = filling(&NAMES);
+                let mut changes = Vec::new();
+                // What the server holds: each object's versions, the snapshot's first (rv = its index + 1).
+                let mut versions: Vec<Vec<u64>> = (0..NAMES.len()).map(|i| vec![i as u64 + 1]).collect();
+                let mut deleted = [false; 4];
+                let mut filled = [false; 4];
+                let mut ended = false;
+                let mut expected: Vec<(usize, ChangeType, u64)> = Vec::new();
+                let mut next_rv = 101;
+                let cut = if end_early { steps.len() / 2 } else { steps.len() };
+                for (index, step) in steps.iter().enumerate() {
+                    if index == cut && !ended {
+                        tracker.apply(StreamEvent::FillEnd, &mut changes);
+                        ended = true;
+                    }
+                    match *step {
+                        Step::Modify(i) if !deleted[i] => {
+                            let name = NAMES[i];
+                            tracker.apply(StreamEvent::Modified(version(name, next_rv, &format!("{name}@{next_rv}"))), &mut changes);
+                            versions[i].push(next_rv);
+                            expected.push((i, Modified, next_rv));
+                            next_rv += 1;
+                        }
+                        Step::Delete(i) if !deleted[i] => {
+                            let name = NAMES[i];
+                            tracker.apply(StreamEvent::Deleted(version(name, next_rv, "gone")), &mut changes);
+                            deleted[i] = true;
+                            expected.push((i, Deleted, next_rv));
+                            next_rv += 1;
+                        }
+                        Step::Fill(i) if !filled[i] && !ended => {
+                            let name = NAMES[i];
+                            let first = i as u64 + 1;
+                            tracker.apply(StreamEvent::Filled(version(name, first, &format!("{name}@{first}"))), &mut changes);
+                            filled[i] = true;
+                        }
+                        _ => {}
+                    }
+                }
+                if !ended {
+                    tracker.apply(StreamEvent::FillEnd, &mut changes);
+                }
+                // Every change once; each object's in its own order.
+                prop_assert_eq!(changes.len(), expected.len());
+                for (i, name) in NAMES.iter().enumerate() {
+                    let reported: Vec<String> = changes.iter().filter(|c| c.key.name == *name).map(|c| c.resource_version.clone()).collect();
+                    let wanted: Vec<String> = expected.iter().filter(|e| e.0 == i).map(|e| e.2.to_string()).collect();
+                    prop_assert_eq!(reported, wanted);
+                }
+                // Each modification compared with the version before it.
+                for change in changes.iter().filter(|c| c.change_type == Modified) {
+                    let i = NAMES.iter().position(|name| *name == change.key.name).unwrap();
+                    let rv: u64 = change.resource_version.parse().unwrap();
+                    let at = versions[i].iter().position(|v| *v == rv).unwrap();
+                    let before = versions[i][at - 1];
+                    let memo = change.previous.clone().unwrap();
+                    if at == 1 && memo == "metadata" {
+                        // Only when the snapshot's version never came before the fill ended.
+                        prop_assert!(!filled[i], "{} compared with metadata though filled", change.key.name);
+                    } else {
+                        prop_assert_eq!(memo, format!("{}@{}", change.key.name, before));
+                    }
+                }
             }
         }
     }

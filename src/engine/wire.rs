@@ -43,6 +43,9 @@ pub struct Payload {
     pub managed_fields: Option<Box<str>>,
     /// The object's fingerprint blind to its heartbeats, when it can carry one (`heartbeats.rs`).
     pub heartbeat_blind: Option<u64>,
+    /// When a watch event brought it: the time of its change, even when the change waits to be compared
+    /// with the version before it (`StreamEvent::Filled`).
+    pub received: Option<jiff::Timestamp>,
     /// `raw` compressed, made once when first asked for: the tracker keeps it to compare the next version
     /// with, and the live view keeps the same bytes for the row's details.
     packed: std::sync::OnceLock<Packed>,
@@ -56,6 +59,7 @@ impl Payload {
             summarised,
             managed_fields: None,
             heartbeat_blind: None,
+            received: None,
             packed: std::sync::OnceLock::new(),
         }
     }

@@ -579,6 +579,96 @@ async fn a_slow_start_says_how_far_it_has_come() {
     );
 }
 
+/// Over a slow link the first list reads what exists as metadata after its first page (as kubectl does), and
+/// the whole objects follow in the background: the first modification of an object that existed, made while
+/// they are still on their way, waits for the version before it and says what it changed; an object created
+/// meanwhile is not held back.
+#[tokio::test]
+async fn over_a_slow_link_what_exists_is_listed_as_metadata_and_changes_still_say_what_changed() {
+    let Some((cluster, proxy, server)) = behind_proxy().await else {
+        return;
+    };
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create_in(cluster, &client, "slow-link").await;
+    let api: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
+    futures::stream::iter(0..1500)
+        .map(|index| {
+            let api = api.clone();
+            async move {
+                api.create(
+                    &PostParams::default(),
+                    &config_map(&format!("existing-{index:04}"), "v"),
+                )
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .for_each(|created| {
+            created.expect("seeding");
+        });
+    proxy.slow_down(Duration::from_millis(300));
+    let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name, "--server", &server]).await;
+    let stderr = watcher.stderr();
+    let before_sync = stderr.split("Synced ").next().unwrap_or_default();
+    assert!(
+        before_sync.contains("configmaps: slow link (") && before_sync.contains("listed as metadata"),
+        "the slow link was noticed before the sync:\n{stderr}"
+    );
+    // The link is still slow: the whole objects of the last page are not in yet when these change.
+    let patch = serde_json::json!({ "data": { "k": "w" } });
+    for name in ["existing-1499", "existing-0000"] {
+        api.patch(
+            name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await
+        .expect("patch");
+    }
+    api.create(&PostParams::default(), &config_map("fresh", "v"))
+        .await
+        .expect("create");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    proxy.slow_down(Duration::ZERO);
+    let seen = std::cell::RefCell::new(BTreeSet::new());
+    let lines = watcher
+        .lines_until(Duration::from_secs(60), |line| {
+            let mut seen = seen.borrow_mut();
+            if let Some(name) = line.split_whitespace().nth(2) {
+                seen.insert(name.to_string());
+            }
+            ["existing-1499", "existing-0000", "fresh"]
+                .iter()
+                .all(|name| seen.contains(*name))
+        })
+        .await;
+    let lines: Vec<String> = lines.into_iter().filter(|line| !line.starts_with("EVENT ")).collect();
+    let line_of = |name: &str| {
+        lines
+            .iter()
+            .find(|line| line.split_whitespace().nth(2) == Some(name))
+            .unwrap_or_else(|| panic!("no line for {name}: {lines:#?}\n{}", watcher.stderr()))
+    };
+    for name in ["existing-1499", "existing-0000"] {
+        let line = line_of(name);
+        assert!(line.starts_with("MODIFIED "), "{line}");
+        assert!(
+            line.trim_end().ends_with("data.k v→w"),
+            "what changed, from the snapshot's version: {line}"
+        );
+    }
+    assert!(line_of("fresh").starts_with("ADDED "), "{lines:#?}");
+    println!("over a slow link:\n{}\n{}", watcher.stderr(), lines.join("\n"));
+    assert!(
+        !watcher.stderr().contains("could not be read"),
+        "the whole objects were read: {}",
+        watcher.stderr()
+    );
+}
+
 /// The API server is slow to answer for 15 s: every chunk either way is held 300 ms on the way (so a watch
 /// event comes late, and a request takes a second or more). The tool keeps up once it is fast again and
 /// loses nothing; a slow stream is not a dead one.

@@ -235,12 +235,19 @@ impl Clusters {
                     let changed_by = writers_of(&change, &field_changes);
                     let mut change = change;
                     change.previous = None;
-                    out.push(now(FeedItem::Change(Box::new(FedChange {
+                    // When the watch brought it: a change that waited for the version before it keeps its time.
+                    let at = change
+                        .payload
+                        .as_ref()
+                        .and_then(|payload| payload.received)
+                        .unwrap_or_else(Timestamp::now);
+                    let item = FeedItem::Change(Box::new(FedChange {
                         stream: *feed,
                         change,
                         field_changes,
                         changed_by,
-                    }))));
+                    }));
+                    out.push(Fed { at, item });
                 }
             }
         }
