@@ -124,7 +124,7 @@ fn plain_words(text: &str) -> String {
         Some(link) => &text[..link],
         None => text,
     };
-    const PLAIN: [(&str, &str); 10] = [
+    const PLAIN: [(&str, &str); 12] = [
         ("ServiceError: ", ""),
         (
             "peer closed connection without sending TLS close_notify",
@@ -159,6 +159,14 @@ fn plain_words(text: &str) -> String {
         (
             "SOCKS error: io error during SOCKS handshake",
             "the connection to the SOCKS proxy failed",
+        ),
+        (
+            "SOCKS error: credentials not accepted",
+            "the SOCKS5 proxy turned the user name and password away",
+        ),
+        (
+            "SOCKS error: server does not support user/pass authentication",
+            "the SOCKS5 proxy does not take a user name and password",
         ),
         ("SOCKS error: ", "the SOCKS proxy refused: "),
     ];
@@ -237,6 +245,11 @@ mod tests {
         assert_eq!(
             causes(&socks),
             "client error (Connect): cannot connect to the SOCKS proxy"
+        );
+        let turned_away = Layer("SOCKS error: credentials not accepted", None);
+        assert_eq!(
+            causes(&turned_away),
+            "the SOCKS5 proxy turned the user name and password away"
         );
     }
 

@@ -101,7 +101,7 @@ pub fn proxy_for(
             url,
             source: ProxySource::Kubeconfig,
         };
-        return refuse_socks_credentials(proxy).map(Some);
+        return Ok(Some(proxy));
     }
     let (variable, name) = match server.scheme_str() {
         Some("https") => (&environment.https_proxy, "HTTPS_PROXY"),
@@ -127,32 +127,10 @@ pub fn proxy_for(
     if !use_proxy(host, port, environment.no_proxy.as_deref().unwrap_or_default()) {
         return Ok(None);
     }
-    refuse_socks_credentials(Proxy {
+    Ok(Some(Proxy {
         url,
         source: ProxySource::Environment(name),
-    })
-    .map(Some)
-}
-
-/// kube-rs connects to a SOCKS5 proxy without authentication; rather than be turned away by a proxy that
-/// wants the user name and password in its URL (or go around it), say so before connecting.
-fn refuse_socks_credentials(proxy: Proxy) -> Result<Proxy, String> {
-    let has_credentials = proxy
-        .url
-        .authority()
-        .is_some_and(|authority| authority.as_str().contains('@'));
-    if proxy.url.scheme_str() == Some("socks5") && has_credentials {
-        let named_by = match proxy.source {
-            ProxySource::Kubeconfig => "the kubeconfig's proxy-url",
-            ProxySource::Environment(variable) => variable,
-        };
-        return Err(format!(
-            "the SOCKS5 proxy {} that {named_by} names has a user name and password, which this version cannot \
-             send (SOCKS5 without authentication, and HTTP proxies with or without, work)",
-            proxy.display()
-        ));
-    }
-    Ok(proxy)
+    }))
 }
 
 /// A proxy address of the environment as Go reads one: a URL, or `host:port` taken as `http://host:port`.
@@ -491,31 +469,31 @@ mod tests {
     }
 
     #[test]
-    fn a_socks_proxy_with_credentials_is_refused_without_showing_them() {
+    fn proxies_with_credentials_are_taken_and_shown_without_them() {
         let server: Uri = "https://api.example.com".parse().expect("a URL");
         let env = environment(Some("socks5://jane:secret@127.0.0.1:1080"), None, None);
-        for error in [
+        for proxy in [
             proxy_for(
                 &server,
                 Some("socks5://jane:secret@127.0.0.1:1080"),
                 &ProxyEnvironment::default(),
             ),
             proxy_for(&server, None, &env),
-        ]
-        .map(|result| result.expect_err("refused"))
-        {
-            assert!(error.contains("socks5://127.0.0.1:1080"), "{error}");
-            assert!(!error.contains("secret") && !error.contains("jane"), "{error}");
-        }
-        assert!(
             proxy_for(
                 &server,
                 Some("http://jane:secret@127.0.0.1:3128"),
-                &ProxyEnvironment::default()
-            )
-            .is_ok(),
-            "an HTTP proxy's credentials are sent (Proxy-Authorization)"
-        );
+                &ProxyEnvironment::default(),
+            ),
+        ]
+        .map(|result| result.expect("taken").expect("a proxy"))
+        {
+            let shown = proxy.display();
+            assert!(
+                shown.ends_with("127.0.0.1:1080") || shown.ends_with("127.0.0.1:3128"),
+                "{shown}"
+            );
+            assert!(!shown.contains("secret") && !shown.contains("jane"), "{shown}");
+        }
     }
 
     #[test]

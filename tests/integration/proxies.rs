@@ -372,14 +372,28 @@ async fn a_proxys_credentials_are_sent_and_never_shown() {
     )
     .await;
 
-    // A SOCKS5 proxy with credentials is refused before connecting, without showing them.
-    let socks = kubeconfig_with(cluster, |c| {
-        c.proxy_url = Some("socks5://jane:s3cret@127.0.0.1:1080".into())
-    });
-    let (code, stderr) = Watcher::spawn(socks.path(), &["cm", "-n", "default"]).finish().await;
-    assert_eq!(code, Some(3), "{stderr}");
+    // A SOCKS5 proxy that wants a user name and password (microsocks -u -P) gets them, never shown.
+    let socks = ProxyServer::microsocks_with_credentials("jane", "s3cret-socks-word");
+    let with_credentials = socks.url.replace("socks5://", "socks5://jane:s3cret-socks-word@");
+    let kubeconfig = kubeconfig_with(cluster, |c| c.proxy_url = Some(with_credentials.clone()));
+    let apiserver = cluster.apiserver_address().to_string();
+    let mut watcher = Watcher::start(kubeconfig.path(), &["cm", "-n", &namespace.name, "-o", "json"]).await;
+    create(&client, &namespace.name, "through-socks").await;
+    assert_eq!(summary(&watcher.json_events(1).await[0]).1, "through-socks");
+    let (_, stderr) = watcher.interrupt().await;
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    assert!(socks.forwarded_to(&apiserver) >= 1, "{}", socks.log());
+
+    // A wrong password is turned away by the proxy: one line, exit 4, without the password.
+    let wrong = socks.url.replace("socks5://", "socks5://jane:wrong-s3cret@");
+    let kubeconfig = kubeconfig_with(cluster, |c| c.proxy_url = Some(wrong.clone()));
+    let (code, stderr) = Watcher::spawn(kubeconfig.path(), &["cm", "-n", "default"])
+        .finish()
+        .await;
+    assert_eq!(code, Some(4), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
-        stderr.contains("user name and password") && !stderr.contains("s3cret"),
+        stderr.contains("the SOCKS5 proxy turned the user name and password away") && !stderr.contains("s3cret"),
         "{stderr}"
     );
 }

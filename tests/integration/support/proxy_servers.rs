@@ -127,6 +127,17 @@ impl ProxyServer {
         ProxyServer::start(MICROSOCKS, args, format!("socks5://127.0.0.1:{port}"), port, log, dir)
     }
 
+    /// microsocks on a free loopback port, letting in only `user` with `password`.
+    pub fn microsocks_with_credentials(user: &str, password: &str) -> ProxyServer {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let port = free_port();
+        let log = dir.path().join("microsocks.log");
+        let args = ["-i", "127.0.0.1", "-p", &port.to_string(), "-u", user, "-P", password]
+            .map(str::to_string)
+            .to_vec();
+        ProxyServer::start(MICROSOCKS, args, format!("socks5://127.0.0.1:{port}"), port, log, dir)
+    }
+
     fn start(
         program: &'static str,
         args: Vec<String>,
