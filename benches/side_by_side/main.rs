@@ -35,6 +35,10 @@ use truth::TruthCheck;
 /// The user of the kubeconfig's current context, whose requests the audit log is searched for.
 const ADMIN: &str = "watchnew-admin";
 const READY_LIMIT: Duration = Duration::from_secs(600);
+/// What kubectl-watchnew says when a slow first page makes it list the rest as metadata, and when the whole
+/// objects it reads after the sync are all in.
+const SLOW_LINK_SAID: &str = ": slow link (the first ";
+const WHOLE_OBJECTS_READ: &str = ": the whole objects that existed are read: ";
 /// How long a quiet watch is measured: /proc counts CPU time in ticks of 10 ms, so less than 0.05% of a core
 /// over this window is no tick at all.
 pub const QUIET_WINDOW: Duration = Duration::from_secs(20);
@@ -932,6 +936,11 @@ impl Bench {
                 Duration::try_from(since_start).context("the watch answered before the tool started")?
             }
         };
+        // Over a slow link, the whole objects follow the sync: the start is complete once they are in.
+        let whole_objects = match observed.stderr_count(SLOW_LINK_SAID) {
+            0 => None,
+            _ => Some(observed.wait_stderr(WHOLE_OBJECTS_READ, READY_LIMIT).await?),
+        };
         let apiserver = match (self.apiserver, apiserver_before) {
             (Some(pid), Some(before)) => Some((
                 (observe::cpu_time(pid, self.clock_ticks)? - before).as_secs_f64(),
@@ -959,6 +968,7 @@ impl Bench {
             megabytes_sent: bytes.map(|(_, up)| up),
             apiserver_cpu_seconds: apiserver.map(|(cpu, _)| cpu),
             apiserver_peak_mib: apiserver.map(|(_, peak)| peak),
+            whole_objects_seconds: whole_objects.map(|took| took.as_secs_f64()),
         })
     }
 

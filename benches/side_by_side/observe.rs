@@ -142,6 +142,23 @@ impl Observed {
         }
     }
 
+    /// Waits until a line of its stderr contains `text`, and gives the time from start to then.
+    pub async fn wait_stderr(&mut self, text: &str, limit: Duration) -> Result<Duration> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.stderr_count(text) > 0 {
+                return Ok(self.started.elapsed());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("exited ({status}) before it said {text:?}: {}", self.stderr_tail());
+            }
+            if Instant::now() > deadline {
+                bail!("did not say {text:?} within {limit:?}: {}", self.stderr_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// How many lines of its stderr so far contain `text`.
     pub fn stderr_count(&self, text: &str) -> u64 {
         let lines = self.stderr.lock().expect("stderr lines");

@@ -48,6 +48,10 @@ pub struct Start {
     pub apiserver_cpu_seconds: Option<f64>,
     #[serde(default)]
     pub apiserver_peak_mib: Option<f64>,
+    /// kubectl-watchnew over a slow link lists what exists as metadata and reads the whole objects after it:
+    /// when they were all in, from the start. The bytes and the API server's cost above run until then.
+    #[serde(default)]
+    pub whole_objects_seconds: Option<f64>,
 }
 
 /// The API server's CPU seconds and peak MiB during a start.
@@ -823,8 +827,12 @@ impl Report {
                 ),
                 met: watchnew <= kubectl,
                 bound: format!(
-                    "the bytes over the link: {received:.1} MB for watchnew, which keeps whole objects to say what \
-                     changed, against kubectl's {kubectl_received:.1} MB"
+                    "the bytes over the link: {received:.1} MB for watchnew (whole objects to say what changed, \
+                     {}), against kubectl's {kubectl_received:.1} MB",
+                    match whole_objects(&row.watchnew).as_str() {
+                        "—" => "read before it is ready".to_string(),
+                        at => format!("read after it is ready, all in at {at}"),
+                    }
                 ),
             });
         }
@@ -1078,6 +1086,23 @@ impl Report {
                 StartRow::requests(&row.kubectl),
             );
         }
+        // A start taken for one over a slow link here (a first page over 250 ms) reads the whole objects after
+        // the sync: said, since its API server cost then runs until they are in.
+        let read_after: Vec<String> = self
+            .starts
+            .iter()
+            .filter(|row| row.watchnew.iter().any(|start| start.whole_objects_seconds.is_some()))
+            .map(|row| format!("{} {} ({})", row.objects, row.scenario, whole_objects(&row.watchnew)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nStarts of kubectl-watchnew whose first page was slow enough to read the rest as metadata and the \
+             whole objects after the sync (their API server cost below runs until those were in): {}.",
+            match read_after.is_empty() {
+                true => "none".to_string(),
+                false => read_after.join(", "),
+            }
+        );
 
         let apiserver_rows: Vec<(&StartRow, ApiServerCost, ApiServerCost, ApiServerCost)> = self
             .starts
@@ -1096,7 +1121,8 @@ impl Report {
             let _ = writeln!(
                 out,
                 "The same starts, seen from kube-apiserver's /proc: its CPU time (user and system) from the tool's \
-                 start to its being ready, and its peak resident memory meanwhile (VmHWM, reset through \
+                 start to its being ready (or, for a start that read whole objects after the sync, to their being \
+                 in), and its peak resident memory meanwhile (VmHWM, reset through \
                  `clear_refs` just before the start). Its memory before a start is mostly its watch cache, the \
                  same for both tools. Medians of the same repeats. The last columns are kubectl-watchnew with \
                  `--streaming-lists`: the initial state streamed (WatchList) instead of read in pages, ready at its \
@@ -1131,28 +1157,37 @@ impl Report {
                  applies to responses over 128 KiB. kubectl reads Tables whose rows carry only metadata for its \
                  human output, and plain whole objects for `-o json`; kubectl-watchnew reads the first page as a Table with \
                  whole objects and the rest as whole objects (its human output keeps them to say what changed) or \
-                 only metadata (`-o json`, which prints whole objects for the changes only). The default human \
-                 output is measured piped; the live view makes the same requests.\n"
+                 only metadata (`-o json`, which prints whole objects for the changes only). When the first page \
+                 takes over 250 ms and comes slower than 12 MB/s of JSON, the human output too reads the rest as \
+                 metadata, ready as soon as that is in, and reads the whole objects after it, at the same \
+                 resourceVersion, in the background: \"whole objects in\" is when they all were, and the bytes \
+                 received and the API server's CPU (from the start to ready, or to the whole objects in) count \
+                 them. The default human output is measured piped; the live view makes the same \
+                 requests.\n"
             );
             let _ = writeln!(
                 out,
-                "| link | output | objects | ready: watchnew | ready: kubectl | watchnew / kubectl | received: watchnew | received: kubectl | sent: watchnew | sent: kubectl |"
+                "| link | output | objects | ready: watchnew | ready: kubectl | watchnew / kubectl | whole objects in: watchnew | received: watchnew | received: kubectl | sent: watchnew | sent: kubectl | API server CPU: watchnew | API server CPU: kubectl |"
             );
-            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let _ = writeln!(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            let cpu = |starts: &[Start]| median(starts.iter().filter_map(|start| start.apiserver_cpu_seconds));
             let sent = |starts: &[Start]| median(starts.iter().filter_map(|start| start.megabytes_sent));
             for row in &self.links {
                 let (w, k) = (StartRow::ready(&row.watchnew), StartRow::ready(&row.kubectl));
                 let _ = writeln!(
                     out,
-                    "| {} | {} | {} | {w:.2} s | {k:.2} s | {:.2} | {:.1} MB | {:.1} MB | {:.0} kB | {:.0} kB |",
+                    "| {} | {} | {} | {w:.2} s | {k:.2} s | {:.2} | {} | {:.1} MB | {:.1} MB | {:.0} kB | {:.0} kB | {:.2} s | {:.2} s |",
                     row.link,
                     row.output,
                     row.objects,
                     w / k,
+                    whole_objects(&row.watchnew),
                     LinkRow::received(&row.watchnew),
                     LinkRow::received(&row.kubectl),
                     sent(&row.watchnew) * 1000.0,
                     sent(&row.kubectl) * 1000.0,
+                    cpu(&row.watchnew),
+                    cpu(&row.kubectl),
                 );
             }
         }
@@ -1324,5 +1359,16 @@ impl Report {
             out.push_str(&live_view_markdown(live_view));
         }
         out
+    }
+}
+
+/// When the whole objects read after the sync (over a slow link) were all in: the median over the starts that
+/// read them, with how many did when not all; "—" when none did.
+fn whole_objects(starts: &[Start]) -> String {
+    let read: Vec<f64> = starts.iter().filter_map(|start| start.whole_objects_seconds).collect();
+    match read.len() {
+        0 => "—".to_string(),
+        n if n == starts.len() => format!("{:.2} s", median(read.iter().copied())),
+        n => format!("{:.2} s ({n} of {} starts)", median(read.iter().copied()), starts.len()),
     }
 }

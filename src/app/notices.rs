@@ -131,6 +131,13 @@ pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Gap>) ->
                 took.as_secs_f64()
             ),
         ),
+        Notice::Filled { objects, took } => (
+            NoticeKind::Other,
+            format!(
+                "{name}: the whole objects that existed are read: {objects} in {:.1}s after the sync",
+                took.as_secs_f64()
+            ),
+        ),
         Notice::FillFailed { cause } => (
             NoticeKind::Other,
             format!(

@@ -122,6 +122,9 @@ pub enum Notice {
     /// The first page (`objects` whole objects) came slowly, in `took`: the rest of the snapshot is read as
     /// metadata, and the whole objects after it.
     SlowLink { objects: usize, took: Duration },
+    /// The whole objects of the snapshot are read, `objects` of them, `took` after the sync: from now on no
+    /// change waits for one.
+    Filled { objects: usize, took: Duration },
     /// The whole objects of the snapshot could not be read after it: what the first changes of objects that
     /// existed changed cannot be said.
     FillFailed { cause: String },

@@ -612,6 +612,9 @@ async fn over_a_slow_link_what_exists_is_listed_as_metadata_and_changes_still_sa
     proxy.slow_down(Duration::from_millis(300));
     let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name, "--server", &server]).await;
     let stderr = watcher.stderr();
+    // The namespace holds the 1,500 and the root CA's ConfigMap that kube-controller-manager adds.
+    let existing = api.list(&ListParams::default()).await.expect("listed").items.len();
+    assert!(stderr.contains(&format!("Synced {existing} configmaps")), "{stderr}");
     let before_sync = stderr.split("Synced ").next().unwrap_or_default();
     assert!(
         before_sync.contains("configmaps: slow link (") && before_sync.contains("listed as metadata"),
@@ -661,6 +664,11 @@ async fn over_a_slow_link_what_exists_is_listed_as_metadata_and_changes_still_sa
         );
     }
     assert!(line_of("fresh").starts_with("ADDED "), "{lines:#?}");
+    watcher
+        .wait_for_stderr(&format!(
+            "configmaps: the whole objects that existed are read: {existing} in "
+        ))
+        .await;
     println!("over a slow link:\n{}\n{}", watcher.stderr(), lines.join("\n"));
     assert!(
         !watcher.stderr().contains("could not be read"),
