@@ -1486,7 +1486,7 @@ impl Bench {
         baseline: &std::path::Path,
     ) -> Result<LiveViewCost> {
         say(format!(
-            "the live view against the build before: {total} changes at {rate} changes/s"
+            "the live view against the baseline: {total} changes at {rate} changes/s"
         ));
         let baseline = std::fs::canonicalize(baseline)
             .with_context(|| format!("the earlier build's folder {}", baseline.display()))?;
@@ -1514,7 +1514,7 @@ impl Bench {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let labels = [
             "kubectl watchnew, live view in tmux (this build)",
-            "kubectl watchnew, live view in tmux (the build before)",
+            "kubectl watchnew, live view in tmux (the baseline)",
         ];
         let pids = [now.pid, before.pid];
         let ready = self.samples(&pids);

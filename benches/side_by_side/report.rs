@@ -544,8 +544,9 @@ fn live_view_markdown(l: &LiveViewCost) -> String {
     stamp_line(&mut out, &l.run);
     let _ = writeln!(
         out,
-        "What a change to the live view costs, measured in one run against the build before it: the live view of \
-         this build (`{}`) and of the one before (`{}`), each in a 200×50 tmux terminal on `pods -A`, side by \
+        "What a change to the live view costs, measured in one run against a baseline (the build before it, or \
+         this build over HTTP/1.1 with `scripts/bench --baseline http1`): the live view of this build (`{}`) and \
+         of the baseline (`{}`), each in a 200×50 tmux terminal on `pods -A`, side by \
          side under one churn ({} pods in the cluster besides, {} changes asked at {}/s, {:.0}/s achieved, {} \
          failed requests; each pod created, its status patched, deleted). Memory is VmRSS when ready and after \
          the churn.\n",
@@ -562,7 +563,7 @@ fn live_view_markdown(l: &LiveViewCost) -> String {
         };
         let _ = writeln!(
             out,
-            "\nThe live view now costs {cpu_now:.0} ms of CPU per 1,000 changes against {cpu_before:.0} ms before \
+            "\nThe live view now costs {cpu_now:.0} ms of CPU per 1,000 changes against {cpu_before:.0} ms for the baseline \
              ({share:+.0}%; target <= +10%: {}){memory}.",
             if share <= 10.0 { "met" } else { "missed" },
         );
