@@ -397,6 +397,7 @@ impl StreamDriver {
     /// token, so that the pages already read stay good; the list starts over only when the token expires.
     async fn list(&mut self) -> Result<End, Stop> {
         self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
+        self.listed_as_metadata.clear();
         let mut continue_token: Option<String> = None;
         let asked = Instant::now();
         let mut response = self.fetch_page(None).await?;
@@ -410,6 +411,7 @@ impl StreamDriver {
                     // The snapshot the pages came from is gone; start over with a fresh one.
                     continue_token = None;
                     read = 0;
+                    self.listed_as_metadata.clear();
                     self.send(StreamMessage::Event(StreamEvent::ListBegin)).await?;
                     response = self.fetch_page(None).await?;
                     continue;

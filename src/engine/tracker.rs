@@ -18,6 +18,11 @@ pub struct ObjectKey {
 pub trait Remember {
     type Memo: std::fmt::Debug + Clone + PartialEq;
     fn remember(&self) -> Self::Memo;
+    /// Whether a memo holds all that a change is compared with; one from a metadata-only list does not, and its
+    /// object's first change waits for the whole version (`StreamEvent::Filled`).
+    fn complete(_memo: &Self::Memo) -> bool {
+        true
+    }
 }
 
 /// Nothing is kept: identity and version are all the semantics need.
@@ -194,7 +199,10 @@ impl<P: Remember> Tracker<P> {
                 self.pass_or_wait(found, false, changes);
             }
             StreamEvent::Bookmark { resource_version } => self.resume_version = Some(resource_version),
-            StreamEvent::FillBegin => self.known.values_mut().for_each(|known| known.awaiting = true),
+            StreamEvent::FillBegin => self
+                .known
+                .values_mut()
+                .for_each(|known| known.awaiting = !P::complete(&known.memo)),
             StreamEvent::Filled(object) => self.fill(object, changes),
             StreamEvent::FillEnd => self.end_fill(changes),
         }
@@ -1057,6 +1065,9 @@ mod tests {
             fn remember(&self) -> String {
                 self.0.clone()
             }
+            fn complete(memo: &String) -> bool {
+                memo != "metadata"
+            }
         }
 
         fn version(name: &str, rv: u64, memo: &str) -> Observed<Version> {
@@ -1122,6 +1133,28 @@ mod tests {
                     (Modified, "a".into(), "101".into(), Some("a@1".into())),
                     (Modified, "a".into(), "102".into(), Some("a@101".into())),
                 ]
+            );
+        }
+
+        #[test]
+        fn an_object_the_list_read_whole_does_not_wait() {
+            let mut tracker = Tracker::new();
+            let mut changes = Vec::new();
+            tracker.apply(StreamEvent::ListBegin, &mut changes);
+            tracker.apply(StreamEvent::ListItem(version("a", 1, "a@1")), &mut changes);
+            tracker.apply(StreamEvent::ListItem(version("b", 2, "metadata")), &mut changes);
+            tracker.apply(
+                StreamEvent::ListEnd {
+                    resource_version: "100".into(),
+                },
+                &mut changes,
+            );
+            tracker.apply(StreamEvent::FillBegin, &mut changes);
+            tracker.apply(StreamEvent::Modified(version("a", 101, "a@101")), &mut changes);
+            tracker.apply(StreamEvent::Modified(version("b", 102, "b@102")), &mut changes);
+            assert_eq!(
+                seen(&changes),
+                vec![(Modified, "a".into(), "101".into(), Some("a@1".into()))]
             );
         }
 

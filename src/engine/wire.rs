@@ -111,6 +111,11 @@ impl Remember for Payload {
             heartbeat_blind: self.heartbeat_blind,
         }
     }
+
+    /// Without the object (a metadata-only list's), what a change changed cannot be said from it.
+    fn complete(memo: &Memo) -> bool {
+        memo.object.is_some()
+    }
 }
 
 /// What decoding keeps of each object, besides what every output needs.

@@ -189,24 +189,73 @@ struct Conditions<'a> {
     args: &'a [&'a str],
     /// The reader of the tool's output stops reading this long, 8 s in.
     reader_pause: Option<Duration>,
-    /// Variables added to the tool's environment (`DISABLE_HTTP2`).
-    env: &'a [(&'a str, &'a str)],
     /// The tool acts as the limited identity (given read access to the test's namespace), which unlike the
     /// administrator is subject to the API server's limits on requests.
     limited_user: bool,
 }
 
-/// Runs the generator and the fault side by side, then reads the tool's output until it accounts for the
-/// ground truth (or `CATCH_UP` passes), checks every promise, and prints the counts. Gives what the tool said
-/// on stderr, for checks of its own.
-async fn run_through_fault<F, Fut>(name: &str, cluster: &Cluster, conditions: Conditions<'_>, fault: F) -> String
+/// The protocols every fault is met on, by two watchers side by side under the same fault: HTTP/2 (one
+/// connection, every request a stream of it) and HTTP/1.1 (`DISABLE_HTTP2`, one connection per request in
+/// flight), and what each adds to the tool's environment.
+const PROTOCOLS: [(&str, &[(&str, &str)]); 2] = [("HTTP/2", &[]), ("HTTP/1.1", &[("DISABLE_HTTP2", "1")])];
+
+/// What one watcher went through: its protocol, what it said on stderr, and its process.
+struct Heard {
+    protocol: &'static str,
+    stderr: String,
+    pid: u32,
+}
+
+/// One watcher through the fault, and what it reported of each object.
+struct Run {
+    protocol: &'static str,
+    watcher: Watcher,
+    seen: BTreeMap<String, Seen>,
+}
+
+impl Run {
+    fn read(&mut self, line: String) {
+        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        let name = event["object"]["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let entry = self.seen.entry(name).or_default();
+        entry.types.push(event["type"].as_str().unwrap_or_default().to_string());
+        entry.versions.push(
+            event["object"]["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+
+    /// Reads what each watcher has written within `within`, each on its own.
+    async fn read_all(runs: &mut [Run], within: Duration) {
+        let reads = runs.iter_mut().map(|run| async move {
+            let deadline = tokio::time::Instant::now() + within;
+            while let Some(line) = run
+                .watcher
+                .next_line(deadline.saturating_duration_since(tokio::time::Instant::now()))
+                .await
+            {
+                run.read(line);
+            }
+        });
+        futures::future::join_all(reads).await;
+    }
+}
+
+/// Runs the generator and the fault side by side, with a watcher on each protocol, then reads their output
+/// until each accounts for the ground truth (or `CATCH_UP` passes), checks every promise for each, and prints
+/// the counts. Gives what each said on stderr, for checks of the fault's own.
+async fn run_through_fault<F, Fut>(name: &str, cluster: &Cluster, conditions: Conditions<'_>, fault: F) -> Vec<Heard>
 where
     F: FnOnce(Arc<AtomicBool>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let Conditions {
         args: extra_args,
-        env,
         reader_pause,
         limited_user,
     } = conditions;
@@ -235,27 +284,25 @@ where
         args.extend(["--context", support::LIMITED_CONTEXT]);
     }
     args.extend(extra_args);
-    let mut watcher = Watcher::start_with_env(&cluster.kubeconfig, &args, env).await;
+    let mut runs = Vec::new();
+    for (protocol, env) in PROTOCOLS {
+        let watcher = Watcher::start_with_env(&cluster.kubeconfig, &args, env).await;
+        // The protocol asked for is the one spoken.
+        assert!(
+            watcher.stderr().contains(&format!(" over {protocol};")),
+            "{name}: {}",
+            watcher.stderr()
+        );
+        runs.push(Run {
+            protocol,
+            watcher,
+            seen: BTreeMap::new(),
+        });
+    }
 
     let generating = tokio::spawn(generate(api.clone(), truth.clone(), Dice::new()));
     let stop_fault = Arc::new(AtomicBool::new(false));
     let faulting = tokio::spawn(fault(stop_fault.clone()));
-    let mut seen: BTreeMap<String, Seen> = BTreeMap::new();
-    let read = |line: String, seen: &mut BTreeMap<String, Seen>| {
-        let event: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
-        let name = event["object"]["metadata"]["name"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let entry = seen.entry(name).or_default();
-        entry.types.push(event["type"].as_str().unwrap_or_default().to_string());
-        entry.versions.push(
-            event["object"]["metadata"]["resourceVersion"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        );
-    };
     let started = Instant::now();
     let mut paused = false;
     while !generating.is_finished() {
@@ -264,9 +311,7 @@ where
             paused = true;
             tokio::time::sleep(pause).await;
         }
-        if let Some(line) = watcher.next_line(Duration::from_millis(200)).await {
-            read(line, &mut seen);
-        }
+        Run::read_all(&mut runs, Duration::from_millis(200)).await;
     }
     generating.await.expect("the generator ran");
     stop_fault.store(true, Ordering::SeqCst);
@@ -286,12 +331,24 @@ where
         })
     };
     let deadline = Instant::now() + CATCH_UP;
-    while !accounted(&seen) && Instant::now() < deadline {
-        if let Some(line) = watcher.next_line(Duration::from_millis(200)).await {
-            read(line, &mut seen);
-        }
+    while !runs.iter().all(|run| accounted(&run.seen)) && Instant::now() < deadline {
+        Run::read_all(&mut runs, Duration::from_millis(200)).await;
     }
+    runs.into_iter()
+        .map(|run| {
+            let name = format!("{name}, over {}", run.protocol);
+            let stderr = check(&name, &truth, &run.seen, run.watcher.stderr());
+            Heard {
+                protocol: run.protocol,
+                stderr,
+                pid: run.watcher.pid(),
+            }
+        })
+        .collect()
+}
 
+/// Checks every promise of one watcher's reports against the ground truth, and prints the counts.
+fn check(name: &str, truth: &Truth, seen: &BTreeMap<String, Seen>, stderr: String) -> String {
     let created: Vec<&String> = truth
         .objects
         .iter()
@@ -338,7 +395,6 @@ where
     let unknown = seen.keys().filter(|name| !truth.objects.contains_key(*name)).count();
     let modifications: usize = truth.objects.values().map(|f| f.modifications).sum();
     let events: usize = seen.values().map(|s| s.types.len()).sum();
-    let stderr = watcher.stderr();
     let gaps = stderr.matches("reconnected after").count();
     let relists = stderr.matches("changes found").count() + stderr.matches("no change found").count();
     eprintln!(
@@ -392,78 +448,58 @@ async fn behind_proxy() -> Option<(&'static Cluster, Arc<Proxy>, String)> {
     Some((cluster, proxy, server))
 }
 
-/// A TCP proxy between the tool and the API server cuts every connection at random moments, every 2 to 5 s.
+/// A TCP proxy between the tool and the API server cuts every connection at random moments, every 2 to 5 s:
+/// over HTTP/2 its one connection, over HTTP/1.1 the one of each request in flight.
 #[tokio::test]
 async fn connections_cut_at_random_moments() {
-    connections_cut_at_random(&[], "HTTP/2").await;
-}
-
-/// The same over HTTP/1.1 (`DISABLE_HTTP2`): one connection per request in flight, each cut.
-#[tokio::test]
-async fn connections_cut_at_random_moments_over_http1() {
-    connections_cut_at_random(&[("DISABLE_HTTP2", "1")], "HTTP/1.1").await;
-}
-
-async fn connections_cut_at_random(env: &[(&str, &str)], protocol: &str) {
     let Some((cluster, proxy, server)) = behind_proxy().await else {
         return;
     };
     let cuts = Arc::new(AtomicUsize::new(0));
     let counted = cuts.clone();
-    let stderr = run_through_fault(
-        &format!("connections cut at random, over {protocol}"),
+    let heard = run_through_fault(
+        "connections cut at random",
         cluster,
         Conditions {
             args: &["--server", &server],
-            env,
             ..Conditions::default()
         },
         move |stop| async move {
             let mut dice = Dice::new();
             while !stop.load(Ordering::SeqCst) {
                 tokio::time::sleep(dice.between(Duration::from_secs(2), Duration::from_secs(5))).await;
-                // A cut that found the tool's connections open.
+                // A cut that found the tools' connections open.
                 counted.fetch_add(usize::from(proxy.cut() > 0), Ordering::SeqCst);
             }
         },
     )
     .await;
-    // The fault happened: connections were open when cut, and the tool came back after them.
+    // The fault happened: connections were open when cut, and each watcher came back after them.
     let cuts = cuts.load(Ordering::SeqCst);
-    assert!(cuts >= 3, "only {cuts} cuts found connections open:\n{stderr}");
-    assert!(stderr.contains(&format!(" over {protocol};")), "{stderr}");
-    let reconnects = stderr.matches("reconnected after").count();
-    assert!(
-        reconnects >= 3,
-        "{reconnects} reconnections after {cuts} cuts:\n{stderr}"
-    );
+    for Heard { protocol, stderr, .. } in heard {
+        assert!(cuts >= 3, "only {cuts} cuts found connections open:\n{stderr}");
+        let reconnects = stderr.matches("reconnected after").count();
+        assert!(
+            reconnects >= 3,
+            "{protocol}: {reconnects} reconnections after {cuts} cuts:\n{stderr}"
+        );
+    }
 }
 
 /// The proxy stops forwarding the open connections without closing them, twice: the tool hears nothing, takes
 /// the watch as dead after its silence limit (3 s here; 90 s by default once the server is seen sending
-/// periodic bookmarks) and reconnects through a new connection.
+/// periodic bookmarks) and reconnects through a new connection; over HTTP/1.1 the pooled connections stall too.
 #[tokio::test]
 async fn connections_that_stall() {
-    connections_stalled(&[], "HTTP/2").await;
-}
-
-/// The same over HTTP/1.1 (`DISABLE_HTTP2`), where the pooled connections stall too.
-#[tokio::test]
-async fn connections_that_stall_over_http1() {
-    connections_stalled(&[("DISABLE_HTTP2", "1")], "HTTP/1.1").await;
-}
-
-async fn connections_stalled(env: &[(&str, &str)], protocol: &str) {
     let Some((cluster, proxy, server)) = behind_proxy().await else {
         return;
     };
     let staller = proxy.clone();
-    let stderr = run_through_fault(
-        &format!("connections that stall, over {protocol}"),
+    let heard = run_through_fault(
+        "connections that stall",
         cluster,
         Conditions {
             args: &["--server", &server, "--silence-limit", "3s"],
-            env,
             ..Conditions::default()
         },
         move |_| async move {
@@ -476,17 +512,25 @@ async fn connections_stalled(env: &[(&str, &str)], protocol: &str) {
         },
     )
     .await;
-    assert!(stderr.contains(&format!(" over {protocol};")), "{stderr}");
-    let noticed = stderr.matches("nothing heard for 3s").count();
-    assert!(noticed >= 2, "each stall is noticed by the silence limit:\n{stderr}");
-    // Each gap, from the last thing heard to the reconnection, is bounded: the silence limit, then as long again
-    // for each pooled connection that stalled too; shorter than any object the generator deletes has lived.
-    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
-    assert!(gaps.len() >= 2, "the tool reconnects after each stall:\n{stderr}");
-    assert!(
-        gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
-        "gaps of {gaps:?} s:\n{stderr}"
-    );
+    for Heard { protocol, stderr, .. } in heard {
+        let noticed = stderr.matches("nothing heard for 3s").count();
+        assert!(
+            noticed >= 2,
+            "{protocol}: each stall is noticed by the silence limit:\n{stderr}"
+        );
+        // Each gap, from the last thing heard to the reconnection, is bounded: the silence limit, then as long
+        // again for each pooled connection that stalled too; shorter than any object the generator deletes has
+        // lived.
+        let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
+        assert!(
+            gaps.len() >= 2,
+            "{protocol}: the tool reconnects after each stall:\n{stderr}"
+        );
+        assert!(
+            gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
+            "{protocol}: gaps of {gaps:?} s:\n{stderr}"
+        );
+    }
 }
 
 /// A load balancer that accepts connections for a server that never answers (starting, draining, gone): the
@@ -528,6 +572,28 @@ async fn a_balancer_that_accepts_and_never_answers() {
     );
 }
 
+/// ConfigMaps `existing-0000` to `existing-{count - 1}` (`data.k: v`), made 16 at a time.
+async fn seed(api: &Api<ConfigMap>, count: usize) {
+    futures::stream::iter(0..count)
+        .map(|index| {
+            let api = api.clone();
+            async move {
+                api.create(
+                    &PostParams::default(),
+                    &config_map(&format!("existing-{index:04}"), "v"),
+                )
+                .await
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .for_each(|created| {
+            created.expect("seeding");
+        });
+}
+
 /// A start that takes more than a second says how far it has come, from each LIST page's
 /// `remainingItemCount`: 1,500 ConfigMaps read in pages of 500 through a link that holds every chunk 400 ms.
 #[tokio::test]
@@ -538,21 +604,7 @@ async fn a_slow_start_says_how_far_it_has_come() {
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create_in(cluster, &client, "progress").await;
     let api: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
-    futures::stream::iter(0..1500)
-        .map(|index| {
-            let api = api.clone();
-            async move {
-                api.create(&PostParams::default(), &config_map(&format!("existing-{index}"), "0"))
-                    .await
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .for_each(|created| {
-            created.expect("seeding");
-        });
+    seed(&api, 1500).await;
     proxy.slow_down(Duration::from_millis(400));
     let watcher = Watcher::start(
         &cluster.kubeconfig,
@@ -591,24 +643,7 @@ async fn over_a_slow_link_what_exists_is_listed_as_metadata_and_changes_still_sa
     let client = cluster.admin_client().await;
     let namespace = TestNamespace::create_in(cluster, &client, "slow-link").await;
     let api: Api<ConfigMap> = Api::namespaced(client, &namespace.name);
-    futures::stream::iter(0..1500)
-        .map(|index| {
-            let api = api.clone();
-            async move {
-                api.create(
-                    &PostParams::default(),
-                    &config_map(&format!("existing-{index:04}"), "v"),
-                )
-                .await
-            }
-        })
-        .buffer_unordered(16)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .for_each(|created| {
-            created.expect("seeding");
-        });
+    seed(&api, 1500).await;
     proxy.slow_down(Duration::from_millis(300));
     let mut watcher = Watcher::start(&cluster.kubeconfig, &["cm", "-n", &namespace.name, "--server", &server]).await;
     let stderr = watcher.stderr();
@@ -686,7 +721,7 @@ async fn a_slow_api_server() {
         return;
     };
     let slower = proxy.clone();
-    let stderr = run_through_fault(
+    let heard = run_through_fault(
         "a slow API server",
         cluster,
         Conditions {
@@ -712,10 +747,12 @@ async fn a_slow_api_server() {
         },
     )
     .await;
-    assert!(
-        !stderr.contains("nothing heard"),
-        "a slow stream is not a dead one:\n{stderr}"
-    );
+    for Heard { protocol, stderr, .. } in heard {
+        assert!(
+            !stderr.contains("nothing heard"),
+            "{protocol}: a slow stream is not a dead one:\n{stderr}"
+        );
+    }
 }
 
 /// The reader of the tool's output stops reading for 15 s while changes go on, then reads again.
@@ -743,7 +780,7 @@ async fn watches_expired_by_compaction() {
     let server = format!("https://{}", proxy.address);
     // The proxy outlives the fault: the tool catches up through it.
     let blocker = proxy.clone();
-    let stderr = run_through_fault(
+    let heard = run_through_fault(
         "watches expired by compaction",
         cluster,
         Conditions {
@@ -761,13 +798,15 @@ async fn watches_expired_by_compaction() {
         },
     )
     .await;
-    // Each compaction left the tool's resume point behind: three watches expired, three relists.
-    let expired = stderr.matches("watch expired (410 Gone); relisting").count();
-    let relisted = stderr.matches(": relisted").count();
-    assert!(
-        expired >= 3 && relisted >= 3,
-        "{expired} expiries and {relisted} relists after 3 compactions:\n{stderr}"
-    );
+    // Each compaction left each watcher's resume point behind: three watches expired, three relists.
+    for Heard { protocol, stderr, .. } in heard {
+        let expired = stderr.matches("watch expired (410 Gone); relisting").count();
+        let relisted = stderr.matches(": relisted").count();
+        assert!(
+            expired >= 3 && relisted >= 3,
+            "{protocol}: {expired} expiries and {relisted} relists after 3 compactions:\n{stderr}"
+        );
+    }
 }
 
 /// kube-apiserver is killed (SIGKILL) and started again on the same address, twice, on a control plane of
@@ -777,7 +816,7 @@ async fn the_api_server_killed_and_restarted() {
     let Some(cluster) = support::named_control_plane("faults-restart", &[]) else {
         return;
     };
-    let stderr = run_through_fault(
+    let heard = run_through_fault(
         "API server killed and restarted",
         cluster,
         Conditions::default(),
@@ -789,13 +828,15 @@ async fn the_api_server_killed_and_restarted() {
         },
     )
     .await;
-    // Each kill ended the tool's watch, and it came back each time: resumed, or relisted.
-    let interrupted = stderr.matches("watch interrupted").count();
-    let back = stderr.matches("reconnected after").count() + stderr.matches(": relisted").count();
-    assert!(
-        interrupted >= 2 && back >= 2,
-        "{interrupted} interruptions and {back} returns after 2 kills:\n{stderr}"
-    );
+    // Each kill ended each watcher's watch, and it came back each time: resumed, or relisted.
+    for Heard { protocol, stderr, .. } in heard {
+        let interrupted = stderr.matches("watch interrupted").count();
+        let back = stderr.matches("reconnected after").count() + stderr.matches(": relisted").count();
+        assert!(
+            interrupted >= 2 && back >= 2,
+            "{protocol}: {interrupted} interruptions and {back} returns after 2 kills:\n{stderr}"
+        );
+    }
 }
 
 /// Read access for the limited identity to the ConfigMaps of a namespace of the test's. (The bootstrap `view`
@@ -839,7 +880,7 @@ async fn api_servers_restarted_gracefully_behind_a_load_balancer() {
     ) else {
         return;
     };
-    let stderr = run_through_fault(
+    let heard = run_through_fault(
         "API servers restarted gracefully behind a load balancer",
         cluster,
         Conditions::default(),
@@ -864,11 +905,13 @@ async fn api_servers_restarted_gracefully_behind_a_load_balancer() {
         assert!(taken_out >= 2, "{server} was taken out {taken_out} times:\n{balancer}");
     }
     // A request that met a server draining its requests waits the 5 s its Retry-After asks for.
-    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
-    assert!(
-        gaps.iter().all(|gap| *gap < 8.0),
-        "each reconnection is quick, through the other API server: gaps of {gaps:?} s\n{stderr}"
-    );
+    for Heard { protocol, stderr, .. } in heard {
+        let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ");
+        assert!(
+            gaps.iter().all(|gap| *gap < 8.0),
+            "{protocol}: each reconnection is quick, through the other API server: gaps of {gaps:?} s\n{stderr}"
+        );
+    }
 }
 
 /// The control plane of the throttling tests: without API Priority and Fairness, one read request at a time
@@ -1062,7 +1105,7 @@ async fn a_throttled_relist_loses_nothing() {
     let proxy = Arc::new(Proxy::start(cluster.apiserver_address()).await);
     let server = format!("https://{}", proxy.address);
     let blocker = proxy.clone();
-    let stderr = run_through_fault(
+    let heard = run_through_fault(
         "a throttled relist",
         cluster,
         Conditions {
@@ -1085,13 +1128,15 @@ async fn a_throttled_relist_loses_nothing() {
         },
     )
     .await;
-    // The relist was held back by the refusals (the load runs 7 s after the watch is let through again).
-    let relist_took: Vec<f64> = seconds_after(&stderr, "relisted after ");
-    eprintln!("fault suite: a throttled relist: relists took {relist_took:?} s");
-    assert!(
-        relist_took.iter().any(|took| *took >= 3.0),
-        "the relist after 410 Gone met the refusals:\n{stderr}"
-    );
+    // Each relist was held back by the refusals (the load runs 7 s after the watch is let through again).
+    for Heard { protocol, stderr, .. } in heard {
+        let relist_took: Vec<f64> = seconds_after(&stderr, "relisted after ");
+        eprintln!("fault suite: a throttled relist, over {protocol}: relists took {relist_took:?} s");
+        assert!(
+            relist_took.iter().any(|took| *took >= 3.0),
+            "{protocol}: the relist after 410 Gone met the refusals:\n{stderr}"
+        );
+    }
 }
 
 /// The API server's audit log names the tool in the User-Agent of each of its requests, as kubectl's names
@@ -1183,9 +1228,10 @@ async fn api_servers_restarted_behind_a_tcp_balancer() {
         .expect("a port");
     let restarts = Arc::new(AtomicUsize::new(0));
     let counted = restarts.clone();
-    let connections = Arc::new(Mutex::new((BTreeSet::new(), 0)));
+    // Each watcher's connections to the balancer, by process: every one seen, and the most at once.
+    let connections: Arc<Mutex<ConnectionsSeen>> = Arc::default();
     let sampled = connections.clone();
-    let stderr = run_through_fault(
+    let heard = run_through_fault(
         "API servers restarted behind a TCP load balancer",
         cluster,
         Conditions::default(),
@@ -1195,8 +1241,11 @@ async fn api_servers_restarted_behind_a_tcp_balancer() {
                     let now = tool_connections(port);
                     {
                         let mut seen = sampled.lock().expect("not poisoned");
-                        seen.1 = seen.1.max(now.len());
-                        seen.0.extend(now);
+                        for (pid, ports) in now {
+                            let entry = seen.entry(pid).or_default();
+                            entry.1 = entry.1.max(ports.len());
+                            entry.0.extend(ports);
+                        }
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
@@ -1223,46 +1272,62 @@ async fn api_servers_restarted_behind_a_tcp_balancer() {
         !balancer.contains("Layer7"),
         "the balancer checks TCP only:\n{balancer}"
     );
-    // The restarts reached the tool: its connection was cut and made again; and it held one at a time (two for
-    // a moment while one replaces the other), its watches multiplexed over it.
-    let (distinct, most) = std::mem::take(&mut *connections.lock().expect("not poisoned"));
-    eprintln!(
-        "fault suite: the tool's connections to the balancer: {} in all, at most {most} at once; its notices:\n{stderr}",
-        distinct.len()
-    );
-    assert!(
-        distinct.len() >= 2 && most <= 2,
-        "the tool's connections to the balancer: {} in all, at most {most} at once\n{stderr}",
-        distinct.len()
-    );
-    let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ")
-        .into_iter()
-        .chain(seconds_after(&stderr, "relisted after "))
-        .collect();
-    assert!(
-        gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
-        "each gap is shorter than an object's life: {gaps:?} s\n{stderr}"
-    );
-    for relist in stderr.lines().filter(|line| line.contains("relisted after ")) {
-        assert!(
-            relist.contains("not watched from ") && relist.contains("cannot be known"),
-            "a relist after a gap says the gap: {relist}"
+    // The restarts reached each watcher: its connections were cut and made again; over HTTP/2 it held one at a
+    // time (two for a moment while one replaces the other), its watches multiplexed over it.
+    let connections = std::mem::take(&mut *connections.lock().expect("not poisoned"));
+    for Heard { protocol, stderr, pid } in heard {
+        let (distinct, most) = connections.get(&pid).cloned().unwrap_or_default();
+        eprintln!(
+            "fault suite: over {protocol}, the tool's connections to the balancer: {} in all, at most {most} at \
+             once; its notices:\n{stderr}",
+            distinct.len()
         );
+        assert!(
+            distinct.len() >= 2 && (protocol != "HTTP/2" || most <= 2),
+            "{protocol}: the tool's connections to the balancer: {} in all, at most {most} at once\n{stderr}",
+            distinct.len()
+        );
+        let gaps: Vec<f64> = seconds_after(&stderr, "reconnected after ")
+            .into_iter()
+            .chain(seconds_after(&stderr, "relisted after "))
+            .collect();
+        assert!(
+            gaps.iter().all(|gap| *gap < MIN_LIFETIME.as_secs_f64()),
+            "{protocol}: each gap is shorter than an object's life: {gaps:?} s\n{stderr}"
+        );
+        for relist in stderr.lines().filter(|line| line.contains("relisted after ")) {
+            assert!(
+                relist.contains("not watched from ") && relist.contains("cannot be known"),
+                "{protocol}: a relist after a gap says the gap: {relist}"
+            );
+        }
     }
 }
 
-/// The local ports of kubectl-watchnew's TCP connections to this port on loopback, as `ss` lists them.
-fn tool_connections(port: u16) -> BTreeSet<u16> {
+/// By process: the local ports of every connection seen, and the most open at once.
+type ConnectionsSeen = BTreeMap<u32, (BTreeSet<u16>, usize)>;
+
+/// The local ports of each kubectl-watchnew's TCP connections to this port on loopback, by process, as `ss`
+/// lists them.
+fn tool_connections(port: u16) -> BTreeMap<u32, BTreeSet<u16>> {
     let output = std::process::Command::new("ss")
         .args(["-tnpH", "state", "established", "dst", &format!("127.0.0.1:{port}")])
         .output()
         .expect("ss runs");
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| line.contains("\"kubectl-watchne\""))
-        .filter_map(|line| {
-            let local = line.split_whitespace().nth(2)?;
-            local.rsplit(':').next()?.parse().ok()
-        })
-        .collect()
+    let mut by_process: BTreeMap<u32, BTreeSet<u16>> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        // `... 127.0.0.1:41234 127.0.0.1:6443 users:(("kubectl-watchne",pid=4242,fd=9))`
+        let Some(users) = line.split("\"kubectl-watchne\",pid=").nth(1) else {
+            continue;
+        };
+        let pid = users.split(',').next().and_then(|pid| pid.parse().ok());
+        let local = line
+            .split_whitespace()
+            .nth(2)
+            .and_then(|local| local.rsplit(':').next()?.parse().ok());
+        if let (Some(pid), Some(local)) = (pid, local) {
+            by_process.entry(pid).or_default().insert(local);
+        }
+    }
+    by_process
 }
