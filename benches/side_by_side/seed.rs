@@ -228,55 +228,77 @@ pub async fn config_maps(client: &kube::Client, from: usize, to: usize) -> Resul
 }
 
 /// The custom resources of the every-kind start: this many CRDs, namespaced, each with this many objects
-/// spread over the namespaces, as an operator or two would add.
-pub const CRDS: usize = 3;
-pub const OBJECTS_PER_CRD: usize = 100;
+/// spread over the namespaces, as a Crossplane provider brings (several hundred kinds, few objects each).
+pub const CRDS: usize = 300;
+pub const OBJECTS_PER_CRD: usize = 2;
 
 /// Creates the CRDs and their objects, unless they are there already.
 pub async fn custom_resources(client: &kube::Client) -> Result<()> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::api::{ApiResource, DynamicObject};
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in 0..CRDS {
-        let group = format!("bench-{crd}.example.com");
-        let definition: CustomResourceDefinition = serde_json::from_value(json!({
-            "metadata": { "name": format!("widgets.{group}") },
-            "spec": {
-                "group": group,
-                "names": { "plural": "widgets", "singular": "widget", "kind": "Widget" },
-                "scope": "Namespaced",
-                "versions": [{
-                    "name": "v1", "served": true, "storage": true,
-                    "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }
-                }]
+    let group = |crd: usize| format!("bench-{crd:03}.example.com");
+    futures::stream::iter(0..CRDS)
+        .map(|crd| {
+            let crds = crds.clone();
+            let group = group(crd);
+            async move {
+                let definition: CustomResourceDefinition = serde_json::from_value(json!({
+                    "metadata": { "name": format!("widgets.{group}") },
+                    "spec": {
+                        "group": group,
+                        "names": { "plural": "widgets", "singular": "widget", "kind": "Widget" },
+                        "scope": "Namespaced",
+                        "versions": [{
+                            "name": "v1", "served": true, "storage": true,
+                            "schema": { "openAPIV3Schema": { "type": "object", "x-kubernetes-preserve-unknown-fields": true } }
+                        }]
+                    }
+                }))?;
+                match crds.create(&PostParams::default(), &definition).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(status)) if status.code == 409 => Ok(()),
+                    Err(error) => Err(error).context("creating a CRD"),
+                }
             }
-        }))?;
-        match crds.create(&PostParams::default(), &definition).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(status)) if status.code == 409 => continue,
-            Err(error) => return Err(error).context("creating a CRD"),
-        }
-        let resource = ApiResource {
-            group: group.clone(),
-            version: "v1".into(),
-            api_version: format!("{group}/v1"),
-            kind: "Widget".into(),
-            plural: "widgets".into(),
-        };
-        for index in 0..OBJECTS_PER_CRD {
-            let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), &spread_namespace(index), &resource);
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect::<()>()
+        .await?;
+    let objects = (0..CRDS).flat_map(|crd| (0..OBJECTS_PER_CRD).map(move |index| (crd, index)));
+    futures::stream::iter(objects)
+        .map(|(crd, index)| {
+            let group = group(crd);
+            let resource = ApiResource {
+                group: group.clone(),
+                version: "v1".into(),
+                api_version: format!("{group}/v1"),
+                kind: "Widget".into(),
+                plural: "widgets".into(),
+            };
+            let widgets: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), &spread_namespace(crd * OBJECTS_PER_CRD + index), &resource);
             let widget = DynamicObject::new(&format!("widget-{index:04}"), &resource)
                 .data(json!({ "spec": { "replicas": index % 5, "image": format!("registry.example/app:{}", digest(index, 7, 12)) } }));
-            // A new CRD is served a moment after it is created.
-            let mut waited = Duration::ZERO;
-            while let Err(error) = widgets.create(&PostParams::default(), &widget).await {
-                if waited > Duration::from_secs(30) {
-                    return Err(error).context("creating a custom resource");
+            async move {
+                // A new CRD is served a moment after it is created.
+                let mut waited = Duration::ZERO;
+                loop {
+                    match widgets.create(&PostParams::default(), &widget).await {
+                        Ok(_) => return Ok(()),
+                        Err(kube::Error::Api(status)) if status.code == 409 => return Ok(()),
+                        Err(error) if waited > Duration::from_secs(120) => {
+                            return Err(error).context("creating a custom resource");
+                        }
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                            waited += Duration::from_millis(500);
+                        }
+                    }
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                waited += Duration::from_millis(200);
             }
-        }
-    }
-    Ok(())
+        })
+        .buffer_unordered(IN_FLIGHT)
+        .try_collect::<()>()
+        .await
 }

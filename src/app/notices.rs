@@ -122,13 +122,20 @@ pub(super) fn notice_line(name: &str, notice: &Notice, gap: &mut Option<Gap>) ->
             NoticeKind::Other,
             "the server does not stream initial lists (WatchList is off); using paginated lists".to_string(),
         ),
-        Notice::SlowLink { objects, took } => (
+        Notice::SlowLink {
+            objects,
+            took,
+            round_trip,
+        } => (
             NoticeKind::Other,
             format!(
-                "{name}: slow link (the first {objects} took {:.2}s): what exists is listed as metadata, as kubectl \
+                "{name}: slow link (the first {objects} took {:.2}s{}): what exists is listed as metadata, as kubectl \
                  does; the whole objects follow in the background, and a change to one that has not come yet waits \
                  for it, to say what changed",
-                took.as_secs_f64()
+                took.as_secs_f64(),
+                round_trip
+                    .map(|round_trip| format!(", round trip {:.0}ms", round_trip.as_secs_f64() * 1000.0))
+                    .unwrap_or_default(),
             ),
         ),
         Notice::Filled { objects, took } => (

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 
 use super::proxy::{self, Proxy, ProxyEnvironment, ProxySource};
 use super::retry::RetryAfterLayer;
-use super::transport::{self, ConnectLimits, Protocol, Route};
+use super::transport::{self, ConnectLimits, LinkFacts, Route};
 use super::waits::ServerWaits;
 use crate::error::{Error, Result, causes};
 
@@ -96,8 +96,8 @@ pub struct Connection {
     pub cache_dir: Option<PathBuf>,
     /// What the requests are waiting on the server for, right now.
     pub waits: ServerWaits,
-    /// HTTP/2 or HTTP/1.1, once the first connection is made.
-    pub protocol: Protocol,
+    /// HTTP/2 or HTTP/1.1 once the first connection is made, and the link's round trip.
+    pub link: LinkFacts,
 }
 
 /// Name of the context made up when only `--server` says where to connect.
@@ -135,7 +135,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
     let default_namespace = config.default_namespace.clone();
     let waits = ServerWaits::default();
     let limits = ConnectLimits::within(options.request_timeout);
-    let (client, protocol) = transport::client(&config, &route, limits, !options.disable_http2).map_err(|error| {
+    let (client, link) = transport::client(&config, &route, limits, !options.disable_http2).map_err(|error| {
         let through = proxy
             .as_ref()
             .map(|proxy| format!(" through the proxy {}", proxy.display()))
@@ -155,7 +155,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         request_timeout: options.request_timeout,
         cache_dir: options.cache_dir.clone(),
         waits,
-        protocol,
+        link,
     })
 }
 

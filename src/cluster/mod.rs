@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod discovery;
+pub mod gzip;
 pub mod proxy;
 pub mod resolver;
 pub mod retry;

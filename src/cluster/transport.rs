@@ -12,7 +12,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -33,8 +33,8 @@ use kube::client::{Body, ClientBuilder, ConfigExt, DynBody};
 use rustls::pki_types::ServerName;
 use tower::util::BoxService;
 use tower::{BoxError, Service, ServiceBuilder, ServiceExt};
-use tower_http::ServiceExt as _;
-use tower_http::decompression::DecompressionBody;
+
+use super::gzip::{DecodedBody, GzipLayer};
 
 /// client-go's `TLSHandshakeTimeout`.
 pub const TLS_HANDSHAKE_LIMIT: Duration = Duration::from_secs(10);
@@ -89,6 +89,33 @@ impl Protocol {
     }
 }
 
+/// The fastest TLS handshake of a context's connections: at least one round trip of the link to the API
+/// server (TLS 1.3 takes one, through any proxy's tunnel), plus a signature's work for the server, which stays
+/// short however busy it is. What tells a slow link from a busy server (`engine::stream`).
+#[derive(Debug, Clone)]
+pub struct RoundTrip(Arc<AtomicU64>);
+
+impl Default for RoundTrip {
+    fn default() -> Self {
+        RoundTrip(Arc::new(AtomicU64::new(u64::MAX)))
+    }
+}
+
+impl RoundTrip {
+    /// The fastest handshake so far; none before the first one, and none over plain `http://`.
+    pub fn fastest(&self) -> Option<Duration> {
+        match self.0.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
+    }
+
+    pub fn record(&self, handshake: Duration) {
+        let micros = u64::try_from(handshake.as_micros()).unwrap_or(u64::MAX - 1);
+        self.0.fetch_min(micros, Ordering::Relaxed);
+    }
+}
+
 /// What failed while connecting, in words for an incident.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
@@ -119,6 +146,7 @@ pub struct BoundedTls<C> {
     tls: tokio_rustls::TlsConnector,
     server_name: Option<ServerName<'static>>,
     limits: ConnectLimits,
+    round_trip: RoundTrip,
 }
 
 type Connecting<T> = Pin<Box<dyn Future<Output = Result<T, ConnectError>> + Send>>;
@@ -147,6 +175,7 @@ where
         let tls = self.tls.clone();
         let fixed_name = self.server_name.clone();
         let limits = self.limits;
+        let round_trip = self.round_trip.clone();
         Box::pin(async move {
             let host = uri.host().unwrap_or_default().to_string();
             let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
@@ -174,13 +203,17 @@ where
                     .map_err(|_| ConnectError::ServerName(host.clone()))?
                     .to_owned(),
             };
+            let handshake = std::time::Instant::now();
             match tokio::time::timeout(limits.tls, tls.connect(name, TokioIo::new(io))).await {
                 Err(_) => Err(ConnectError::TlsTimeout {
                     host,
                     limit: limits.tls,
                 }),
                 Ok(Err(source)) => Err(ConnectError::Tls { host, source }),
-                Ok(Ok(stream)) => Ok(MaybeHttpsStream::from(stream)),
+                Ok(Ok(stream)) => {
+                    round_trip.record(handshake.elapsed());
+                    Ok(MaybeHttpsStream::from(stream))
+                }
             }
         })
     }
@@ -442,13 +475,20 @@ pub enum Route {
 /// The whole stack, its types erased, for kube's `ClientBuilder`.
 pub type Stack = BoxService<Request<Body>, Response<Box<DynBody>>, BoxError>;
 
+/// What the connections of a context have shown of their link.
+#[derive(Debug, Clone, Default)]
+pub struct LinkFacts {
+    pub protocol: Protocol,
+    pub round_trip: RoundTrip,
+}
+
 /// A kube client over this transport, with kube's own layers (base URI, gzip, credentials, headers) on top.
 pub fn client(
     config: &Config,
     route: &Route,
     limits: ConnectLimits,
     http2: bool,
-) -> Result<(ClientBuilder<Stack>, Protocol), BoxError> {
+) -> Result<(ClientBuilder<Stack>, LinkFacts), BoxError> {
     let mut tcp = HttpConnector::new();
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
@@ -493,7 +533,7 @@ fn build<C>(
     http2: bool,
     inner: C,
     limits: ConnectLimits,
-) -> Result<(ClientBuilder<Stack>, Protocol), BoxError>
+) -> Result<(ClientBuilder<Stack>, LinkFacts), BoxError>
 where
     C: Service<Uri> + Clone + Send + Sync + 'static,
     C::Response: Read + Write + Connection + Unpin + Send + 'static,
@@ -504,6 +544,7 @@ where
         Some(name) => Some(ServerName::try_from(name.clone()).map_err(|_| ConnectError::ServerName(name.clone()))?),
         None => None,
     };
+    let facts = LinkFacts::default();
     let connector = |alpn: &[&[u8]]| -> Result<BoundedTls<C>, BoxError> {
         let mut tls = config.rustls_client_config()?;
         tls.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
@@ -512,9 +553,10 @@ where
             tls: tokio_rustls::TlsConnector::from(Arc::new(tls)),
             server_name: server_name.clone(),
             limits,
+            round_trip: facts.round_trip.clone(),
         })
     };
-    let protocol = Protocol::default();
+    let protocol = facts.protocol.clone();
     // Plain `http://` has no ALPN to offer h2 by: HTTP/1.1, as client-go; so with `DISABLE_HTTP2`.
     if !http2 || config.cluster_url.scheme() != Some(&http::uri::Scheme::HTTPS) {
         protocol.set(HTTP1);
@@ -533,22 +575,16 @@ where
     };
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
-        .layer(
-            tower_http::decompression::DecompressionLayer::new()
-                .no_br()
-                .no_deflate()
-                .no_zstd()
-                .gzip(!config.disable_compression),
-        )
+        .layer(GzipLayer {
+            enabled: !config.disable_compression,
+        })
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
         .service(transport)
         .map_err(BoxError::from)
-        .map_response_body(|body: DecompressionBody<ResponseBody>| {
-            Box::new(body.map_err(BoxError::from)) as Box<DynBody>
-        })
+        .map_response(|response: Response<DecodedBody>| response.map(|body| Box::new(body) as Box<DynBody>))
         .boxed();
-    Ok((ClientBuilder::new(service, config.default_namespace.clone()), protocol))
+    Ok((ClientBuilder::new(service, config.default_namespace.clone()), facts))
 }
 
 /// A proxy URL's `user:password`, percent-decoded.

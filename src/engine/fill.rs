@@ -30,19 +30,24 @@ const RETRIES: u32 = 4;
 /// thousands of requests; the rest wait their turn or their page.
 const EARLY_AT_ONCE: usize = 16;
 
+/// The snapshot to read whole: where, which of its objects, kept how, as it was at which resourceVersion.
+pub struct Snapshot {
+    /// The collection's path, and the selectors of the list.
+    pub path: String,
+    pub label_selector: Option<String>,
+    pub field_selector: Option<String>,
+    pub names: BTreeSet<String>,
+    pub keep: wire::Keep,
+    /// The list's resourceVersion: every object is read as it was then.
+    pub resource_version: String,
+}
+
 /// What to read, and where what is read goes.
 pub struct Fill {
     client: Client,
     sender: mpsc::Sender<(usize, StreamMessage)>,
     index: usize,
-    /// The collection's path, and the selectors of the list.
-    path: String,
-    label_selector: Option<String>,
-    field_selector: Option<String>,
-    names: BTreeSet<String>,
-    keep: wire::Keep,
-    /// The list's resourceVersion: every object is read as it was then.
-    resource_version: String,
+    snapshot: Snapshot,
     /// The objects listed as metadata whose whole version has not been sent yet.
     unfilled: Mutex<HashSet<ObjectKey>>,
     early: Semaphore,
@@ -52,28 +57,18 @@ pub struct Fill {
 type Answer = Result<ListPage, (String, bool)>;
 
 impl Fill {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         client: Client,
         sender: mpsc::Sender<(usize, StreamMessage)>,
         index: usize,
-        path: String,
-        selectors: (Option<String>, Option<String>),
-        names: BTreeSet<String>,
-        keep: wire::Keep,
-        resource_version: String,
+        snapshot: Snapshot,
         unfilled: HashSet<ObjectKey>,
     ) -> Arc<Fill> {
         Arc::new(Fill {
             client,
             sender,
             index,
-            path,
-            label_selector: selectors.0,
-            field_selector: selectors.1,
-            names,
-            keep,
-            resource_version,
+            snapshot,
             unfilled: Mutex::new(unfilled),
             early: Semaphore::new(EARLY_AT_ONCE),
         })
@@ -89,6 +84,13 @@ impl Fill {
         self.unfilled.lock().is_ok_and(|mut unfilled| unfilled.remove(key))
     }
 
+    /// The fill is over, done or given up: nothing is left to send.
+    fn finish(&self) {
+        if let Ok(mut unfilled) = self.unfilled.lock() {
+            unfilled.clear();
+        }
+    }
+
     async fn send(&self, message: StreamMessage) -> bool {
         self.sender.send((self.index, message)).await.is_ok()
     }
@@ -100,23 +102,22 @@ impl Fill {
         let mut continue_token: Option<String> = None;
         let mut backoff = Backoff::default();
         let mut failures = 0;
+        let snapshot = &self.snapshot;
         loop {
             let params = ListParams {
-                label_selector: self.label_selector.clone(),
-                field_selector: self.field_selector.clone(),
+                label_selector: snapshot.label_selector.clone(),
+                field_selector: snapshot.field_selector.clone(),
                 limit: Some(PAGE_SIZE),
                 // The continue token carries the resourceVersion of the pages after the first.
-                resource_version: continue_token.is_none().then(|| self.resource_version.clone()),
+                resource_version: continue_token.is_none().then(|| snapshot.resource_version.clone()),
                 version_match: continue_token.is_none().then_some(VersionMatch::Exact),
                 continue_token: continue_token.clone(),
                 ..ListParams::default()
             };
-            let page = match self.exact(&self.path, &params).await {
+            let page = match self.exact(&snapshot.path, &params).await {
                 Ok(page) => page,
                 Err((cause, for_good)) if for_good || failures >= RETRIES => {
-                    if let Ok(mut unfilled) = self.unfilled.lock() {
-                        unfilled.clear();
-                    }
+                    self.finish();
                     if self.send(StreamMessage::Notice(Notice::FillFailed { cause })).await {
                         self.send(StreamMessage::Event(StreamEvent::FillEnd)).await;
                     }
@@ -129,7 +130,7 @@ impl Fill {
                 }
             };
             for item in page.items {
-                let wanted = self.names.is_empty() || self.names.contains(&item.key.name);
+                let wanted = snapshot.names.is_empty() || snapshot.names.contains(&item.key.name);
                 // The first page came whole with the list: its objects are not on the list, and go again
                 // here, which changes nothing.
                 self.take(&item.key);
@@ -143,9 +144,7 @@ impl Fill {
             match page.continue_token {
                 Some(token) => continue_token = Some(token),
                 None => {
-                    if let Ok(mut unfilled) = self.unfilled.lock() {
-                        unfilled.clear();
-                    }
+                    self.finish();
                     if self.send(StreamMessage::Event(StreamEvent::FillEnd)).await {
                         let took = started.elapsed();
                         self.send(StreamMessage::Notice(Notice::Filled { objects, took })).await;
@@ -168,11 +167,11 @@ impl Fill {
             let Ok(_turn) = fill.early.acquire().await else { return };
             let params = ListParams {
                 field_selector: Some(format!("metadata.name={}", key.name)),
-                resource_version: Some(fill.resource_version.clone()),
+                resource_version: Some(fill.snapshot.resource_version.clone()),
                 version_match: Some(VersionMatch::Exact),
                 ..ListParams::default()
             };
-            let path = object_collection_path(&fill.path, key.namespace.as_deref());
+            let path = object_collection_path(&fill.snapshot.path, key.namespace.as_deref());
             // A failure leaves the object to its page.
             if let Ok(page) = fill.exact(&path, &params).await {
                 for item in page.items.into_iter().filter(|item| item.key == key) {
@@ -193,7 +192,7 @@ impl Fill {
             Ok(Err(error)) => return Err((causes(&error), false)),
             Err(_) => return Err((format!("no answer within {}s", PAGE_ANSWER_LIMIT.as_secs()), false)),
         };
-        wire::decode_list_page(body.as_bytes(), self.keep).map_err(|error| (error.to_string(), false))
+        wire::decode_list_page(body.as_bytes(), self.snapshot.keep).map_err(|error| (error.to_string(), false))
     }
 }
 

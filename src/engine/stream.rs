@@ -15,10 +15,11 @@ use kube::core::Request;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::fill::Fill;
+use super::fill::{Fill, Snapshot};
 use super::policy::{self, Backoff};
 use super::tracker::{ObjectKey, StreamEvent};
 use super::wire::{self, Column, Payload, WatchEvent, WireObject};
+use crate::cluster::transport::RoundTrip;
 use crate::error::{Error, causes, request_error};
 
 /// The page size kubectl uses for its lists.
@@ -38,15 +39,21 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(90);
 /// not say: an API server answers a watch at once and sends a page of 500 in well under a second.
 const WATCH_ANSWER_LIMIT: Duration = Duration::from_secs(30);
 const PAGE_ANSWER_LIMIT: Duration = Duration::from_secs(60);
-/// A first page of whole objects that takes longer than this, and comes slower than `SERVED_RATE`, says
-/// the link is what bounds the start: the rest of what exists is read as metadata (a third of the bytes of
-/// pods), and the whole objects follow in the background (`fill.rs`). A page of 500 pods takes 70-150 ms from
-/// an API server on loopback or a LAN (at 30-50 MB/s of JSON), 170 ms over 20 Mbit/s and 550 ms over
-/// 5 Mbit/s (gzip makes pods' JSON ten times smaller on the wire).
+/// A first page of whole objects that takes longer than this, and comes slower than `SERVED_RATE`, over a
+/// link whose round trip is at least `SLOW_LINK_ROUND_TRIP`, says the link is what bounds the start: the rest
+/// of what exists is read as metadata (a third of the bytes of pods), and the whole objects follow in the
+/// background (`fill.rs`). A page of 500 pods takes 70-150 ms from an API server on loopback or a LAN (at
+/// 30-50 MB/s of JSON), 170 ms over 20 Mbit/s and 550 ms over 5 Mbit/s (gzip makes pods' JSON ten times
+/// smaller on the wire).
 const SLOW_PAGE: Duration = Duration::from_millis(250);
 /// Bytes of JSON a second that a busy API server still sends a page at; a page slower than this and than
-/// `SLOW_PAGE` was held up by the link.
+/// `SLOW_PAGE` was held up by the link or by the server.
 const SERVED_RATE: f64 = 12_000_000.0;
+/// The round trip (the fastest TLS handshake, `RoundTrip`) from which a slow page is the link's: a busy API
+/// server on loopback or a LAN is slow too, and reading its snapshot twice would only add to its load. Links
+/// slow enough to matter (a hotspot, a VPN, another continent) take tens of milliseconds; a handshake with a
+/// busy kube-apiserver on loopback took at most a few (README, "Over a network link").
+const SLOW_LINK_ROUND_TRIP: Duration = Duration::from_millis(15);
 /// A bookmark closer than this to the watch's timeout is the one sent before it ends, not a periodic one.
 const PRE_TIMEOUT_BOOKMARK: Duration = Duration::from_secs(10);
 
@@ -119,9 +126,14 @@ pub enum Notice {
     Expired,
     /// The server does not stream initial lists (the WatchList feature is off); paginated lists from now on.
     StreamingListsUnsupported,
-    /// The first page (`objects` whole objects) came slowly, in `took`: the rest of the snapshot is read as
-    /// metadata, and the whole objects after it.
-    SlowLink { objects: usize, took: Duration },
+    /// The first page (`objects` whole objects) came slowly, in `took`, over a link whose round trip (the
+    /// fastest TLS handshake) was that: the rest of the snapshot is read as metadata, and the whole objects
+    /// after it.
+    SlowLink {
+        objects: usize,
+        took: Duration,
+        round_trip: Option<Duration>,
+    },
     /// The whole objects of the snapshot are read, `objects` of them, `took` after the sync: from now on no
     /// change waits for one.
     Filled { objects: usize, took: Duration },
@@ -130,17 +142,31 @@ pub enum Notice {
     FillFailed { cause: String },
 }
 
-/// Whether to try streamed initial lists; shared by all streams, so that one refusal switches them all.
+/// How a context's streams list: whether to try streamed initial lists (shared by all streams, so that one
+/// refusal switches them all), and what tells a slow link (its connections' round trip).
 #[derive(Debug)]
 pub struct ListStrategy {
     streaming: AtomicBool,
+    round_trip: RoundTrip,
 }
 
 impl ListStrategy {
-    pub fn new(try_streaming: bool) -> Arc<Self> {
+    pub fn new(try_streaming: bool, round_trip: RoundTrip) -> Arc<Self> {
         Arc::new(ListStrategy {
             streaming: AtomicBool::new(try_streaming),
+            round_trip,
         })
+    }
+
+    /// Whether a first page that took `took` for `bytes` of JSON was held up by the link. Over plain `http://`
+    /// (no handshake to time: `kubectl proxy`, a tunnel) the page's pace alone decides.
+    fn slow_link(&self, took: Duration, bytes: usize) -> bool {
+        let bytes_per_second = bytes as f64 / took.as_secs_f64().max(1e-3);
+        let far = self
+            .round_trip
+            .fastest()
+            .is_none_or(|round_trip| round_trip >= SLOW_LINK_ROUND_TRIP);
+        took >= SLOW_PAGE && bytes_per_second < SERVED_RATE && far
     }
 
     fn streaming(&self) -> bool {
@@ -382,14 +408,6 @@ impl StreamDriver {
                 *request.uri_mut() = uri;
             }
         }
-        if !list {
-            // kube-apiserver 1.37 gzips a watch stream as one gzip member per event, and the client's
-            // decompression reads only the first member (kube-rs does the same for its own watches). Watch
-            // events are small; the snapshot's pages are what compression is for.
-            request
-                .headers_mut()
-                .insert(http::header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
-        }
         request
     }
 
@@ -451,13 +469,20 @@ impl StreamDriver {
                 Ok(page) => page,
                 Err(error) => return Ok(End::Broken(error.to_string())),
             };
-            if continue_token.is_none() && page.continue_token.is_some() && self.fills_over_a_slow_link() {
-                let bytes_per_second = body.len() as f64 / first_page_took.as_secs_f64().max(1e-3);
-                if first_page_took >= SLOW_PAGE && bytes_per_second < SERVED_RATE {
-                    self.snapshot_by_metadata = true;
-                    let (objects, took) = (page.items.len(), first_page_took);
-                    self.notify(Notice::SlowLink { objects, took }).await?;
-                }
+            if continue_token.is_none()
+                && page.continue_token.is_some()
+                && self.fills_over_a_slow_link()
+                && self.strategy.slow_link(first_page_took, body.len())
+            {
+                self.snapshot_by_metadata = true;
+                let (objects, took) = (page.items.len(), first_page_took);
+                let round_trip = self.strategy.round_trip.fastest();
+                self.notify(Notice::SlowLink {
+                    objects,
+                    took,
+                    round_trip,
+                })
+                .await?;
             }
             drop(body);
             if let Some(columns) = page.columns {
@@ -465,8 +490,13 @@ impl StreamDriver {
             }
             read += page.items.len();
             if form == Form::Metadata && self.fills_over_a_slow_link() {
-                self.listed_as_metadata
-                    .extend(page.items.iter().map(|item| item.key.clone()));
+                // Those a names filter leaves out are never filled.
+                let names = &self.spec.names;
+                let wanted = page
+                    .items
+                    .iter()
+                    .filter(|item| names.is_empty() || names.contains(&item.key.name));
+                self.listed_as_metadata.extend(wanted.map(|item| item.key.clone()));
             }
             if !self.synced && page.continue_token.is_some() {
                 let total = page.remaining.map(|remaining| read + remaining as usize);
@@ -498,17 +528,16 @@ impl StreamDriver {
                     .await?;
                     if let Some(resource_version) = fill_from {
                         self.send(StreamMessage::Event(StreamEvent::FillBegin)).await?;
-                        let fill = Fill::new(
-                            self.client.clone(),
-                            self.sender.clone(),
-                            self.index,
-                            self.spec.path.clone(),
-                            (self.spec.label_selector.clone(), self.field_selector()),
-                            self.spec.names.clone(),
-                            self.keep(),
+                        let snapshot = Snapshot {
+                            path: self.spec.path.clone(),
+                            label_selector: self.spec.label_selector.clone(),
+                            field_selector: self.field_selector(),
+                            names: self.spec.names.clone(),
+                            keep: self.keep(),
                             resource_version,
-                            std::mem::take(&mut self.listed_as_metadata),
-                        );
+                        };
+                        let unfilled = std::mem::take(&mut self.listed_as_metadata);
+                        let fill = Fill::new(self.client.clone(), self.sender.clone(), self.index, snapshot, unfilled);
                         tokio::spawn(Arc::clone(&fill).run());
                         self.fill = Some(fill);
                     }
@@ -805,5 +834,39 @@ mod tests {
             None,
             "a quiet server without bookmarks is not a dead one"
         );
+    }
+
+    #[test]
+    fn a_slow_first_page_is_the_links_only_over_a_long_round_trip() {
+        let strategy = |handshake: Option<u64>| {
+            let round_trip = RoundTrip::default();
+            if let Some(millis) = handshake {
+                round_trip.record(Duration::from_millis(millis));
+            }
+            ListStrategy::new(false, round_trip)
+        };
+        // A page of 500 pods, 2 MB of JSON, as it comes over 5 Mbit/s and from a busy server on loopback.
+        let (slow, page) = (Duration::from_millis(550), 2_000_000);
+        assert!(strategy(Some(22)).slow_link(slow, page), "a hotspot's 20 ms");
+        assert!(
+            !strategy(Some(3)).slow_link(slow, page),
+            "a busy API server close by is not a slow link"
+        );
+        assert!(
+            strategy(None).slow_link(slow, page),
+            "without a handshake to time (plain http://), the page decides"
+        );
+        assert!(
+            !strategy(Some(80)).slow_link(Duration::from_millis(100), page),
+            "a far server that sends fast enough"
+        );
+        assert!(
+            !strategy(Some(80)).slow_link(slow, 20_000_000),
+            "a page slower than 250 ms that came at more than 12 MB/s of JSON"
+        );
+        let fastest = strategy(Some(40));
+        fastest.round_trip.record(Duration::from_millis(2));
+        fastest.round_trip.record(Duration::from_millis(30));
+        assert_eq!(fastest.round_trip.fastest(), Some(Duration::from_millis(2)));
     }
 }

@@ -244,6 +244,49 @@ async fn json_and_name_outputs_take_the_snapshot_as_metadata_only() {
         "disable-compression in the kubeconfig: {kubeconfig} bytes"
     );
 
+    // A streamed initial list (WatchList) comes gzipped from kube-apiserver 1.37 (WatchListCompression), one
+    // gzip member per flush: every member is read, else the list never ends (its last event is the bookmark
+    // that ends it) or ends short.
+    if cluster.streams_initial_lists_by_default() {
+        let mut streamed = Vec::new();
+        for flags in [
+            &["--streaming-lists"][..],
+            &["--streaming-lists", "--disable-compression"],
+        ] {
+            let lists_before = cluster.streamed_lists("podtemplates");
+            let before = cluster.response_bytes("podtemplates", "WATCH");
+            let mut args = vec!["podtemplates", "-n", &namespace.name];
+            args.extend(flags);
+            let watcher = Watcher::start(&cluster.kubeconfig, &args).await;
+            assert!(
+                watcher.stderr().contains(&format!("Synced {COUNT} podtemplates")),
+                "{flags:?}: {}",
+                watcher.stderr()
+            );
+            let lists = cluster.streamed_lists_beyond("podtemplates", lists_before).await;
+            assert!(lists > lists_before, "{flags:?}: the server streamed no list");
+            drop(watcher);
+            // The server counts a watch's bytes when it ends, a moment after the client has gone.
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            let mut sent = cluster.response_bytes("podtemplates", "WATCH") - before;
+            while sent <= 0.0 && std::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                sent = cluster.response_bytes("podtemplates", "WATCH") - before;
+            }
+            streamed.push(sent);
+        }
+        let [gzipped, plain] = streamed[..] else { unreachable!() };
+        eprintln!("bytes sent for the streamed list: asked for gzip {gzipped}, without compression {plain}");
+        assert!(plain > whole as f64, "--disable-compression: {plain} bytes");
+        if cluster.minor() >= 37 {
+            assert!(
+                gzipped < plain * 0.75,
+                "a streamed list came gzipped from {}: {gzipped} bytes against {plain}",
+                cluster.server_version
+            );
+        }
+    }
+
     // The changes themselves are whole objects, as the server sent them.
     let mut watcher = Watcher::start(
         &cluster.kubeconfig,

@@ -286,7 +286,7 @@ impl Clusters {
             .map(|(info, synced)| (info.label.name.as_str(), synced.existing))
             .collect();
         let name = self.contexts[context].name.clone();
-        let protocol = self.contexts[context].connection.protocol.name();
+        let protocol = self.contexts[context].connection.link.protocol.name();
         let line = match &name {
             Some(name) => format!("{name}: {}", synced_line(&counts, took, protocol)),
             None => synced_line(&counts, took, protocol),
