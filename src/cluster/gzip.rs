@@ -1,8 +1,8 @@
 //! gzip as client-go reads it: a request that says nothing of encodings asks for gzip, and a gzipped body is
 //! read to its end, every member of it. RFC 1952 lets a gzip stream be several members one after another, and
-//! kube-apiserver 1.37 closes a member at each flush of a compressed streamed list, so such a body is one
-//! member per flush; tower-http's decoder stops after the first one (tower-rs/tower-http#737), so this one
-//! is async-compression's with `multiple_members` on.
+//! kube-apiserver 1.37 gzips a streamed list and every watch that asks for bookmarks, closing a member at each
+//! flush, so such a body is one member per flush; tower-http's decoder stops after the first one
+//! (tower-rs/tower-http#737), so this one is async-compression's with `multiple_members` on.
 
 use std::future::Future;
 use std::pin::Pin;
