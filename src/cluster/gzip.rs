@@ -76,7 +76,7 @@ where
 }
 
 /// The response with its body decoded when it came gzipped, else as it came.
-pub fn decoded<ResBody>(response: Response<ResBody>) -> Response<DecodedBody>
+fn decoded<ResBody>(response: Response<ResBody>) -> Response<DecodedBody>
 where
     ResBody: http_body::Body<Data = Bytes> + Send + 'static,
     ResBody::Error: Into<BoxError>,
