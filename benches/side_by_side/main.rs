@@ -4,6 +4,7 @@
 
 mod audit;
 mod churn;
+mod largest;
 mod link;
 mod observe;
 mod report;
@@ -24,6 +25,7 @@ use serde::Deserialize;
 use tokio::time::Instant;
 
 use audit::AuditLog;
+use largest::{Largest, MemoryPoint};
 use link::{Link, Shape};
 use observe::{Observed, ReadySignal, StdoutUse};
 use report::{
@@ -104,6 +106,15 @@ struct Args {
     /// Changes of the recording's run.
     #[arg(long, default_value_t = 10_000)]
     recording_changes: u64,
+    /// The largest size, of pods alone, measured after every other section: both tools' starts, the forms'
+    /// cost and the machine's memory at half of it and at it (what the Kubernetes scalability limit would
+    /// need); 0 for none.
+    #[arg(long, default_value_t = 100_000)]
+    largest: usize,
+    /// Only the largest size's section (seeded from none), written into the report already there in place of
+    /// its own section.
+    #[arg(long)]
+    only_largest: bool,
     /// The size (one of --sizes) at which the pods are also read over network links; 0 for none.
     #[arg(long, default_value_t = 10_000)]
     link_objects: usize,
@@ -432,6 +443,10 @@ async fn run(args: Args) -> Result<()> {
     report.write(&args.markdown, &args.json)?;
     report.sources = Some(bench.sources_cost(&args, seeded).await?);
     report.write(&args.markdown, &args.json)?;
+    if args.largest > seeded {
+        report.largest = Some(bench.largest(args.largest, seeded, seeded, args.repeats).await?);
+        report.write(&args.markdown, &args.json)?;
+    }
     if let Some(baseline) = &args.baseline_plugin_dir {
         report.live_view = Some(
             bench
@@ -453,16 +468,28 @@ async fn measure_alone(bench: &Bench, args: &Args, report: &Report) -> Result<bo
         ("--only-who", args.only_who),
         ("--only-live-view", args.only_live_view),
         ("--only-sources", args.only_sources),
+        ("--only-largest", args.only_largest),
     ];
     let Some((option, _)) = asked.into_iter().find(|(_, asked)| *asked) else {
         return Ok(false);
     };
+    let (markdown, json) = (&args.markdown, &args.json);
+    let stamp = Some(report.stamp(option));
+    if option == "--only-largest" {
+        let mut largest = bench.largest(args.largest, 0, 0, args.repeats).await?;
+        largest.run = stamp;
+        report::splice_largest(&largest, markdown, json)?;
+        say(format!(
+            "wrote the largest size's section into {} and {}",
+            markdown.display(),
+            json.display()
+        ));
+        return Ok(true);
+    }
     let size = args.sizes.iter().copied().max().unwrap_or(0);
     say(format!("seeding up to {size} pods"));
     seed::pods(&bench.client, 0, size).await?;
     let target = &scenarios()[0].target;
-    let (markdown, json) = (&args.markdown, &args.json);
-    let stamp = Some(report.stamp(option));
     let section = match option {
         "--only-events" => {
             let mut cost = bench
@@ -1013,16 +1040,43 @@ impl Bench {
         say(format!("server cost of each initial-state form at {objects} objects"));
         const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io, application/json";
         const METADATA: &str = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1, application/json";
-        let forms: [(&str, Option<&str>, bool, bool); 7] = [
-            ("LIST pages of 500, plain objects", None, false, false),
-            ("LIST pages of 500, plain objects, gzip", None, false, true),
-            ("LIST pages of 500, metadata only, gzip", Some(METADATA), false, true),
-            ("LIST pages of 500, Tables with objects", Some(TABLE), false, false),
-            ("LIST pages of 500, Tables with objects, gzip", Some(TABLE), false, true),
-            ("streamed list (WatchList), plain objects", None, true, false),
+        // (form, Accept, rows with whole objects, streamed, gzip)
+        let forms: [(&str, Option<&str>, bool, bool, bool); 8] = [
+            ("LIST pages of 500, plain objects", None, false, false, false),
+            ("LIST pages of 500, plain objects, gzip", None, false, false, true),
+            (
+                "LIST pages of 500, metadata only, gzip",
+                Some(METADATA),
+                false,
+                false,
+                true,
+            ),
+            (
+                "LIST pages of 500, Tables of metadata (kubectl's), gzip",
+                Some(TABLE),
+                false,
+                false,
+                true,
+            ),
+            (
+                "LIST pages of 500, Tables with objects",
+                Some(TABLE),
+                true,
+                false,
+                false,
+            ),
+            (
+                "LIST pages of 500, Tables with objects, gzip",
+                Some(TABLE),
+                true,
+                false,
+                true,
+            ),
+            ("streamed list (WatchList), plain objects", None, false, true, false),
             (
                 "streamed list (WatchList), Tables with objects",
                 Some(TABLE),
+                true,
                 true,
                 false,
             ),
@@ -1030,29 +1084,112 @@ impl Bench {
         let link = Link::start(self.apiserver_address()?, None).await?;
         let server = format!("https://{}", link.address);
         let mut costs = Vec::new();
-        for (form, accept, streamed, compressed) in forms {
+        for (form, accept, table_objects, streamed, compressed) in forms {
             let mut seconds = Vec::new();
+            let mut apiserver_cpu_seconds = Vec::new();
             let mut bytes = 0;
             for _ in 0..repeats {
                 let client = client_at(&self.kubeconfig, Some(&server), compressed).await?;
                 let (before, _) = link.bytes();
+                let cpu_before = self.apiserver_cpu()?;
                 let started = Instant::now();
                 if streamed {
                     read_streamed_list(&client, path, accept).await?;
                 } else {
-                    read_list_pages(&client, path, accept, accept == Some(TABLE)).await?;
+                    read_list_pages(&client, path, accept, table_objects).await?;
                 }
                 seconds.push(started.elapsed().as_secs_f64());
+                if let (Some(before), Some(after)) = (cpu_before, self.apiserver_cpu()?) {
+                    apiserver_cpu_seconds.push((after - before).as_secs_f64());
+                }
                 bytes = link.bytes().0 - before;
             }
             costs.push(FormCost {
                 objects,
                 form: form.to_string(),
                 seconds,
+                apiserver_cpu_seconds,
                 megabytes: bytes as f64 / 1e6,
             });
         }
         Ok(costs)
+    }
+
+    /// The API server's CPU time so far, where its pid is known.
+    fn apiserver_cpu(&self) -> Result<Option<Duration>> {
+        self.apiserver
+            .map(|pid| observe::cpu_time(pid, self.clock_ticks))
+            .transpose()
+    }
+
+    /// The largest size of pods: their starts and the forms' cost at it, and the machine's memory at half of it
+    /// and at it. `seeded` pods are there already, and `config_maps` ConfigMaps.
+    async fn largest(&self, size: usize, seeded: usize, config_maps: usize, repeats: usize) -> Result<Largest> {
+        let pods = &scenarios()[0];
+        let half = size / 2;
+        let mut there = seeded;
+        let mut memory = Vec::new();
+        for at in [half, size] {
+            if at > there {
+                let started = Instant::now();
+                say(format!("seeding up to {at} pods"));
+                seed::pods(&self.client, there, at).await?;
+                say(format!("seeded in {:.0} s", started.elapsed().as_secs_f64()));
+                there = at;
+            }
+            memory.push(self.memory_point(pods, at).await?);
+        }
+        let start = self.start_row(pods, size, repeats).await?;
+        let forms = self.form_costs(&pods.list_path, size, repeats).await?;
+        Ok(Largest {
+            pods: size,
+            config_maps,
+            memory_total_mib: observe::meminfo_kib("MemTotal")? as f64 / 1024.0,
+            start,
+            forms,
+            memory,
+            run: None,
+        })
+    }
+
+    /// The machine's memory during a kubectl start on `pods` pods: the API server's peak, kubectl's, etcd's, and
+    /// the least available meanwhile.
+    async fn memory_point(&self, scenario: &Scenario, pods: usize) -> Result<MemoryPoint> {
+        say(format!("memory during a kubectl start at {pods} pods"));
+        let least = Arc::new(Mutex::new(u64::MAX));
+        let sampler = tokio::spawn({
+            let least = Arc::clone(&least);
+            async move {
+                loop {
+                    if let (Ok(available), Ok(mut least)) = (observe::meminfo_kib("MemAvailable"), least.lock()) {
+                        *least = (*least).min(available);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        let start = self
+            .start(Tool::Kubectl, &scenario.target, &[], Ready::Answered(scenario.resource))
+            .await;
+        sampler.abort();
+        let start = start?;
+        let etcd = self
+            .kubeconfig
+            .parent()
+            .map(|dir| dir.join("run/etcd.pid"))
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .and_then(|pid| pid.trim().parse().ok())
+            .context("no etcd pid beside the kubeconfig (run/etcd.pid)")?;
+        let least_kib = *least
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the memory sampler panicked"))?;
+        Ok(MemoryPoint {
+            pods,
+            apiserver_peak_mib: start.apiserver_peak_mib.context("the API server's pid is not known")?,
+            kubectl_peak_mib: start.peak_rss_mib,
+            etcd_rss_mib: observe::memory_kib(etcd, "VmRSS")? as f64 / 1024.0,
+            least_available_mib: least_kib as f64 / 1024.0,
+        })
     }
 
     /// Change-to-output latency: the tool prints `-o json` while pods churn at `rate` changes a second.

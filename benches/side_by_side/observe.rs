@@ -323,6 +323,16 @@ pub fn memory_kib(pid: u32, field: &str) -> Result<u64> {
         .ok_or_else(|| anyhow!("no {field} in /proc/{pid}/status"))
 }
 
+/// A line of `/proc/meminfo` in KiB, such as `MemTotal` or `MemAvailable`.
+pub fn meminfo_kib(field: &str) -> Result<u64> {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").context("reading /proc/meminfo")?;
+    meminfo
+        .lines()
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("no {field} in /proc/meminfo"))
+}
+
 /// User and system CPU time the process has used so far.
 pub fn cpu_time(pid: u32, clock_ticks: f64) -> Result<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("reading /proc stat")?;

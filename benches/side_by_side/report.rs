@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::audit::Requests;
+pub use crate::largest::Largest;
 use crate::truth::TruthCheck;
 
 #[derive(Debug, Serialize)]
@@ -55,7 +56,7 @@ pub struct Start {
 }
 
 /// The API server's CPU seconds and peak MiB during a start.
-type ApiServerCost = (f64, f64);
+pub(crate) type ApiServerCost = (f64, f64);
 
 #[derive(Debug, Serialize)]
 pub struct StartRow {
@@ -205,7 +206,7 @@ const SPLICED_RUNS: &str = "every figure below comes from that one run, except i
                             whose figures come from the run it names (its date and commit).";
 
 /// The line that says which run a spliced section comes from.
-fn stamp_line(out: &mut String, run: &Option<RunStamp>) {
+pub(crate) fn stamp_line(out: &mut String, run: &Option<RunStamp>) {
     if let Some(run) = run {
         let _ = writeln!(
             out,
@@ -248,6 +249,18 @@ pub fn splice_who(cost: &WhoCost, markdown: &Path, json: &Path) -> Result<()> {
 /// Writes the Events' section into the report already there, and the figures into the JSON's `events`.
 pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<()> {
     splice(markdown, json, EVENTS_TITLE, &events_markdown(cost), "events", cost)
+}
+
+/// Writes the largest size's section into the report already there, and the figures into `largest`.
+pub fn splice_largest(largest: &Largest, markdown: &Path, json: &Path) -> Result<()> {
+    splice(
+        markdown,
+        json,
+        crate::largest::TITLE,
+        &largest.markdown(),
+        "largest",
+        largest,
+    )
 }
 
 /// Writes the section on every kind, several contexts and a recording into the report already there, and the
@@ -578,6 +591,8 @@ pub struct FormCost {
     pub objects: usize,
     pub form: String,
     pub seconds: Vec<f64>,
+    /// The API server's own CPU time (user and system) for each read, from its /proc.
+    pub apiserver_cpu_seconds: Vec<f64>,
     pub megabytes: f64,
 }
 
@@ -595,6 +610,7 @@ pub struct Report {
     pub who: Option<WhoCost>,
     pub sources: Option<SourcesCost>,
     pub live_view: Option<LiveViewCost>,
+    pub largest: Option<Largest>,
 }
 
 /// A watcher's reports against the churn's ground truth, in words.
@@ -626,11 +642,11 @@ fn truth_summary(truth: &TruthCheck) -> String {
     text
 }
 
-fn figure(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
+pub(crate) fn figure(value: Option<f64>, show: impl Fn(f64) -> String) -> String {
     value.map_or_else(|| "—".to_string(), show)
 }
 
-fn median(values: impl IntoIterator<Item = f64>) -> f64 {
+pub(crate) fn median(values: impl IntoIterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.into_iter().collect();
     values.sort_by(f64::total_cmp);
     match values.len() {
@@ -641,14 +657,14 @@ fn median(values: impl IntoIterator<Item = f64>) -> f64 {
 }
 
 impl StartRow {
-    fn ready(starts: &[Start]) -> f64 {
+    pub(crate) fn ready(starts: &[Start]) -> f64 {
         median(starts.iter().map(|start| start.ready_seconds))
     }
-    fn peak(starts: &[Start]) -> f64 {
+    pub(crate) fn peak(starts: &[Start]) -> f64 {
         median(starts.iter().map(|start| start.peak_rss_mib))
     }
     /// The API server's CPU seconds and peak memory during the starts (medians), where they were read.
-    fn apiserver(starts: &[Start]) -> Option<ApiServerCost> {
+    pub(crate) fn apiserver(starts: &[Start]) -> Option<ApiServerCost> {
         let cpu: Vec<f64> = starts.iter().filter_map(|start| start.apiserver_cpu_seconds).collect();
         let peak: Vec<f64> = starts.iter().filter_map(|start| start.apiserver_peak_mib).collect();
         (!cpu.is_empty() && !peak.is_empty()).then(|| (median(cpu), median(peak)))
@@ -689,12 +705,12 @@ impl StartRow {
 }
 
 /// A target and whether this run met it.
-struct Verdict {
-    target: String,
-    measured: String,
-    met: bool,
+pub(crate) struct Verdict {
+    pub(crate) target: String,
+    pub(crate) measured: String,
+    pub(crate) met: bool,
     /// For a target missed: what bounds it, from other figures of the same run.
-    bound: String,
+    pub(crate) bound: String,
 }
 
 impl Report {
@@ -712,6 +728,7 @@ impl Report {
             who: None,
             sources: None,
             live_view: None,
+            largest: None,
         }
     }
 
@@ -1002,6 +1019,9 @@ impl Report {
                 });
             }
         }
+        if let Some(largest) = &self.largest {
+            verdicts.extend(largest.verdicts());
+        }
         verdicts
     }
 
@@ -1201,9 +1221,11 @@ impl Report {
             let _ = writeln!(
                 out,
                 "The pods of the first scenario, read to the end inside the benchmark and not decoded: how long the \
-                 API server takes to send them as plain LIST pages of 500, as LIST pages of Tables with whole \
-                 objects (what `kubectl get` asks for, plus the objects), as one streamed initial list \
-                 (`sendInitialEvents`, WatchList) of plain objects, and streamed as Tables. kubectl-watchnew syncs \
+                 API server takes to send them, and its own CPU time for it (user and system, from its /proc), as \
+                 plain LIST pages of 500, as pages of only their metadata, as pages of Tables whose rows carry only \
+                 metadata (what `kubectl get` asks for), as pages of Tables with whole objects, as one streamed \
+                 initial list (`sendInitialEvents`, WatchList) of plain objects, and streamed as Tables. \
+                 kubectl-watchnew syncs \
                  with the cheapest form that still gives it the columns: the first page as a Table, the rest as \
                  plain objects; the watch that follows is a Table watch, and a relist after 410 Gone is all \
                  Tables, because what it finds is shown. `--streaming-lists` chooses the streamed form instead, \
@@ -1211,22 +1233,7 @@ impl Report {
                  program's start (kubectl's plugin dispatch included) and decoding, on the same two cores as the \
                  API server.\n"
             );
-            let _ = writeln!(
-                out,
-                "| objects | form | time (median) | runs | MB sent |\n|---:|---|---:|---|---:|"
-            );
-            for form in &self.forms {
-                let runs: Vec<String> = form.seconds.iter().map(|s| format!("{s:.2}")).collect();
-                let _ = writeln!(
-                    out,
-                    "| {} | {} | {:.2} s | {} | {:.1} |",
-                    form.objects,
-                    form.form,
-                    median(form.seconds.iter().copied()),
-                    runs.join(", "),
-                    form.megabytes
-                );
-            }
+            forms_table(&mut out, &self.forms);
         }
 
         if !self.latencies.is_empty() {
@@ -1359,7 +1366,33 @@ impl Report {
             out.push('\n');
             out.push_str(&live_view_markdown(live_view));
         }
+        if let Some(largest) = &self.largest {
+            out.push('\n');
+            out.push_str(&largest.markdown());
+        }
         out
+    }
+}
+
+/// The forms of the initial state: what each took, and what each cost the API server.
+pub fn forms_table(out: &mut String, forms: &[FormCost]) {
+    let _ = writeln!(
+        out,
+        "| objects | form | time (median) | runs | API server CPU (median) | MB sent |\n|---:|---|---:|---|---:|---:|"
+    );
+    for form in forms {
+        let runs: Vec<String> = form.seconds.iter().map(|s| format!("{s:.2}")).collect();
+        let cpu = (!form.apiserver_cpu_seconds.is_empty()).then(|| median(form.apiserver_cpu_seconds.iter().copied()));
+        let _ = writeln!(
+            out,
+            "| {} | {} | {:.2} s | {} | {} | {:.1} |",
+            form.objects,
+            form.form,
+            median(form.seconds.iter().copied()),
+            runs.join(", "),
+            figure(cpu, |v| format!("{v:.2} s")),
+            form.megabytes
+        );
     }
 }
 
