@@ -33,6 +33,9 @@ Examples:
   # The same pods in two clusters, side by side
   kubectl watchnew pods -A --context staging,production
 
+  # Did the rollout change anything in every production cluster?
+  kubectl watchnew deployments,pods -A --context 'prod-*'
+
   # Keep the session, and look at it again later without the cluster
   kubectl watchnew pods -A --record pods.watch
   kubectl watchnew --replay pods.watch";
@@ -205,9 +208,14 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// The kubeconfig context to use; several, separated by commas, are watched side by side
-    #[arg(long, value_name = "NAME[,NAME...]", help_heading = "Connection")]
+    /// The kubeconfig context to use; several, separated by commas, are watched side by side, and a shell-style
+    /// pattern ('prod-*', 'eu-?-[ab]') stands for every context it matches
+    #[arg(long, value_name = "NAME|PATTERN[,...]", help_heading = "Connection")]
     pub context: Option<String>,
+
+    /// Watch every context of the kubeconfig side by side
+    #[arg(long, conflicts_with = "context", help_heading = "Connection")]
+    pub all_contexts: bool,
 
     /// The kubeconfig cluster to use
     #[arg(long, value_name = "NAME", help_heading = "Connection")]

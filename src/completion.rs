@@ -275,23 +275,34 @@ fn kubeconfig_names(pick: fn(&kube::config::Kubeconfig) -> Vec<String>) -> Vec<S
         .unwrap_or_default()
 }
 
-/// `--context`: one name, or the next of a list (`staging,pro<TAB>`), each context once.
+/// `--context`: one name, or the next of a list (`staging,pro<TAB>`), each context once; a pattern being typed
+/// (`prod-*<TAB>`) offers the contexts it matches, to take its place.
 pub fn complete_contexts(current: &OsStr) -> Vec<CompletionCandidate> {
+    let names = kubeconfig_names(|config| config.contexts.iter().map(|c| c.name.clone()).collect());
+    context_candidates(current, names)
+}
+
+fn context_candidates(current: &OsStr, names: Vec<String>) -> Vec<CompletionCandidate> {
     let typed = current.to_string_lossy();
-    let listed = typed.rsplit_once(',').map_or("", |(listed, _)| listed);
+    let (listed, last) = typed.rsplit_once(',').unwrap_or(("", typed.as_ref()));
     let prefix = if listed.is_empty() {
         String::new()
     } else {
         format!("{listed},")
     };
-    let names = kubeconfig_names(|config| config.contexts.iter().map(|c| c.name.clone()).collect());
-    matching(
-        current,
-        names
-            .into_iter()
-            .filter(|name| !listed.split(',').any(|given| given == name)),
-        &prefix,
-    )
+    let unlisted = names
+        .into_iter()
+        .filter(|name| !listed.split(',').any(|given| given == name));
+    if last.contains(['*', '?', '[']) {
+        return match glob::Pattern::new(last) {
+            Ok(pattern) => unlisted
+                .filter(|name| pattern.matches(name))
+                .map(|name| CompletionCandidate::new(format!("{prefix}{name}")))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+    }
+    matching(current, unlisted, &prefix)
 }
 
 pub fn complete_clusters(current: &OsStr) -> Vec<CompletionCandidate> {
@@ -308,4 +319,31 @@ pub fn complete_users(current: &OsStr) -> Vec<CompletionCandidate> {
         kubeconfig_names(|config| config.auth_infos.iter().map(|u| u.name.clone()).collect()),
         "",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn offered(current: &str) -> Vec<String> {
+        let names = ["prod-eu", "staging", "prod-us", "dev"].map(String::from).to_vec();
+        context_candidates(OsStr::new(current), names)
+            .into_iter()
+            .map(|candidate| candidate.get_value().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn contexts_complete_by_name_and_by_pattern() {
+        assert_eq!(offered("pro"), ["prod-eu", "prod-us"]);
+        assert_eq!(
+            offered("prod-eu,"),
+            ["prod-eu,dev", "prod-eu,prod-us", "prod-eu,staging"]
+        );
+        // A pattern offers what it matches, in the kubeconfig's order, those listed already left out.
+        assert_eq!(offered("prod-*"), ["prod-eu", "prod-us"]);
+        assert_eq!(offered("prod-eu,*-??"), ["prod-eu,prod-us"]);
+        assert_eq!(offered("qa-*"), Vec::<String>::new());
+        assert_eq!(offered("prod-["), Vec::<String>::new());
+    }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{Cli, ColorChoice, EventType, OutputFormat};
-use crate::cluster::connection::ConnectOptions;
+use crate::cluster::connection::{self, ConnectOptions};
 use crate::cluster::proxy::ProxyEnvironment;
 use crate::cluster::resolver::TypeTarget;
 use crate::engine::stream::Representation;
@@ -51,6 +51,8 @@ pub struct Settings {
     pub who: bool,
     /// Heartbeats are reported as changes (`--heartbeats`); by default they are counted only.
     pub heartbeats: bool,
+    /// The contexts a pattern or `--all-contexts` chose, in a line said at the start.
+    pub contexts_matched: Option<String>,
 }
 
 /// Where the changes come from.
@@ -198,10 +200,14 @@ impl Settings {
             (false, Some(namespace)) => NamespaceScope::Named(namespace),
             (false, None) => NamespaceScope::ContextDefault,
         };
-        let connection = connect_options(&cli, &environment)?;
-        let source = match &cli.replay {
-            Some(path) => SourceChoice::Replay(path.clone()),
-            None => SourceChoice::Contexts(context_options(&connection)?),
+        let mut connection = connect_options(&cli, &environment)?;
+        let (source, contexts_matched) = match &cli.replay {
+            Some(path) => (SourceChoice::Replay(path.clone()), None),
+            None => {
+                let (contexts, matched) = context_options(&connection, cli.all_contexts)?;
+                connection.context = contexts.first().and_then(|first| first.context.clone());
+                (SourceChoice::Contexts(contexts), matched)
+            }
         };
         let output = match cli.output {
             Some(OutputFormat::Json) => OutputMode::Lines(LineFormat::Json),
@@ -311,31 +317,92 @@ impl Settings {
             events,
             who: !cli.no_who,
             heartbeats: cli.heartbeats,
+            contexts_matched,
         })
     }
 }
 
-/// `--context a,b`: one set of connection options per context, in the order given, each once.
-fn context_options(options: &ConnectOptions) -> Result<Vec<ConnectOptions>> {
-    let Some(typed) = &options.context else {
-        return Ok(vec![options.clone()]);
+/// `--context a,b`, `--context 'prod-*'`, `--all-contexts`: one set of connection options per context, each once,
+/// and, where a pattern or `--all-contexts` chose them, the line that says which.
+fn context_options(options: &ConnectOptions, all_contexts: bool) -> Result<(Vec<ConnectOptions>, Option<String>)> {
+    let typed = match (&options.context, all_contexts) {
+        (_, true) => "*".to_string(),
+        (Some(typed), false) => typed.clone(),
+        (None, false) => return Ok((vec![options.clone()], None)),
     };
-    let mut names: Vec<&str> = Vec::new();
-    for name in typed.split(',').map(str::trim) {
-        if name.is_empty() {
-            return Err(Error::Usage(format!("--context {typed:?} has an empty context name")));
-        }
-        if !names.contains(&name) {
-            names.push(name);
-        }
-    }
-    Ok(names
+    let by_pattern = all_contexts || typed.split(',').any(is_pattern);
+    let known: Vec<String> = match by_pattern {
+        true => connection::load_kubeconfig(options)?
+            .map(|config| config.contexts.into_iter().map(|context| context.name).collect())
+            .unwrap_or_default(),
+        false => Vec::new(),
+    };
+    let names = match all_contexts {
+        true if known.is_empty() => return Err(Error::Usage("--all-contexts: the kubeconfig has no context".into())),
+        true => known,
+        false => expand_contexts(&typed, &known)?,
+    };
+    let matched = by_pattern.then(|| {
+        let chosen = match all_contexts {
+            true => "every context of the kubeconfig".to_string(),
+            false => format!("--context {typed:?}"),
+        };
+        format!("contexts ({} by {chosen}): {}", names.len(), names.join(", "))
+    });
+    let contexts = names
         .into_iter()
         .map(|name| ConnectOptions {
-            context: Some(name.to_string()),
+            context: Some(name),
             ..options.clone()
         })
-        .collect())
+        .collect();
+    Ok((contexts, matched))
+}
+
+/// A shell-style pattern rather than a name: it holds `*`, `?` or `[`, which no one puts in a context's name.
+fn is_pattern(item: &str) -> bool {
+    item.contains(['*', '?', '['])
+}
+
+/// The contexts `typed` stands for among `known` (the kubeconfig's, in its order): each name as given, each
+/// pattern's matches in the kubeconfig's order; each context once, in the order first met.
+fn expand_contexts(typed: &str, known: &[String]) -> Result<Vec<String>> {
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |name: &str| {
+        if !names.iter().any(|known| known == name) {
+            names.push(name.to_string());
+        }
+    };
+    for item in typed.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(Error::Usage(format!("--context {typed:?} has an empty context name")));
+        }
+        if !is_pattern(item) {
+            add(item);
+            continue;
+        }
+        let pattern = glob::Pattern::new(item)
+            .map_err(|error| Error::Usage(format!("--context {item:?} is not a valid pattern: {}", error.msg)))?;
+        let matches: Vec<&String> = known.iter().filter(|name| pattern.matches(name)).collect();
+        if matches.is_empty() {
+            return Err(Error::Usage(format!(
+                "--context {item:?} matches no context of the kubeconfig ({})",
+                some_of(known)
+            )));
+        }
+        matches.into_iter().for_each(|name| add(name));
+    }
+    Ok(names)
+}
+
+/// The kubeconfig's contexts, in a few words: the first ten names, and how many more.
+fn some_of(known: &[String]) -> String {
+    const SHOWN: usize = 10;
+    match known.len() {
+        0 => "it has none".to_string(),
+        n if n <= SHOWN => format!("its contexts: {}", known.join(", ")),
+        n => format!("its contexts: {}, and {} more", known[..SHOWN].join(", "), n - SHOWN),
+    }
 }
 
 /// A replay shows what was recorded: what to watch, and where, was decided when it was.
@@ -344,6 +411,7 @@ fn check_replay(cli: &Cli) -> Result<()> {
         (!cli.targets.is_empty(), "a TYPE"),
         (cli.all_kinds, "--all-kinds"),
         (cli.context.is_some(), "--context"),
+        (cli.all_contexts, "--all-contexts"),
         (cli.namespace.is_some(), "--namespace"),
         (cli.all_namespaces.is_some(), "--all-namespaces"),
         (cli.selector.is_some(), "--selector"),
@@ -695,5 +763,114 @@ mod tests {
         assert_eq!(connection.server.as_deref(), Some("https://h:6443"));
         assert!(connection.insecure_skip_tls_verify);
         assert_eq!(connection.impersonate_groups, ["g1", "g2"]);
+    }
+
+    fn names(typed: &str, known: &[&str]) -> Result<Vec<String>> {
+        let known: Vec<String> = known.iter().map(|name| name.to_string()).collect();
+        expand_contexts(typed, &known)
+    }
+
+    const FLEET: [&str; 5] = ["prod-eu", "staging", "prod-us", "dev", "prod-eu-2"];
+
+    #[test]
+    fn a_pattern_stands_for_its_matches_in_the_kubeconfigs_order_beside_names() {
+        assert_eq!(
+            names("staging,prod-*", &FLEET).expect("matches"),
+            ["staging", "prod-eu", "prod-us", "prod-eu-2"]
+        );
+        // Each context once, where first met.
+        assert_eq!(
+            names("prod-us,prod-*", &FLEET).expect("matches"),
+            ["prod-us", "prod-eu", "prod-eu-2"]
+        );
+        assert_eq!(
+            names("prod-??,dev", &FLEET).expect("matches"),
+            ["prod-eu", "prod-us", "dev"]
+        );
+        assert_eq!(names("prod-[u]*", &FLEET).expect("matches"), ["prod-us"]);
+        // Names are taken as given, as before: one the kubeconfig lacks fails when it is connected to.
+        assert_eq!(names("dev,elsewhere", &FLEET).expect("names"), ["dev", "elsewhere"]);
+    }
+
+    #[test]
+    fn a_pattern_that_matches_nothing_or_cannot_be_read_is_a_usage_error() {
+        let error = names("dev,qa-*", &FLEET).expect_err("no match");
+        assert!(matches!(error, Error::Usage(_)));
+        assert_eq!(
+            error.one_line(),
+            "--context \"qa-*\" matches no context of the kubeconfig (its contexts: prod-eu, staging, prod-us, dev, \
+             prod-eu-2)"
+        );
+        let error = names("prod-[", &FLEET).expect_err("not a pattern");
+        assert!(matches!(error, Error::Usage(_)), "{error:?}");
+        assert!(
+            error.one_line().contains("is not a valid pattern"),
+            "{}",
+            error.one_line()
+        );
+        assert!(matches!(names("dev,,prod-*", &FLEET), Err(Error::Usage(_))));
+        let many: Vec<String> = (0..25).map(|n| format!("c{n}")).collect();
+        let many: Vec<&str> = many.iter().map(String::as_str).collect();
+        let error = names("x*", &many).expect_err("no match");
+        assert!(
+            error.one_line().ends_with("c8, c9, and 15 more)"),
+            "{}",
+            error.one_line()
+        );
+        assert!(names("x*", &[]).expect_err("none").one_line().contains("(it has none)"));
+    }
+
+    /// A kubeconfig with the fleet's contexts, all on one cluster.
+    fn fleet_kubeconfig() -> tempfile::NamedTempFile {
+        let mut yaml = String::from(
+            "apiVersion: v1\nkind: Config\ncurrent-context: dev\nclusters:\n- name: c\n  cluster:\n    server: https://h:6443\nusers:\n- name: u\n  user: {}\ncontexts:\n",
+        );
+        for name in FLEET {
+            yaml.push_str(&format!("- name: {name}\n  context:\n    cluster: c\n    user: u\n"));
+        }
+        let file = tempfile::NamedTempFile::new().expect("a temporary file");
+        std::fs::write(file.path(), yaml).expect("written");
+        file
+    }
+
+    fn contexts_of(settings: &Settings) -> Vec<String> {
+        match &settings.source {
+            SourceChoice::Contexts(contexts) => contexts.iter().filter_map(|c| c.context.clone()).collect(),
+            SourceChoice::Replay(_) => Vec::new(),
+        }
+    }
+
+    #[test]
+    fn patterns_and_all_contexts_are_read_from_the_kubeconfig_and_said() {
+        let file = fleet_kubeconfig();
+        let path = file.path().to_str().expect("utf-8");
+        let chosen = settings(&["pods", "--kubeconfig", path, "--context", "prod-*"]).expect("valid");
+        assert_eq!(contexts_of(&chosen), ["prod-eu", "prod-us", "prod-eu-2"]);
+        assert!(chosen.source.several_contexts());
+        assert_eq!(chosen.connection.context.as_deref(), Some("prod-eu"));
+        assert_eq!(
+            chosen.contexts_matched.as_deref(),
+            Some("contexts (3 by --context \"prod-*\"): prod-eu, prod-us, prod-eu-2")
+        );
+        let every = settings(&["pods", "--kubeconfig", path, "--all-contexts"]).expect("valid");
+        assert_eq!(contexts_of(&every), FLEET);
+        assert_eq!(
+            every.contexts_matched.as_deref(),
+            Some("contexts (5 by every context of the kubeconfig): prod-eu, staging, prod-us, dev, prod-eu-2")
+        );
+        // Names alone are said by nothing more than the CONTEXT column, as before.
+        let named = settings(&["pods", "--kubeconfig", path, "--context", "dev,staging"]).expect("valid");
+        assert_eq!(contexts_of(&named), ["dev", "staging"]);
+        assert_eq!(named.contexts_matched, None);
+        let missing = settings(&["pods", "--kubeconfig", path, "--context", "qa-*"]).expect_err("no match");
+        assert_eq!(missing.exit_code(), crate::exit_code::ExitCode::Usage);
+        assert!(matches!(
+            settings(&["pods", "--all-contexts", "--context", "dev"]),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            settings(&["--replay", "x.watch", "--all-contexts"]),
+            Err(Error::Usage(_))
+        ));
     }
 }

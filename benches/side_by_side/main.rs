@@ -1173,13 +1173,17 @@ impl Bench {
             .await;
         sampler.abort();
         let start = start?;
-        let etcd = self
-            .kubeconfig
-            .parent()
-            .map(|dir| dir.join("run/etcd.pid"))
-            .and_then(|path| std::fs::read_to_string(path).ok())
-            .and_then(|pid| pid.trim().parse().ok())
-            .context("no etcd pid beside the kubeconfig (run/etcd.pid)")?;
+        // scripts/cluster keeps each component's pid beside the kubeconfig.
+        let rss_of = |component: &str| -> Result<f64> {
+            let pid: u32 = self
+                .kubeconfig
+                .parent()
+                .map(|dir| dir.join(format!("run/{component}.pid")))
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .and_then(|pid| pid.trim().parse().ok())
+                .with_context(|| format!("no pid of {component} beside the kubeconfig (run/{component}.pid)"))?;
+            Ok(observe::memory_kib(pid, "VmRSS")? as f64 / 1024.0)
+        };
         let least_kib = *least
             .lock()
             .map_err(|_| anyhow::anyhow!("the memory sampler panicked"))?;
@@ -1187,7 +1191,8 @@ impl Bench {
             pods,
             apiserver_peak_mib: start.apiserver_peak_mib.context("the API server's pid is not known")?,
             kubectl_peak_mib: start.peak_rss_mib,
-            etcd_rss_mib: observe::memory_kib(etcd, "VmRSS")? as f64 / 1024.0,
+            etcd_rss_mib: rss_of("etcd")?,
+            controller_manager_rss_mib: rss_of("kube-controller-manager")?,
             least_available_mib: least_kib as f64 / 1024.0,
         })
     }

@@ -33,6 +33,9 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
         let source = match &settings.source {
             SourceChoice::Replay(path) => Source::Recording(Recording::read(path)?),
             SourceChoice::Contexts(contexts) => {
+                if let Some(matched) = &settings.contexts_matched {
+                    eprintln!("{matched}");
+                }
                 let mut connections = Vec::with_capacity(contexts.len());
                 for options in contexts {
                     connections.push(connection::connect(options).await?);

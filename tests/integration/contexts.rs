@@ -154,6 +154,52 @@ async fn each_context_reports_its_changes_marked_with_its_name() {
     assert_eq!(replayed, events, "the same JSON lines, contexts included");
 }
 
+/// `--context` with a pattern: the contexts it matches are said first and watched side by side, as listed
+/// names are; a pattern that matches none is a usage error (exit code 2), before anything is watched.
+#[tokio::test]
+async fn a_pattern_chooses_the_contexts_it_matches_and_says_them() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "contexts-pattern").await;
+    let kubeconfig = Kubeconfig::with_more_contexts();
+    let current = current_context();
+    let chosen = format!("{current},s?c*d");
+    let mut json = Watcher::start(
+        &kubeconfig.path,
+        &["configmaps", "-n", &namespace.name, "--context", &chosen, "-o", "json"],
+    )
+    .await;
+    json.wait_for_stderr(&format!("contexts (2 by --context \"{chosen}\"): {current}, second"))
+        .await;
+    json.wait_for_stderr("Synced every context in ").await;
+    let created = cluster.kubectl(&["create", "configmap", "matched", "-n", &namespace.name]);
+    assert!(created.status.success(), "{}", support::stderr_of(&created));
+    let mut marked: Vec<String> = json
+        .json_events(2)
+        .await
+        .iter()
+        .map(|event| event["context"].as_str().unwrap_or_default().to_string())
+        .collect();
+    marked.sort();
+    let mut expected = vec![current.clone(), "second".to_string()];
+    expected.sort();
+    assert_eq!(marked, expected, "one change from each context the pattern matched");
+
+    let none = std::process::Command::new(BINARY)
+        .args(["configmaps", "--context", "qa-*"])
+        .env("KUBECONFIG", &kubeconfig.path)
+        .output()
+        .expect("the binary runs");
+    let stderr = support::stderr_of(&none);
+    assert_eq!(none.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: --context \"qa-*\" matches no context of the kubeconfig (its contexts: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("second") && stderr.contains("unreachable"), "{stderr}");
+}
+
 /// A context nobody answers for: said, retried, and the others go on; at the end the exit code says it never
 /// synced (4, as a connection failure).
 #[tokio::test]
