@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::report::{FormCost, RunStamp, Start, StartRow, Verdict, figure, forms_table, median, stamp_line};
+use crate::report::{
+    FormCost, RunStamp, Start, StartRow, Verdict, figure, forms_table, median, stamp_line, targets_table,
+};
 
 /// Where `--only-largest` puts its section back.
 pub const TITLE: &str = "## The largest size this machine holds";
@@ -189,20 +191,7 @@ impl Largest {
             self.pods,
             self.start.watchnew.len()
         );
-        let _ = writeln!(
-            out,
-            "| target | measured | met | what bounds it (where missed) |\n|---|---|---|---|"
-        );
-        for verdict in self.verdicts() {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                verdict.target,
-                verdict.measured,
-                if verdict.met { "yes" } else { "**no**" },
-                if verdict.met { "" } else { verdict.bound.as_str() }
-            );
-        }
+        targets_table(&mut out, &self.verdicts());
         let row = &self.start;
         let cost = |starts: &[Start]| StartRow::apiserver(starts);
         let show_cost = |starts: &[Start]| {

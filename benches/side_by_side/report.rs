@@ -1056,20 +1056,7 @@ impl Report {
         );
 
         let _ = writeln!(out, "## Targets\n");
-        let _ = writeln!(
-            out,
-            "| target | measured | met | what bounds it (where missed) |\n|---|---|---|---|"
-        );
-        for verdict in self.verdicts() {
-            let _ = writeln!(
-                out,
-                "| {} | {} | {} | {} |",
-                verdict.target,
-                verdict.measured,
-                if verdict.met { "yes" } else { "**no**" },
-                if verdict.met { "" } else { verdict.bound.as_str() }
-            );
-        }
+        targets_table(&mut out, &self.verdicts());
 
         let _ = writeln!(out, "\n## Start: time to ready, peak memory, requests\n");
         let _ = writeln!(
@@ -1371,6 +1358,24 @@ impl Report {
             out.push_str(&largest.markdown());
         }
         out
+    }
+}
+
+/// The targets and whether each was met, with what bounds those missed.
+pub(crate) fn targets_table(out: &mut String, verdicts: &[Verdict]) {
+    let _ = writeln!(
+        out,
+        "| target | measured | met | what bounds it (where missed) |\n|---|---|---|---|"
+    );
+    for verdict in verdicts {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            verdict.target,
+            verdict.measured,
+            if verdict.met { "yes" } else { "**no**" },
+            if verdict.met { "" } else { verdict.bound.as_str() }
+        );
     }
 }
 
