@@ -293,7 +293,7 @@ fn context_candidates(current: &OsStr, names: Vec<String>) -> Vec<CompletionCand
     let unlisted = names
         .into_iter()
         .filter(|name| !listed.split(',').any(|given| given == name));
-    if last.contains(['*', '?', '[']) {
+    if settings::is_pattern(last) {
         return match glob::Pattern::new(last) {
             Ok(pattern) => unlisted
                 .filter(|name| pattern.matches(name))

@@ -360,7 +360,7 @@ fn context_options(options: &ConnectOptions, all_contexts: bool) -> Result<(Vec<
 }
 
 /// A shell-style pattern rather than a name: it holds `*`, `?` or `[`, which no one puts in a context's name.
-fn is_pattern(item: &str) -> bool {
+pub fn is_pattern(item: &str) -> bool {
     item.contains(['*', '?', '['])
 }
 

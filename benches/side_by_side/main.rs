@@ -218,6 +218,12 @@ async fn read_streamed_list(client: &kube::Client, path: &str, accept: Option<&s
     }
 }
 
+/// A control-plane component's pid: scripts/cluster keeps each beside the kubeconfig, as `run/NAME.pid`.
+fn component_pid(kubeconfig: &std::path::Path, component: &str) -> Option<u32> {
+    let path = kubeconfig.parent()?.join(format!("run/{component}.pid"));
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
 /// The commit the benchmark was built from, with `+changes` where the tree differs from it.
 fn source_commit() -> String {
     let git = |args: &[&str]| {
@@ -548,13 +554,7 @@ impl Bench {
             // kubectl keeps discovery in a cache; a folder of the run's own, warmed once, as it is in daily use.
             ("KUBECACHEDIR".into(), kubectl_cache.path().display().to_string()),
         ];
-        // scripts/cluster keeps the pid of each component beside the kubeconfig: run/kube-apiserver.pid.
-        let apiserver = args
-            .kubeconfig
-            .parent()
-            .map(|dir| dir.join("run/kube-apiserver.pid"))
-            .and_then(|path| std::fs::read_to_string(path).ok())
-            .and_then(|pid| pid.trim().parse().ok());
+        let apiserver = component_pid(&args.kubeconfig, "kube-apiserver");
         Ok(Bench {
             client,
             kubeconfig: args.kubeconfig.clone(),
@@ -1173,14 +1173,8 @@ impl Bench {
             .await;
         sampler.abort();
         let start = start?;
-        // scripts/cluster keeps each component's pid beside the kubeconfig.
         let rss_of = |component: &str| -> Result<f64> {
-            let pid: u32 = self
-                .kubeconfig
-                .parent()
-                .map(|dir| dir.join(format!("run/{component}.pid")))
-                .and_then(|path| std::fs::read_to_string(path).ok())
-                .and_then(|pid| pid.trim().parse().ok())
+            let pid = component_pid(&self.kubeconfig, component)
                 .with_context(|| format!("no pid of {component} beside the kubeconfig (run/{component}.pid)"))?;
             Ok(observe::memory_kib(pid, "VmRSS")? as f64 / 1024.0)
         };
