@@ -94,7 +94,8 @@ pub struct Cli {
         value_parser = BoolishValueParser::new(), value_name = "BOOL")]
     pub all_namespaces: Option<bool>,
 
-    /// Output format: wide (more columns), name, json or yaml (one WatchEvent per change)
+    /// Output format: wide (more columns), name, json or yaml (one WatchEvent per change), or none (nothing on
+    /// stdout, notices on stderr: for a run that only records or exports)
     #[arg(short = 'o', long, value_enum, value_name = "FORMAT", help_heading = "Output")]
     pub output: Option<OutputFormat>,
 
@@ -183,6 +184,18 @@ pub struct Cli {
     /// With --record: keep the values of Secrets in the recording (left out by default)
     #[arg(long, help_heading = "Recording", requires = "record")]
     pub record_secret_values: bool,
+
+    /// Send every change reported to an OpenTelemetry Collector as an OTLP log record (HTTP, protobuf), e.g.
+    /// http://collector:4318 (/v1/logs is added to a URL without a path); headers from
+    /// OTEL_EXPORTER_OTLP_HEADERS
+    #[arg(long, value_name = "URL", help_heading = "Export", conflicts_with = "replay")]
+    pub export: Option<String>,
+
+    /// With --export: how many changes wait for the collector at most; beyond, changes are dropped, counted and
+    /// said
+    #[arg(long, value_name = "N", default_value = "10000", requires = "export", help_heading = "Export",
+        value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub export_queue: u64,
 
     /// Show a recording made with --record instead of watching a cluster: the live view (space plays and
     /// pauses, . and , step, g jumps to a time) or, piped or with -o, the recorded changes as lines
@@ -295,6 +308,7 @@ pub enum OutputFormat {
     Name,
     Json,
     Yaml,
+    None,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -15,6 +15,7 @@ pub mod completion;
 pub mod engine;
 pub mod error;
 pub mod exit_code;
+pub mod export;
 pub mod render;
 pub mod settings;
 pub mod view;
@@ -93,7 +94,7 @@ mod layering {
     use std::path::Path;
 
     /// Lowest first: a module may import only modules earlier in this list (and itself).
-    const LAYERS: [&str; 12] = [
+    const LAYERS: [&str; 13] = [
         "exit_code",
         "error",
         "arbitrary",
@@ -103,6 +104,7 @@ mod layering {
         "view",
         "render",
         "settings",
+        "export",
         "completion",
         "app",
         "lib",

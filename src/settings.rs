@@ -53,6 +53,45 @@ pub struct Settings {
     pub heartbeats: bool,
     /// The contexts a pattern or `--all-contexts` chose, in a line said at the start.
     pub contexts_matched: Option<String>,
+    /// `--export URL`: where the changes reported are sent as OTLP log records.
+    pub export: Option<ExportTo>,
+}
+
+/// `--export URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportTo {
+    /// The collector's OTLP/HTTP logs endpoint, `/v1/logs` added to a URL given without a path.
+    pub endpoint: String,
+    /// `--export-queue`: how many changes may wait for the collector.
+    pub queue: usize,
+}
+
+impl ExportTo {
+    /// The URL as typed, checked: http or https, a host, no credentials in it (they would be said in notices).
+    pub fn parse(url: &str, queue: u64) -> Result<ExportTo> {
+        let refuse = |why: &str| Error::Usage(format!("--export {url:?} {why}: use a URL like http://collector:4318"));
+        let uri: http::Uri = url.parse().map_err(|_| refuse("is not a URL"))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https")) {
+            return Err(refuse("is not an http or https URL"));
+        }
+        let Some(authority) = uri.authority() else {
+            return Err(refuse("has no host"));
+        };
+        if authority.as_str().contains('@') {
+            // Not repeated: the URL holds a password.
+            return Err(Error::Usage(
+                "--export URL holds credentials: pass them in OTEL_EXPORTER_OTLP_HEADERS instead".into(),
+            ));
+        }
+        let endpoint = match uri.path() {
+            "" | "/" => format!("{}://{}/v1/logs", uri.scheme_str().unwrap_or("http"), authority),
+            _ => url.to_string(),
+        };
+        Ok(ExportTo {
+            endpoint,
+            queue: usize::try_from(queue).unwrap_or(usize::MAX),
+        })
+    }
 }
 
 /// Where the changes come from.
@@ -131,6 +170,8 @@ pub enum OutputMode {
     Live { timeline: bool },
     /// Appended lines in this format.
     Lines(LineFormat),
+    /// `-o none`: nothing on stdout; notices on stderr, what is reported recorded or exported.
+    Headless,
 }
 
 /// kubectl's connection flags, checked, with what the environment adds (the proxy variables; `KUBECACHEDIR`
@@ -213,16 +254,18 @@ impl Settings {
             Some(OutputFormat::Json) => OutputMode::Lines(LineFormat::Json),
             Some(OutputFormat::Yaml) => OutputMode::Lines(LineFormat::Yaml),
             Some(OutputFormat::Name) => OutputMode::Lines(LineFormat::Name),
+            Some(OutputFormat::None) => OutputMode::Headless,
             None | Some(OutputFormat::Wide) if environment.stdout_is_terminal && !cli.plain => {
                 OutputMode::Live { timeline: cli.timeline }
             }
             None | Some(OutputFormat::Wide) => OutputMode::Lines(LineFormat::Table),
         };
         let representation = match output {
-            // A recording keeps the objects and kubectl's columns, whatever this run prints.
-            _ if cli.record.is_some() => Representation::Table,
+            // A recording keeps the objects and kubectl's columns, whatever this run prints; an export, the
+            // objects and what changed in them, which needs the version before kept.
+            _ if cli.record.is_some() || cli.export.is_some() => Representation::Table,
             OutputMode::Lines(LineFormat::Json | LineFormat::Yaml) => Representation::Objects,
-            OutputMode::Lines(LineFormat::Name) => Representation::Metadata,
+            OutputMode::Lines(LineFormat::Name) | OutputMode::Headless => Representation::Metadata,
             // kubectl's columns, and what changed, which needs the whole object.
             OutputMode::Lines(LineFormat::Table) | OutputMode::Live { .. } => Representation::Table,
         };
@@ -235,6 +278,11 @@ impl Settings {
                 ));
             }
             (OutputMode::Lines(LineFormat::Table) | OutputMode::Live { .. }, _, false) => EventUse::Join,
+            (OutputMode::Headless, _, true) => {
+                return Err(Error::Usage(
+                    "--with-events is for -o json, yaml or name: -o none prints nothing".into(),
+                ));
+            }
             (_, _, true) => EventUse::Print,
             (_, _, false) => EventUse::Off,
         };
@@ -318,6 +366,11 @@ impl Settings {
             who: !cli.no_who,
             heartbeats: cli.heartbeats,
             contexts_matched,
+            export: cli
+                .export
+                .as_deref()
+                .map(|url| ExportTo::parse(url, cli.export_queue))
+                .transpose()?,
         })
     }
 }
@@ -534,6 +587,57 @@ mod tests {
 
     fn settings(args: &[&str]) -> Result<Settings> {
         settings_in(PIPED, args)
+    }
+
+    #[test]
+    fn an_export_url_is_checked_and_given_the_logs_path_when_it_has_none() {
+        let endpoint = |url: &str| ExportTo::parse(url, 10).map(|to| to.endpoint);
+        assert_eq!(
+            endpoint("http://collector:4318").expect("valid"),
+            "http://collector:4318/v1/logs"
+        );
+        assert_eq!(
+            endpoint("https://collector:4318/").expect("valid"),
+            "https://collector:4318/v1/logs"
+        );
+        assert_eq!(
+            endpoint("https://gateway.example/otlp/v1/logs").expect("valid"),
+            "https://gateway.example/otlp/v1/logs"
+        );
+        for (url, why) in [
+            ("collector:4318", "is not an http or https URL"),
+            ("grpc://collector:4317", "is not an http or https URL"),
+            ("http://", "is not a URL"),
+            ("http://user:pass@collector:4318", "holds credentials"),
+        ] {
+            let error = endpoint(url).expect_err(url).to_string();
+            assert!(error.contains(why), "{url}: {error}");
+            assert!(!error.contains("pass@"), "{error}");
+        }
+        assert!(
+            settings(&["pods", "--export-queue", "5"]).is_err(),
+            "--export-queue needs --export"
+        );
+        let export = settings(&["pods", "--export", "http://collector:4318", "--export-queue", "5"]).expect("valid");
+        assert_eq!(export.export.map(|to| to.queue), Some(5));
+    }
+
+    #[test]
+    fn an_export_asks_for_the_objects_and_what_changed_whatever_the_output() {
+        let headless = settings_in(TERMINAL, &["pods", "-o", "none"]).expect("valid");
+        assert_eq!(headless.output, OutputMode::Headless);
+        assert_eq!(
+            headless.representation,
+            Representation::Metadata,
+            "nothing printed, nothing more read"
+        );
+        assert_eq!(headless.events, EventUse::Off);
+        for output in ["none", "name", "json"] {
+            let exporting = settings(&["pods", "-o", output, "--export", "http://collector:4318"]).expect("valid");
+            assert_eq!(exporting.representation, Representation::Table, "-o {output}");
+        }
+        assert!(settings(&["pods", "-o", "none", "--with-events"]).is_err());
+        assert!(settings(&["pods", "--export", "http://c:4318", "--replay", "x.watch"]).is_err());
     }
 
     #[test]

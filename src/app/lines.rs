@@ -1,4 +1,5 @@
-//! The append-only outputs' loop: one line (or document) per change on stdout, notices on stderr.
+//! The append-only outputs' loop: one line (or document) per change on stdout, notices on stderr; or, with
+//! `-o none`, nothing on stdout.
 
 use tokio::io::AsyncWriteExt;
 
@@ -6,6 +7,7 @@ use super::waits::WaitWatch;
 use super::{Source, reporting, table_options};
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
+use crate::export::Export;
 use crate::render::lines::{LineFormat, LinePrinter};
 use crate::settings::Settings;
 use crate::view::StreamInfo;
@@ -15,11 +17,16 @@ use crate::view::feed::{Fed, FeedItem};
 /// How many recorded items a replay prints per write.
 const REPLAY_BATCH: usize = 1024;
 
-/// Appends one line (or document) per change to stdout; notices go to stderr.
-pub(super) async fn append_lines(source: &mut Source, settings: &Settings, format: LineFormat) -> Result<ExitCode> {
-    let mut reporting = reporting(source, settings)?;
+/// Appends one line (or document) per change to stdout, unless no `format`; notices go to stderr.
+pub(super) async fn append_lines(
+    source: &mut Source,
+    settings: &Settings,
+    format: Option<LineFormat>,
+    export: Option<&mut Export>,
+) -> Result<ExitCode> {
+    let mut reporting = reporting(source, settings, export)?;
     let mut lines = Lines {
-        printer: LinePrinter::new(format, table_options(source, settings)),
+        printer: format.map(|format| LinePrinter::new(format, table_options(source, settings))),
         streams: Vec::new(),
         events: EventLog::default(),
         stdout: tokio::io::BufWriter::new(tokio::io::stdout()),
@@ -52,6 +59,10 @@ pub(super) async fn append_lines(source: &mut Source, settings: &Settings, forma
                     eprintln!("{line}");
                     continue;
                 }
+                line = reporting.export_notice() => {
+                    eprintln!("{line}");
+                    continue;
+                }
             };
             reporting.admit(&mut batch)?;
             lines.show(&mut batch, Some(waits));
@@ -67,7 +78,8 @@ pub(super) async fn append_lines(source: &mut Source, settings: &Settings, forma
 }
 
 struct Lines {
-    printer: LinePrinter,
+    /// None: `-o none`.
+    printer: Option<LinePrinter>,
     streams: Vec<StreamInfo>,
     events: EventLog,
     stdout: tokio::io::BufWriter<tokio::io::Stdout>,
@@ -99,9 +111,9 @@ impl Lines {
                 }
                 FeedItem::Change(change) => {
                     if change.stream < self.streams.len()
+                        && let Some(printer) = &mut self.printer
                         && let Some(notice) =
-                            self.printer
-                                .print(&mut self.text, &self.streams, &change, fed.at, &self.events)
+                            printer.print(&mut self.text, &self.streams, &change, fed.at, &self.events)
                     {
                         eprintln!("{notice}");
                     }
@@ -113,8 +125,8 @@ impl Lines {
                     printed,
                     context,
                 } => {
-                    if printed {
-                        self.printer.print_event(&mut self.text, &change, context.as_deref());
+                    if printed && let Some(printer) = &mut self.printer {
+                        printer.print_event(&mut self.text, &change, context.as_deref());
                     }
                     if let Some(observed) = change
                         .payload

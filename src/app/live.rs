@@ -11,6 +11,7 @@ use super::waits::WaitWatch;
 use super::{Source, reporting, table_options};
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
+use crate::export::Export;
 use crate::render::live::{self, KeyOutcome, LiveState, Look, PlayerKey};
 use crate::settings::{Settings, SourceChoice};
 use crate::view::feed::{Fed, FeedItem};
@@ -30,8 +31,13 @@ const SLOW_TICK: Duration = Duration::from_secs(10);
 
 /// The live view: the terminal is taken over (raw mode, alternate screen) and given back on every way out,
 /// since dropping `LiveTerminal` restores it and ratatui's panic hook does too.
-pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline: bool) -> Result<ExitCode> {
-    let mut reporting = reporting(source, settings)?;
+pub(super) async fn run_live(
+    source: &mut Source,
+    settings: &Settings,
+    timeline: bool,
+    export: Option<&mut Export>,
+) -> Result<ExitCode> {
+    let mut reporting = reporting(source, settings, export)?;
     let header = source.header(settings);
     let mut view = ViewModel::new(Vec::new(), Timestamp::now());
     let look = Look {
@@ -164,6 +170,10 @@ pub(super) async fn run_live(source: &mut Source, settings: &Settings, timeline:
                 last_frame = tokio::time::Instant::now();
                 next_tick = tick_after(&view, &state, last_frame, clock(&player));
                 dirty = false;
+            }
+            text = reporting.export_notice() => {
+                show(Fed { at: Timestamp::now(), item: FeedItem::Notice { kind: NoticeKind::Other, text } }, &mut view, &mut state, source_waits(source));
+                dirty = true;
             }
             _ = tick_due => {
                 next_tick = None;

@@ -16,6 +16,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use crate::cluster::connection;
 use crate::error::{Error, Result};
 use crate::exit_code::ExitCode;
+use crate::export::Export;
 use crate::render::columns::TableOptions;
 use crate::settings::{NamespaceScope, OutputMode, Settings, SourceChoice};
 use crate::view::recording::Header;
@@ -29,6 +30,9 @@ pub use notices::synced_line;
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let mut signals = Signals::new()?;
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
+    // Started first and finished last, so that what the run reported is sent whichever way the run ends.
+    let mut export = settings.export.as_ref().map(Export::start).transpose()?;
+    let exporting = &mut export;
     let ran = async {
         let source = match &settings.source {
             SourceChoice::Replay(path) => Source::Recording(Recording::read(path)?),
@@ -54,7 +58,7 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
         let ended = tokio::select! {
             biased;
             _ = sleep_until(deadline) => Ok(ExitCode::Success),
-            ended = output(&mut source, &settings) => ended,
+            ended = output(&mut source, &settings, exporting.as_mut()) => ended,
         };
         match ended {
             // Ended as asked (`--timeout`, `q`, `--count`), unless a context never synced.
@@ -62,17 +66,22 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
             other => other,
         }
     };
-    tokio::select! {
+    let ended = tokio::select! {
         biased;
         number = signals.next() => Ok(ExitCode::Signal(number)),
         result = ran => result,
+    };
+    if let Some(export) = export {
+        eprintln!("{}", export.finish().await);
     }
+    ended
 }
 
-async fn output(source: &mut Source, settings: &Settings) -> Result<ExitCode> {
+async fn output(source: &mut Source, settings: &Settings, export: Option<&mut Export>) -> Result<ExitCode> {
     match settings.output {
-        OutputMode::Lines(format) => lines::append_lines(source, settings, format).await,
-        OutputMode::Live { timeline } => live::run_live(source, settings, timeline).await,
+        OutputMode::Lines(format) => lines::append_lines(source, settings, Some(format), export).await,
+        OutputMode::Headless => lines::append_lines(source, settings, None, export).await,
+        OutputMode::Live { timeline } => live::run_live(source, settings, timeline, export).await,
     }
 }
 
@@ -106,9 +115,13 @@ impl Source {
     }
 }
 
-/// The reporting rules, and the recorder, for a run from `source`.
-fn reporting(source: &Source, settings: &Settings) -> Result<Reporting> {
-    Reporting::new(settings, source.header(settings))
+/// The reporting rules, the recorder and the export's feed, for a run from `source`.
+fn reporting(source: &Source, settings: &Settings, export: Option<&mut Export>) -> Result<Reporting> {
+    let feed = match (export, source) {
+        (Some(export), Source::Clusters(clusters, _)) => export.feed(clusters.names()),
+        _ => None,
+    };
+    Reporting::new(settings, source.header(settings), feed)
 }
 
 /// The table's options: the flags', with what the source decides (a replay's, as recorded).

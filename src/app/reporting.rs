@@ -1,11 +1,12 @@
 //! The rules every output shares, whatever the source: `--types` and `--count` decide which changes are
-//! reported, and `--record` writes what is reported as it goes.
+//! reported, `--record` writes what is reported as it goes, and `--export` sends it.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use crate::engine::tracker::ChangeType;
 use crate::error::{Error, Result};
+use crate::export::ExportFeed;
 use crate::settings::{RecordTo, Settings};
 use crate::view::feed::{Fed, FeedItem};
 use crate::view::recording::{Encoder, Header};
@@ -14,10 +15,11 @@ pub(super) struct Reporting {
     event_types: Vec<ChangeType>,
     remaining: Option<u64>,
     recorder: Option<Recorder>,
+    export: Option<ExportFeed>,
 }
 
 impl Reporting {
-    pub(super) fn new(settings: &Settings, header: Header) -> Result<Reporting> {
+    pub(super) fn new(settings: &Settings, header: Header, export: Option<ExportFeed>) -> Result<Reporting> {
         let recorder = settings
             .record
             .as_ref()
@@ -27,6 +29,7 @@ impl Reporting {
             event_types: settings.event_types.clone(),
             remaining: settings.count,
             recorder,
+            export,
         })
     }
 
@@ -36,7 +39,7 @@ impl Reporting {
     }
 
     /// Keeps in `batch` what is reported (the changes of the types asked for, up to the count; everything
-    /// else), and records it.
+    /// else), records it and exports it.
     pub(super) fn admit(&mut self, batch: &mut Vec<Fed>) -> Result<()> {
         batch.retain(|fed| match &fed.item {
             FeedItem::Change(change) => {
@@ -50,9 +53,20 @@ impl Reporting {
             }
             _ => true,
         });
+        if let Some(export) = &mut self.export {
+            export.offer(batch);
+        }
         match &mut self.recorder {
             Some(recorder) => recorder.write(batch),
             None => Ok(()),
+        }
+    }
+
+    /// The next thing the export has to say (the collector away, refusing, back); never without an export.
+    pub(super) async fn export_notice(&mut self) -> String {
+        match &mut self.export {
+            Some(export) => export.notice().await,
+            None => std::future::pending().await,
         }
     }
 }

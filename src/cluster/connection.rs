@@ -88,6 +88,8 @@ pub struct Connection {
     pub default_namespace: String,
     /// The kubeconfig context in use; none in a pod or with only `--server`.
     pub context: Option<String>,
+    /// The kubeconfig's name for the context's cluster; none in a pod or with only `--server`.
+    pub cluster: Option<String>,
     /// The API server's address, for messages.
     pub server: String,
     /// The proxy the connections go through, if any.
@@ -104,11 +106,12 @@ pub struct Connection {
 const FLAGS_ENTRY: &str = "command-line";
 
 pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
-    let (mut config, context, kubeconfig_proxy) = match load_kubeconfig(options)? {
+    let (mut config, named, kubeconfig_proxy) = match load_kubeconfig(options)? {
         Some(kubeconfig) => from_kubeconfig(kubeconfig, options).await?,
         None if options.server.is_some() => from_kubeconfig(Kubeconfig::default(), options).await?,
         None => (in_cluster(options)?, None, None),
     };
+    let (context, cluster) = named.map_or((None, None), |(context, cluster)| (Some(context), Some(cluster)));
     if let Ok(agent) = HeaderValue::from_str(&user_agent()) {
         config.headers.push((HeaderName::from_static("user-agent"), agent));
     }
@@ -150,6 +153,7 @@ pub async fn connect(options: &ConnectOptions) -> Result<Connection> {
         client,
         default_namespace,
         context,
+        cluster,
         server,
         proxy,
         request_timeout: options.request_timeout,
@@ -261,12 +265,12 @@ fn read_kubeconfig(path: &Path) -> Result<Kubeconfig> {
         .map_err(|error| Error::Config(format!("cannot read kubeconfig {}: {}", path.display(), causes(&error))))
 }
 
-/// The configuration of the context to use, its name (none for one made up from `--server`), and the
-/// cluster's `proxy-url`.
+/// The configuration of the context to use, its name and its cluster's (none for one made up from
+/// `--server`), and the cluster's `proxy-url`.
 async fn from_kubeconfig(
     mut kubeconfig: Kubeconfig,
     options: &ConnectOptions,
-) -> Result<(Config, Option<String>, Option<String>)> {
+) -> Result<(Config, Option<(String, String)>, Option<String>)> {
     let names: Vec<&str> = kubeconfig
         .contexts
         .iter()
@@ -370,7 +374,7 @@ async fn from_kubeconfig(
 
     let names = KubeConfigOptions {
         context: Some(context_name.clone()),
-        cluster: Some(cluster_name),
+        cluster: Some(cluster_name.clone()),
         user,
     };
     let config = Config::from_custom_kubeconfig(kubeconfig, &names)
@@ -381,8 +385,8 @@ async fn from_kubeconfig(
                 causes(&error)
             ))
         })?;
-    let context = (context_name != FLAGS_ENTRY).then_some(context_name);
-    Ok((config, context, proxy_url))
+    let named = (context_name != FLAGS_ENTRY).then_some((context_name, cluster_name));
+    Ok((config, named, proxy_url))
 }
 
 fn override_cluster(cluster: &mut Cluster, options: &ConnectOptions) {
@@ -497,7 +501,7 @@ current-context: prod
     async fn resolve(yaml: &str, options: ConnectOptions) -> Result<(Config, Option<String>)> {
         from_kubeconfig(kubeconfig(yaml), &options)
             .await
-            .map(|(config, context, _)| (config, context))
+            .map(|(config, named, _)| (config, named.map(|(context, _)| context)))
     }
 
     #[tokio::test]
@@ -508,6 +512,20 @@ current-context: prod
         assert_eq!(config.cluster_url.to_string(), "https://prod.example:6443/");
         assert_eq!(config.default_namespace, "payments");
         assert_eq!(context.as_deref(), Some("prod"));
+    }
+
+    #[tokio::test]
+    async fn the_context_names_its_cluster() {
+        let (_, named, _) = from_kubeconfig(kubeconfig(TWO_CONTEXTS), &ConnectOptions::default())
+            .await
+            .expect("resolves");
+        assert_eq!(named, Some(("prod".to_string(), "prod".to_string())));
+        let dev = ConnectOptions {
+            context: Some("dev".into()),
+            ..ConnectOptions::default()
+        };
+        let (_, named, _) = from_kubeconfig(kubeconfig(TWO_CONTEXTS), &dev).await.expect("resolves");
+        assert_eq!(named, Some(("dev".to_string(), "dev".to_string())));
     }
 
     #[tokio::test]

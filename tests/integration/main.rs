@@ -5,6 +5,7 @@ mod cluster_script;
 mod connection;
 mod contexts;
 mod errors;
+mod export;
 mod faults;
 mod ground;
 mod lifecycle;

@@ -1,7 +1,8 @@
 //! A Secret's values never leave the process unless asked for: a Secret is applied (its `stringData` then sits
 //! in plain text in the last-applied annotation), its `data` and its `stringData` patched, and applied again,
 //! each time with values of its own, while every output watches it: the piped lines, the live view (its table,
-//! its details scrolled through, its timeline), recordings and their replays, and stderr throughout. Each is
+//! its details scrolled through, its timeline), recordings and their replays, what is exported to an
+//! OpenTelemetry Collector, and stderr throughout. Each is
 //! searched for every value, as written and in base64. `-o json` prints the object as kubectl does, values
 //! included; `--record-secret-values` keeps them in the recording.
 
@@ -12,6 +13,7 @@ use base64::Engine;
 use base64::prelude::BASE64_STANDARD;
 
 use crate::live::Tmux;
+use crate::support::collector::Collector;
 use crate::support::watcher::{BINARY, Watcher};
 use crate::support::{self, TestNamespace};
 
@@ -121,6 +123,17 @@ async fn a_secrets_values_stay_out_of_every_output_unless_asked_for() {
         ),
     )
     .await;
+    let collector = Collector::start();
+    let exported = match &collector {
+        Some(collector) => Some(
+            Watcher::start(
+                &cluster.kubeconfig,
+                &with(&scope, &["-o", "none", "--export", &collector.url]),
+            )
+            .await,
+        ),
+        None => None,
+    };
     let tmux = Tmux::new();
     let command = format!(
         "{BINARY} --kubeconfig {} secrets -n {} --record {}; echo EXIT=$?; sleep 600",
@@ -175,6 +188,24 @@ async fn a_secrets_values_stay_out_of_every_output_unless_asked_for() {
         recording.contains(&format!(r#""after":"{}""#, BASE64_STANDARD.encode(VALUES[2]))),
         "what changed keeps the values: {recording}"
     );
+
+    // Exported: the objects with their values hidden, what changed named without them.
+    if let (Some(collector), Some(exported)) = (&collector, exported) {
+        let records = collector.wait_for_records(4, Duration::from_secs(30)).await;
+        let (_, stderr) = exported.interrupt().await;
+        assert_no_value("the export's stderr", &stderr);
+        let written = collector.written();
+        assert!(written.contains(r#"\"password\":\"<hidden>\""#), "{written}");
+        let changed: Vec<String> = records
+            .iter()
+            .filter_map(|record| record.attribute("watchnew.changed"))
+            .collect();
+        assert!(
+            changed.iter().any(|changed| changed == "data.password changed"),
+            "{changed:?}"
+        );
+        assert_no_value("what the collector received", &written);
+    }
 
     // The live view: the row, its details from top to bottom, the timeline, and what is left at its end.
     let mut seen = tmux.wait_for("the fourth change", |screen| {

@@ -204,6 +204,14 @@ impl Clusters {
         clusters
     }
 
+    /// Each context's name and its cluster's, in the kubeconfig's words.
+    pub(super) fn names(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.contexts
+            .iter()
+            .map(|context| (context.connection.context.clone(), context.connection.cluster.clone()))
+            .collect()
+    }
+
     /// Whether several contexts are watched.
     pub(super) fn several(&self) -> bool {
         self.plan.several

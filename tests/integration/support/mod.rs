@@ -1,6 +1,7 @@
 //! Shared test ground: the real control planes (started once per run, or reused), clients for their two
 //! identities, a namespace of its own for each test, the binary under test, and a proxy for faults.
 
+pub mod collector;
 pub mod proxy;
 pub mod proxy_servers;
 pub mod watcher;
