@@ -4,6 +4,7 @@
 
 mod audit;
 mod churn;
+mod export;
 mod largest;
 mod link;
 mod observe;
@@ -87,6 +88,13 @@ struct Args {
     /// there in place of its own section.
     #[arg(long)]
     only_who: bool,
+    /// Changes of the run that measures what `--export` costs.
+    #[arg(long, default_value_t = 20_000)]
+    export_changes: u64,
+    /// Only the export's cost (on the pods of the largest size, seeded if need be), written into the report
+    /// already there in place of its own section.
+    #[arg(long)]
+    only_export: bool,
     /// Only the starts on every kind and on two contexts against the pods', and the recording's cost (on the
     /// pods of the largest size and a few CRDs, seeded if need be), written into the report already there in
     /// place of its own section.
@@ -447,6 +455,12 @@ async fn run(args: Args) -> Result<()> {
             .await?,
     );
     report.write(&args.markdown, &args.json)?;
+    report.export = Some(
+        bench
+            .export_cost(&pods.target, args.events_rate, args.export_changes, seeded)
+            .await?,
+    );
+    report.write(&args.markdown, &args.json)?;
     report.sources = Some(bench.sources_cost(&args, seeded).await?);
     report.write(&args.markdown, &args.json)?;
     if args.largest > seeded {
@@ -465,13 +479,15 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
-/// A section measured on its own (`--only-events`, `--only-who`, `--only-live-view`, `--only-sources`): on the
+/// A section measured on its own (`--only-events`, `--only-who`, `--only-export`, `--only-live-view`,
+/// `--only-sources`): on the
 /// pods of the largest size, seeded if need be, written into the report already there in place of its own
 /// section, the other figures staying those of their full run. Whether one was asked for.
 async fn measure_alone(bench: &Bench, args: &Args, report: &Report) -> Result<bool> {
     let asked = [
         ("--only-events", args.only_events),
         ("--only-who", args.only_who),
+        ("--only-export", args.only_export),
         ("--only-live-view", args.only_live_view),
         ("--only-sources", args.only_sources),
         ("--only-largest", args.only_largest),
@@ -510,6 +526,14 @@ async fn measure_alone(bench: &Bench, args: &Args, report: &Report) -> Result<bo
             cost.run = stamp;
             report::splice_who(&cost, markdown, json)?;
             "WHO's section"
+        }
+        "--only-export" => {
+            let mut cost = bench
+                .export_cost(target, args.events_rate, args.export_changes, size)
+                .await?;
+            cost.run = stamp;
+            report::splice_export(&cost, markdown, json)?;
+            "the export's section"
         }
         "--only-live-view" => {
             let baseline = args

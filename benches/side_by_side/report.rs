@@ -246,6 +246,11 @@ pub fn splice_who(cost: &WhoCost, markdown: &Path, json: &Path) -> Result<()> {
     splice(markdown, json, WHO_TITLE, &who_markdown(cost), "who", cost)
 }
 
+/// Writes the export's section into the report already there, and the figures into the JSON's `export`.
+pub fn splice_export(cost: &crate::export::ExportCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(markdown, json, crate::export::TITLE, &cost.markdown(), "export", cost)
+}
+
 /// Writes the Events' section into the report already there, and the figures into the JSON's `events`.
 pub fn splice_events(cost: &EventsCost, markdown: &Path, json: &Path) -> Result<()> {
     splice(markdown, json, EVENTS_TITLE, &events_markdown(cost), "events", cost)
@@ -412,7 +417,7 @@ fn sources_markdown(cost: &SourcesCost) -> String {
 }
 
 /// A line for each watcher that stopped before the run was over, and what each said of its watch.
-fn stopped_early(out: &mut String, observers: &[Observer]) {
+pub(crate) fn stopped_early(out: &mut String, observers: &[Observer]) {
     for o in observers.iter().filter(|o| !o.said.is_empty()) {
         let _ = writeln!(out, "\n{} said of its watch: {}", o.observer, o.said.join(" | "));
     }
@@ -427,7 +432,7 @@ fn stopped_early(out: &mut String, observers: &[Observer]) {
 }
 
 /// The first failed request of a churn, if any, and a table of what each watcher took.
-fn churn_table(out: &mut String, first_failure: &Option<String>, observers: &[Observer]) {
+pub(crate) fn churn_table(out: &mut String, first_failure: &Option<String>, observers: &[Observer]) {
     if let Some(failure) = first_failure {
         let _ = writeln!(out, "The first failed request: {failure}\n");
     }
@@ -608,6 +613,7 @@ pub struct Report {
     pub endurance: Option<Endurance>,
     pub events: Option<EventsCost>,
     pub who: Option<WhoCost>,
+    pub export: Option<crate::export::ExportCost>,
     pub sources: Option<SourcesCost>,
     pub live_view: Option<LiveViewCost>,
     pub largest: Option<Largest>,
@@ -726,6 +732,7 @@ impl Report {
             endurance: None,
             events: None,
             who: None,
+            export: None,
             sources: None,
             live_view: None,
             largest: None,
@@ -1344,6 +1351,10 @@ impl Report {
         if let Some(who) = &self.who {
             out.push('\n');
             out.push_str(&who_markdown(who));
+        }
+        if let Some(export) = &self.export {
+            out.push('\n');
+            out.push_str(&export.markdown());
         }
         if let Some(sources) = &self.sources {
             out.push('\n');
