@@ -197,6 +197,11 @@ pub struct Cli {
         value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub export_queue: u64,
 
+    /// Keep where each stream stands in FILE (written every 30 s and at the end), and resume from it: a
+    /// restarted run sends no snapshot, and what changed while none ran is reported as a relist finds it
+    #[arg(long, value_name = "FILE", help_heading = "Export", conflicts_with = "replay")]
+    pub state: Option<PathBuf>,
+
     /// Show a recording made with --record instead of watching a cluster: the live view (space plays and
     /// pauses, . and , step, g jumps to a time) or, piped or with -o, the recorded changes as lines
     #[arg(long, value_name = "FILE", help_heading = "Recording")]

@@ -55,6 +55,14 @@ pub struct Settings {
     pub contexts_matched: Option<String>,
     /// `--export URL`: where the changes reported are sent as OTLP log records.
     pub export: Option<ExportTo>,
+    /// `--state FILE`: where the streams' state is kept, to resume from.
+    pub state: Option<StateTo>,
+}
+
+/// `--state FILE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateTo {
+    pub path: PathBuf,
 }
 
 /// `--export URL`.
@@ -371,6 +379,7 @@ impl Settings {
                 .as_deref()
                 .map(|url| ExportTo::parse(url, cli.export_queue))
                 .transpose()?,
+            state: cli.state.clone().map(|path| StateTo { path }),
         })
     }
 }

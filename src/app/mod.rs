@@ -20,7 +20,7 @@ use crate::export::Export;
 use crate::render::columns::TableOptions;
 use crate::settings::{NamespaceScope, OutputMode, Settings, SourceChoice};
 use crate::view::recording::Header;
-use clusters::Clusters;
+use clusters::{Clusters, StateKeeper};
 use replay::Recording;
 use reporting::Reporting;
 use waits::WaitWatch;
@@ -30,7 +30,9 @@ pub use notices::synced_line;
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let mut signals = Signals::new()?;
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
-    // Started first and finished last, so that what the run reported is sent whichever way the run ends.
+    // Read first: a state file that cannot be read ends the run before anything starts.
+    let state = settings.state.as_ref().map(StateKeeper::open).transpose()?;
+    // Started next and finished last, so that what the run reported is sent whichever way the run ends.
     let mut export = settings.export.as_ref().map(Export::start).transpose()?;
     let exporting = &mut export;
     let ran = async {
@@ -45,7 +47,7 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
                     connections.push(connection::connect(options).await?);
                 }
                 let mut waits = WaitWatch::new(&connections);
-                let mut clusters = Clusters::start(&settings, connections);
+                let mut clusters = Clusters::start(&settings, connections, state);
                 // One context: its kinds are known before the output starts, so that a wrong type is an error
                 // on a terminal left as it was.
                 if !clusters.several() {
@@ -72,7 +74,11 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
         result = ran => result,
     };
     if let Some(export) = export {
-        eprintln!("{}", export.finish().await);
+        // A run that failed before reporting anything has its error as its one line.
+        let said = export.finish().await;
+        if ended.is_ok() || said.offered > 0 {
+            eprintln!("{}", said.line);
+        }
     }
     ended
 }

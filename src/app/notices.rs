@@ -53,6 +53,15 @@ impl Gap {
         }
     }
 
+    /// One that began at `at` on the wall clock (a state saved by an earlier run).
+    pub(super) fn since(at: Timestamp) -> Gap {
+        let ago = Duration::try_from(Timestamp::now().duration_since(at)).unwrap_or_default();
+        Gap {
+            began: Instant::now().checked_sub(ago).unwrap_or_else(Instant::now),
+            at,
+        }
+    }
+
     /// From when to when, ending now.
     pub(super) fn until_now(&self) -> (Timestamp, Timestamp) {
         let lasted = jiff::SignedDuration::try_from(self.began.elapsed()).unwrap_or_default();

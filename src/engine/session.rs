@@ -51,6 +51,11 @@ impl<P: Remember> Session<P> {
         &self.trackers[stream]
     }
 
+    /// A stream as a saved state left it (`--state`), in place of a new one, before anything is applied to it.
+    pub fn restore(&mut self, stream: usize, tracker: Tracker<P>) {
+        self.trackers[stream] = tracker;
+    }
+
     /// The number of streams, dropped ones included.
     pub fn stream_count(&self) -> usize {
         self.trackers.len()

@@ -256,6 +256,13 @@ impl StreamDriver {
         }
     }
 
+    /// A stream that resumes from a saved state: its tracker is synced already, so its first list is read as a
+    /// relist (whole objects, for what it finds to be reported) and a failure is an interruption.
+    pub fn resuming(mut self) -> Self {
+        self.synced = true;
+        self
+    }
+
     /// Runs until the receiver goes away or the stream fails for good.
     pub async fn run(mut self) {
         let mut backoff = Backoff::default();

@@ -14,6 +14,19 @@ pub struct ObjectKey {
     pub name: String,
 }
 
+/// One stream's state as `--state` keeps it in a file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SavedStream {
+    /// The version its watch had reached.
+    #[serde(rename = "resourceVersion")]
+    pub resource_version: Option<String>,
+    pub objects: Vec<SavedObject>,
+}
+
+/// An object as a saved state knows it: `[namespace, name, uid, resourceVersion]`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub struct SavedObject(pub Option<String>, pub String, pub String, pub String);
+
 /// What is kept of an object between its versions, so that a change can be compared with the version before.
 pub trait Remember {
     type Memo: std::fmt::Debug + Clone + PartialEq;
@@ -118,6 +131,8 @@ struct Known<M> {
     memo: M,
     /// Its memo is of metadata only, and its whole version from the snapshot is still to come (`Filled`).
     awaiting: bool,
+    /// Known from a saved state only (`--state`): nothing of it is kept until a list or a change brings it.
+    blank: bool,
 }
 
 enum Phase<P: Remember> {
@@ -162,6 +177,36 @@ impl<P: Remember> Tracker<P> {
         Self::default()
     }
 
+    /// A stream as a saved state left it (`--state`): synced, each object known by identity and version only.
+    /// Its first list is then a relist: what changed meanwhile is reported, marked as found by a relist.
+    pub fn restored(saved: SavedStream) -> Self
+    where
+        P::Memo: Default,
+    {
+        let known = saved
+            .objects
+            .into_iter()
+            .map(|SavedObject(namespace, name, uid, resource_version)| {
+                let known = Known {
+                    uid,
+                    resource_version,
+                    listed_in: 0,
+                    memo: P::Memo::default(),
+                    awaiting: false,
+                    blank: true,
+                };
+                (ObjectKey { namespace, name }, known)
+            })
+            .collect();
+        Tracker {
+            known,
+            phase: Phase::Watching,
+            synced: true,
+            resume_version: saved.resource_version,
+            ..Self::default()
+        }
+    }
+
     /// True once the first snapshot is complete; changes are reported only from then on.
     pub fn is_synced(&self) -> bool {
         self.synced
@@ -175,6 +220,31 @@ impl<P: Remember> Tracker<P> {
     /// The resourceVersion to resume a watch from: the newest one seen on a list, event or bookmark.
     pub fn resume_version(&self) -> Option<&str> {
         self.resume_version.as_deref()
+    }
+
+    /// Where the stream stands, to be kept in a file (`--state`): the version to resume from and each object's
+    /// identity and version, in the order of their keys. None before the first snapshot.
+    pub fn saved(&self) -> Option<SavedStream> {
+        if !self.synced {
+            return None;
+        }
+        let mut objects: Vec<SavedObject> = self
+            .known
+            .iter()
+            .map(|(key, known)| {
+                SavedObject(
+                    key.namespace.clone(),
+                    key.name.clone(),
+                    known.uid.clone(),
+                    known.resource_version.clone(),
+                )
+            })
+            .collect();
+        objects.sort();
+        Some(SavedStream {
+            resource_version: self.resume_version.clone(),
+            objects,
+        })
     }
 
     /// Feeds one event in and appends the changes it makes to `changes`.
@@ -284,6 +354,7 @@ impl<P: Remember> Tracker<P> {
                     listed_in: generation,
                     memo,
                     awaiting: false,
+                    blank: false,
                 };
                 self.known.insert(object.key, known);
             }
@@ -299,6 +370,11 @@ impl<P: Remember> Tracker<P> {
                     pending.push(change(ChangeType::Added, Origin::Relist, object, None));
                 } else if known.resource_version != object.resource_version {
                     pending.push(change(ChangeType::Modified, Origin::Relist, object, None));
+                } else if known.blank {
+                    // The same version as the saved state's: now known whole, for its next change to be compared
+                    // with (safe even if this relist is abandoned: it is that very version).
+                    known.memo = object.payload.remember();
+                    known.blank = false;
                 }
             }
             Phase::Watching => debug_assert!(false, "a list item arrived outside a list"),
@@ -330,6 +406,7 @@ impl<P: Remember> Tracker<P> {
                                 listed_in: generation,
                                 memo,
                                 awaiting: false,
+                                blank: false,
                             });
                             known
                                 .and_then(|known| self.known.insert(found.key.clone(), known))
@@ -353,6 +430,7 @@ impl<P: Remember> Tracker<P> {
             listed_in: generation,
             memo: object.payload.remember(),
             awaiting: false,
+            blank: false,
         };
         match self.known.entry(object.key.clone()) {
             Entry::Vacant(entry) => {
@@ -668,6 +746,91 @@ mod tests {
                 (Added, "n", None),
                 (Deleted, "c", Some("c1")),
                 (Modified, "n", Some("n-new")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_restored_state_is_synced_and_its_first_list_reports_what_changed_meanwhile_as_a_relist() {
+        let mut tracker = synced_with(&[("a", "ua", 5), ("b", "ub", 6), ("c", "uc", 7)], 9);
+        assert!(feed(&mut tracker, vec![StreamEvent::Modified(object("b", "ub", 12))]).len() == 1);
+        let saved = tracker.saved().expect("synced");
+        assert_eq!(saved.resource_version.as_deref(), Some("12"));
+        let text = serde_json::to_string(&saved).expect("serialised");
+        assert_eq!(
+            text,
+            r#"{"resourceVersion":"12","objects":[["ns","a","ua","5"],["ns","b","ub","12"],["ns","c","uc","7"]]}"#
+        );
+        let mut restored: Tracker<()> = Tracker::restored(serde_json::from_str(&text).expect("read back"));
+        assert!(restored.is_synced());
+        assert_eq!(restored.known_objects(), 3);
+        assert_eq!(restored.resume_version(), Some("12"));
+        let mut changes = Vec::new();
+        for event in [
+            StreamEvent::ListBegin,
+            StreamEvent::ListItem(object("a", "ua", 5)),
+            StreamEvent::ListItem(object("b", "ub", 15)),
+            StreamEvent::ListItem(object("d", "ud", 14)),
+            StreamEvent::ListEnd {
+                resource_version: "20".into(),
+            },
+        ] {
+            restored.apply(event, &mut changes);
+        }
+        let found: Vec<(ChangeType, &str, Origin)> = changes
+            .iter()
+            .map(|change| (change.change_type, change.key.name.as_str(), change.origin))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Modified, "b", Origin::Relist),
+                (Added, "d", Origin::Relist),
+                (Deleted, "c", Origin::Relist)
+            ]
+        );
+        assert!(
+            Tracker::<()>::new().saved().is_none(),
+            "nothing to keep before the first snapshot"
+        );
+    }
+
+    #[test]
+    fn a_restored_object_is_known_whole_once_a_list_or_a_change_brings_it() {
+        let saved = SavedStream {
+            resource_version: Some("9".into()),
+            objects: vec![
+                SavedObject(Some("ns".into()), "a".into(), "ua".into(), "5".into()),
+                SavedObject(Some("ns".into()), "b".into(), "ub".into(), "6".into()),
+            ],
+        };
+        let mut tracker: Tracker<Content> = Tracker::restored(saved);
+        let mut changes = Vec::new();
+        for event in [
+            // b changes before any list: nothing of its version before is known.
+            StreamEvent::Modified(content("b", "ub", 10, "b2")),
+            StreamEvent::ListBegin,
+            StreamEvent::ListItem(content("a", "ua", 5, "a1")),
+            StreamEvent::ListItem(content("b", "ub", 10, "b2")),
+            StreamEvent::ListEnd {
+                resource_version: "11".into(),
+            },
+            // a was listed unchanged: its next change is compared with what the list brought.
+            StreamEvent::Modified(content("a", "ua", 12, "a2")),
+            StreamEvent::Modified(content("b", "ub", 13, "b3")),
+        ] {
+            tracker.apply(event, &mut changes);
+        }
+        let seen: Vec<(ChangeType, &str, Option<&str>)> = changes
+            .iter()
+            .map(|c| (c.change_type, c.key.name.as_str(), c.previous))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Modified, "b", Some("")),
+                (Modified, "a", Some("a1")),
+                (Modified, "b", Some("b2"))
             ]
         );
     }

@@ -115,7 +115,7 @@ impl Export {
     }
 
     /// Sends what still waits, for a few seconds at most, and says what was sent in one line.
-    pub async fn finish(mut self) -> String {
+    pub async fn finish(mut self) -> Finished {
         // The feed went with the output; with this sender gone too, the task ends once the queue is empty.
         self.queue = None;
         let ended = tokio::time::timeout(LAST_SENDING, &mut self.task).await.is_ok();
@@ -142,8 +142,19 @@ impl Export {
                 LAST_SENDING.as_secs()
             );
         }
-        line
+        Finished {
+            offered: count(&shared.sent) + count(&shared.dropped) + count(&shared.refused) + unsent,
+            line,
+        }
     }
+}
+
+/// What an export did, at its end.
+pub struct Finished {
+    /// How many changes were given to it.
+    pub offered: u64,
+    /// What it says of them: `export: 1234 changes sent to URL`, and what was not.
+    pub line: String,
 }
 
 /// The reporting's end of the export: it turns each change reported into a record and queues it, without

@@ -153,8 +153,9 @@ async fn a_collector_away_for_20_seconds_loses_nothing_the_queue_holds() {
     ];
     let holding = Watcher::start(&cluster.kubeconfig, &scope).await;
     let small = Watcher::start(&cluster.kubeconfig, &[&scope[..], &["--export-queue", "5"]].concat()).await;
-    churn(&namespace.name, "before", 2);
-    collector.wait_for_records(2 * 6, Duration::from_secs(30)).await;
+    // Three changes each, fewer than the small queue holds while they gather into a batch.
+    churn(&namespace.name, "before", 1);
+    collector.wait_for_records(2 * 3, Duration::from_secs(30)).await;
 
     collector.stop();
     let stopped = tokio::time::Instant::now();
@@ -182,13 +183,13 @@ async fn a_collector_away_for_20_seconds_loses_nothing_the_queue_holds() {
     // Every change of the first, whole; five of the second's twelve.
     let (_, holding_said) = holding.interrupt().await;
     let (_, small_said) = small.interrupt().await;
-    assert!(holding_said.contains("export: 18 changes sent to"), "{holding_said}");
+    assert!(holding_said.contains("export: 15 changes sent to"), "{holding_said}");
     assert!(
-        small_said.contains("export: 11 changes sent to")
+        small_said.contains("export: 8 changes sent to")
             && small_said.contains(", 7 dropped (the queue of 5 was full)"),
         "{small_said}"
     );
-    let records = collector.wait_for_records(18 + 11, Duration::from_secs(30)).await;
+    let records = collector.wait_for_records(15 + 8, Duration::from_secs(30)).await;
     let away: Vec<_> = records
         .iter()
         .filter(|record| record.change().1.starts_with("away-"))
@@ -251,4 +252,100 @@ fn an_export_url_that_cannot_be_one_is_a_usage_error() {
             "the credentials are not repeated: {stderr}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_restarted_export_sends_no_snapshot_and_what_changed_meanwhile_as_a_relist_finds_it() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "export-state").await;
+    let Some(collector) = Collector::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let state = dir.path().join("state.json");
+    let state_arg = state.to_string_lossy().into_owned();
+    for name in ["kept", "changed", "deleted"] {
+        kubectl_ok(&["create", "configmap", name, "--from-literal=k=v", "-n", &namespace.name]);
+    }
+    let args = [
+        "configmaps",
+        "-n",
+        namespace.name.as_str(),
+        "-o",
+        "none",
+        "--export",
+        collector.url.as_str(),
+        "--state",
+        state_arg.as_str(),
+    ];
+    let first = Watcher::start(&cluster.kubeconfig, &args).await;
+    assert!(
+        !first.stderr().contains("resumed"),
+        "nothing to resume from: {}",
+        first.stderr()
+    );
+    kubectl_ok(&["create", "configmap", "while-watched", "-n", &namespace.name]);
+    collector.wait_for_records(1, Duration::from_secs(30)).await;
+    let (_, stderr) = first.interrupt().await;
+    let saved = std::fs::read_to_string(&state).unwrap_or_else(|error| panic!("no state file ({error}): {stderr}"));
+    assert!(saved.contains(r#""while-watched""#), "{saved}");
+
+    // While no run watches.
+    kubectl_ok(&[
+        "patch",
+        "configmap",
+        "changed",
+        "-n",
+        &namespace.name,
+        "-p",
+        r#"{"data":{"k":"w"}}"#,
+    ]);
+    kubectl_ok(&["delete", "configmap", "deleted", "-n", &namespace.name]);
+    kubectl_ok(&["create", "configmap", "meanwhile", "-n", &namespace.name]);
+
+    let second = Watcher::start(&cluster.kubeconfig, &args).await;
+    second.wait_for_stderr("resumed 1 of 1 kinds from").await;
+    // The relist really happened, and found the three.
+    second.wait_for_stderr("configmaps: relisted after").await;
+    assert!(second.stderr().contains(": 3 changes found;"), "{}", second.stderr());
+    kubectl_ok(&["create", "configmap", "after", "-n", &namespace.name]);
+    let records = collector.wait_for_records(5, Duration::from_secs(30)).await;
+    let (_, stderr) = second.interrupt().await;
+    assert!(stderr.contains("export: 4 changes sent to"), "{stderr}");
+    let seen: BTreeSet<(String, String, String)> = records
+        .iter()
+        .map(|record| {
+            let text = |key: &str| record.attribute(key).unwrap_or_default();
+            (
+                text("watch.event.type"),
+                text("k8s.object.name"),
+                text("watchnew.origin"),
+            )
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = [
+        ("ADDED", "while-watched", "watch"),
+        ("MODIFIED", "changed", "relist"),
+        ("DELETED", "deleted", "relist"),
+        ("ADDED", "meanwhile", "relist"),
+        ("ADDED", "after", "watch"),
+    ]
+    .into_iter()
+    .map(|(kind, name, origin)| (kind.to_string(), name.to_string(), origin.to_string()))
+    .collect();
+    assert_eq!(seen, expected, "no snapshot, each change once: {records:#?}");
+    assert_eq!(records.len(), 5);
+
+    // A file that is not a state is refused, in one line, before any connection.
+    std::fs::write(&state, "{ not json").expect("written");
+    let output = std::process::Command::new(crate::support::watcher::BINARY)
+        .args(["--kubeconfig", &cluster.kubeconfig.to_string_lossy()])
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    let stderr = support::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(9), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("cannot read the state file"), "{stderr}");
 }

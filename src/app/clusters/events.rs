@@ -56,6 +56,7 @@ impl Clusters {
                 whole_snapshot: false,
             },
             gap: None,
+            resuming: false,
         });
         self.spawn_driver(driver);
     }

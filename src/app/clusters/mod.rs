@@ -8,6 +8,7 @@
 
 mod events;
 mod kinds;
+mod state;
 mod streams;
 
 use std::sync::Arc;
@@ -35,6 +36,8 @@ use crate::view::writers::writers_of;
 use crate::view::{NoticeKind, StreamInfo, StreamLabel, field_changes_of};
 use events::EventsWatch;
 use kinds::Start;
+
+pub(super) use state::StateKeeper;
 
 /// Messages waiting between the streams and the output; a full channel makes the streams wait, not drop.
 const CHANNEL_CAPACITY: usize = 4096;
@@ -101,6 +104,8 @@ pub(super) struct Clusters {
     reports: Vec<Report<Payload>>,
     /// What was said before the output started (the first context's streams), given out first.
     pending: Vec<Fed>,
+    /// `--state FILE`: what the file held, and when to write it again.
+    state: Option<StateKeeper>,
 }
 
 struct ContextState {
@@ -112,6 +117,8 @@ struct ContextState {
     /// The latest failure, which the exit code tells when the context never synced.
     failure: Option<Error>,
     retry_wait: Duration,
+    /// How many of its streams resumed from the state file.
+    restored: usize,
 }
 
 struct Running {
@@ -136,6 +143,8 @@ struct Route {
     spec: StreamSpec,
     /// When it broke off, for saying the gap.
     gap: Option<Gap>,
+    /// It resumes from the state file: its first list is a relist.
+    resuming: bool,
 }
 
 enum Role {
@@ -153,7 +162,7 @@ enum Role {
 
 impl Clusters {
     /// Starts every context; the first is connected already (its waits are said meanwhile).
-    pub(super) fn start(settings: &Settings, connections: Vec<Connection>) -> Clusters {
+    pub(super) fn start(settings: &Settings, connections: Vec<Connection>, state: Option<StateKeeper>) -> Clusters {
         let several = connections.len() > 1;
         let plan = Arc::new(Plan {
             targets: settings.targets.clone(),
@@ -182,6 +191,7 @@ impl Clusters {
                 synced: false,
                 failure: None,
                 retry_wait: CONTEXT_RETRY_FIRST,
+                restored: 0,
             })
             .collect();
         let clusters = Clusters {
@@ -197,6 +207,7 @@ impl Clusters {
             started_at: Timestamp::now(),
             reports: Vec::new(),
             pending: Vec::new(),
+            state,
         };
         for context in 0..clusters.contexts.len() {
             clusters.start_context(context, Duration::ZERO);
@@ -307,7 +318,7 @@ impl Clusters {
                         next = self.receiver.try_recv().ok();
                     }
                 }
-                Ok(())
+                self.save_state_if_due()
             }
             Some(arrival) = self.arrivals.recv() => self.arrive(arrival, out),
         }

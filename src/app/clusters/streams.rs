@@ -34,6 +34,13 @@ impl Clusters {
             false => running.session.add_stream(),
         };
         let late = late && running.session.is_synced();
+        let restored = if late {
+            None
+        } else {
+            self.restore_stream(context, member, &spec)
+        };
+        let state = &mut self.contexts[context];
+        let Some(running) = &mut state.running else { return };
         let driver = self.routes.len();
         running.members.push(driver);
         running.watched.push(target);
@@ -53,9 +60,11 @@ impl Clusters {
                 late,
             },
             spec,
-            gap: None,
+            gap: restored,
+            resuming: restored.is_some(),
         });
         self.spawn_driver(driver);
+        self.routes[driver].resuming = false;
     }
 
     pub(super) fn spawn_driver(&self, driver: usize) {
@@ -71,6 +80,10 @@ impl Clusters {
             state.connection.request_timeout,
             self.plan.silence_limit,
         );
+        let stream = match route.resuming {
+            true => stream.resuming(),
+            false => stream,
+        };
         tokio::spawn(stream.run());
     }
 
@@ -186,6 +199,9 @@ impl Clusters {
                 Report::Synced { existing } => {
                     let synced = self.synced_item(context, &existing);
                     out.push(now(FeedItem::Synced(synced)));
+                    if let Some(text) = self.resumed_line(context) {
+                        out.push(notice(NoticeKind::Other, text));
+                    }
                     let state = &mut self.contexts[context];
                     state.synced = true;
                     if self.plan.several && self.contexts.iter().all(|context| context.synced) {
