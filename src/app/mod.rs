@@ -10,6 +10,7 @@ mod replay;
 mod reporting;
 mod waits;
 
+use futures::StreamExt;
 use jiff::Timestamp;
 use tokio::signal::unix::{SignalKind, signal};
 
@@ -27,6 +28,9 @@ use waits::WaitWatch;
 
 pub use notices::synced_line;
 
+/// How many contexts are connected at once (their kubeconfig read, their credential plugin run).
+const CONNECTING_AT_ONCE: usize = 8;
+
 pub async fn run(settings: Settings) -> Result<ExitCode> {
     let mut signals = Signals::new()?;
     let deadline = settings.timeout.map(|timeout| tokio::time::Instant::now() + timeout);
@@ -42,10 +46,14 @@ pub async fn run(settings: Settings) -> Result<ExitCode> {
                 if let Some(matched) = &settings.contexts_matched {
                     eprintln!("{matched}");
                 }
-                let mut connections = Vec::with_capacity(contexts.len());
-                for options in contexts {
-                    connections.push(connection::connect(options).await?);
-                }
+                // Side by side, a few at a time: each may run an exec credential plugin (`aws eks get-token`),
+                // which fifty contexts would otherwise wait for in turn. The first failure in the contexts'
+                // order is the one said.
+                let connected: Vec<Result<_>> = futures::stream::iter(contexts.iter().map(connection::connect))
+                    .buffered(CONNECTING_AT_ONCE)
+                    .collect()
+                    .await;
+                let connections = connected.into_iter().collect::<Result<Vec<_>>>()?;
                 let mut waits = WaitWatch::new(&connections);
                 let mut clusters = Clusters::start(&settings, connections, state);
                 // One context: its kinds are known before the output starts, so that a wrong type is an error

@@ -100,6 +100,16 @@ fn an_unknown_context_lists_the_known_ones() {
 }
 
 #[test]
+fn among_several_contexts_connected_side_by_side_the_first_unknown_one_is_said() {
+    let output = run_against_cluster(&["--context", "watchnew-admin,nope-1,watchnew-limited,nope-2", "pods"]);
+    assert_error(
+        &output,
+        3,
+        r#"context "nope-1" is not in the kubeconfig (contexts: watchnew-admin, watchnew-limited)"#,
+    );
+}
+
+#[test]
 fn an_unreachable_server_is_a_connection_error() {
     let output = run_against_cluster(&["--server", "https://127.0.0.1:1", "pods"]);
     assert_error(&output, 4, "cannot reach the API server");
