@@ -222,6 +222,12 @@ pub struct Cli {
     )]
     pub silence_limit: Option<String>,
 
+    /// How many paginated lists (first snapshots, relists) may be read at once, over every context: a fleet
+    /// starts a few at a time instead of all together
+    #[arg(long, value_name = "N", default_value = "16", help_heading = "Connection",
+        value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub lists_at_once: u32,
+
     /// Path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
     #[arg(long, value_name = "PATH", help_heading = "Connection")]
     pub kubeconfig: Option<PathBuf>,

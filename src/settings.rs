@@ -43,6 +43,8 @@ pub struct Settings {
     pub streaming_lists: bool,
     /// A watch silent this long is taken as dead; `None`: the default (see `StreamDriver`).
     pub silence_limit: Option<Duration>,
+    /// `--lists-at-once`: paginated lists in flight, over every context.
+    pub lists_at_once: usize,
     /// The live view's filter at start (empty: none).
     pub filter: String,
     /// What the Events about the watched objects are watched for.
@@ -369,6 +371,7 @@ impl Settings {
             timeout,
             streaming_lists: cli.streaming_lists,
             silence_limit,
+            lists_at_once: cli.lists_at_once as usize,
             filter: cli.filter.clone().unwrap_or_default(),
             events,
             who: !cli.no_who,
@@ -629,6 +632,18 @@ mod tests {
         );
         let export = settings(&["pods", "--export", "http://collector:4318", "--export-queue", "5"]).expect("valid");
         assert_eq!(export.export.map(|to| to.queue), Some(5));
+    }
+
+    #[test]
+    fn lists_at_once_has_a_laptop_friendly_default_and_at_least_one() {
+        assert_eq!(settings(&["pods"]).expect("valid").lists_at_once, 16);
+        assert_eq!(
+            settings(&["pods", "--lists-at-once", "2"])
+                .expect("valid")
+                .lists_at_once,
+            2
+        );
+        assert!(settings(&["pods", "--lists-at-once", "0"]).is_err());
     }
 
     #[test]

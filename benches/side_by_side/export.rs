@@ -159,16 +159,15 @@ impl Collector {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let received = dir.path().join("received.json");
         let config = dir.path().join("config.yaml");
-        std::fs::write(
-            &config,
-            format!(
-                "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: 127.0.0.1:{port}\n\
-                 exporters:\n  file:\n    path: {}\n\
-                 service:\n  telemetry:\n    metrics:\n      level: none\n  pipelines:\n    logs:\n      \
-                 receivers: [otlp]\n      exporters: [file]\n",
-                received.display()
-            ),
-        )?;
+        let configuration = Command::new(root.join("scripts/collector"))
+            .args(["config", &format!("127.0.0.1:{port}")])
+            .arg(&received)
+            .output()
+            .context("scripts/collector config")?;
+        if !configuration.status.success() {
+            bail!("scripts/collector config failed");
+        }
+        std::fs::write(&config, configuration.stdout)?;
         let child = Command::new(&binary)
             .arg("--config")
             .arg(&config)

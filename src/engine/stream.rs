@@ -12,7 +12,7 @@ use http::HeaderValue;
 use kube::Client;
 use kube::api::{ListParams, WatchParams};
 use kube::core::Request;
-use tokio::sync::mpsc;
+use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 
 use super::fill::{Fill, Snapshot};
@@ -144,18 +144,21 @@ pub enum Notice {
 }
 
 /// How a context's streams list: whether to try streamed initial lists (shared by all streams, so that one
-/// refusal switches them all), and what tells a slow link (its connections' round trip).
+/// refusal switches them all), what tells a slow link (its connections' round trip), and the places for
+/// paginated lists in flight that every context shares (`--lists-at-once`).
 #[derive(Debug)]
 pub struct ListStrategy {
     streaming: AtomicBool,
     round_trip: RoundTrip,
+    lists: Arc<Semaphore>,
 }
 
 impl ListStrategy {
-    pub fn new(try_streaming: bool, round_trip: RoundTrip) -> Arc<Self> {
+    pub fn new(try_streaming: bool, round_trip: RoundTrip, lists: Arc<Semaphore>) -> Arc<Self> {
         Arc::new(ListStrategy {
             streaming: AtomicBool::new(try_streaming),
             round_trip,
+            lists,
         })
     }
 
@@ -269,10 +272,17 @@ impl StreamDriver {
         loop {
             let outcome = match (&self.resume, self.strategy.streaming()) {
                 (Some(_), _) | (None, true) => self.watch().await,
-                (None, false) => match self.list().await {
-                    Ok(End::Closed) => self.watch().await,
-                    other => other,
-                },
+                (None, false) => {
+                    // A list in flight holds one of the shared places from its first page to its last: fifty
+                    // contexts starting (or relisting after a restart of their servers) read a few at a time.
+                    let place = Arc::clone(&self.strategy.lists).acquire_owned().await.ok();
+                    let listed = self.list().await;
+                    drop(place);
+                    match listed {
+                        Ok(End::Closed) => self.watch().await,
+                        other => other,
+                    }
+                }
             };
             match outcome {
                 Ok(End::Closed) => backoff.reset(),
@@ -851,7 +861,7 @@ mod tests {
             if let Some(millis) = handshake {
                 round_trip.record(Duration::from_millis(millis));
             }
-            ListStrategy::new(false, round_trip)
+            ListStrategy::new(false, round_trip, Arc::new(Semaphore::new(1)))
         };
         // A page of 500 pods, 2 MB of JSON, as it comes over 5 Mbit/s and from a busy server on loopback.
         let (slow, page) = (Duration::from_millis(550), 2_000_000);

@@ -289,3 +289,59 @@ async fn the_live_view_shows_a_section_per_context() {
     tmux.run(&["send-keys", "-t", "live", "q"]);
     tmux.wait_for("a clean exit", |screen| screen.contains("EXIT=0"));
 }
+
+/// `--lists-at-once 1`: the paginated lists of every kind (and of the Events) are read one after another, as
+/// kube-apiserver's audit log shows them: no two lists of the run overlap, from the request received to the
+/// response complete.
+#[tokio::test]
+async fn lists_at_once_bounds_the_lists_in_flight() {
+    let Some(cluster) = support::named_control_plane_with("audited", &["--audit-log"], &[]) else {
+        return;
+    };
+    let namespace = support::unique_name("one-list-at-a-time");
+    let kinds = "configmaps,secrets,serviceaccounts,services,endpoints,limitranges,resourcequotas,podtemplates";
+    let watcher = Watcher::start(&cluster.kubeconfig, &[kinds, "-n", &namespace, "--lists-at-once", "1"]).await;
+    drop(watcher);
+    let time = |entry: &serde_json::Value, key: &str| {
+        entry[key]
+            .as_str()
+            .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+            .unwrap_or_else(|| panic!("no {key} in {entry}"))
+    };
+    // An entry is written as a request completes: wait for the nine lists (eight kinds and the Events).
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let lists = loop {
+        let lists: Vec<(jiff::Timestamp, jiff::Timestamp, String)> = cluster
+            .audit_log()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|entry| {
+                entry["verb"] == "list"
+                    && entry["stage"] == "ResponseComplete"
+                    && entry["objectRef"]["namespace"] == namespace.as_str()
+            })
+            .map(|entry| {
+                (
+                    time(&entry, "requestReceivedTimestamp"),
+                    time(&entry, "stageTimestamp"),
+                    entry["objectRef"]["resource"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        if lists.len() >= 9 || tokio::time::Instant::now() > deadline {
+            break lists;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(lists.len(), 9, "a list of each kind and of the Events: {lists:#?}");
+    let mut lists = lists;
+    lists.sort();
+    for pair in lists.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "{} was listed while {} was: {lists:#?}",
+            pair[1].2,
+            pair[0].2
+        );
+    }
+}

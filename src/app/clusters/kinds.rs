@@ -43,7 +43,11 @@ impl Clusters {
         let state = &mut self.contexts[context];
         state.running = Some(Running {
             namespace: start.namespace,
-            strategy: ListStrategy::new(start.streaming, state.connection.link.round_trip.clone()),
+            strategy: ListStrategy::new(
+                start.streaming,
+                state.connection.link.round_trip.clone(),
+                Arc::clone(&self.plan.lists),
+            ),
             session: Session::new(start.targets.len()),
             members: Vec::new(),
             watched: Vec::new(),

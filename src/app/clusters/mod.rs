@@ -70,6 +70,8 @@ struct Plan {
     who: bool,
     /// `--heartbeats`: modifications that only beat are reported too.
     heartbeats: bool,
+    /// The places for paginated lists in flight, shared by every context (`--lists-at-once`).
+    lists: Arc<tokio::sync::Semaphore>,
 }
 
 /// What the tasks beside the streams report.
@@ -179,6 +181,7 @@ impl Clusters {
             secret_values: settings.record.as_ref().is_some_and(|record| record.secret_values),
             who: settings.who,
             heartbeats: settings.heartbeats,
+            lists: Arc::new(tokio::sync::Semaphore::new(settings.lists_at_once)),
         });
         let (sender, receiver) = mpsc::channel(CHANNEL_CAPACITY);
         let (arrivals_sender, arrivals) = mpsc::unbounded_channel();

@@ -3,7 +3,7 @@
 //! from the files it wrote.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -33,6 +33,21 @@ fn binary() -> Option<&'static PathBuf> {
             (built.status.success() && !path.is_empty()).then(|| PathBuf::from(path))
         })
         .as_ref()
+}
+
+/// `scripts/collector config`: OTLP/HTTP taken at `listen`, written to `received`.
+fn configuration(listen: SocketAddr, received: &Path) -> Vec<u8> {
+    let made = Command::new(repo_root().join("scripts/collector"))
+        .args(["config", &listen.to_string()])
+        .arg(received)
+        .output()
+        .expect("scripts/collector runs");
+    assert!(
+        made.status.success(),
+        "scripts/collector config: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    made.stdout
 }
 
 pub struct Collector {
@@ -72,18 +87,7 @@ impl Collector {
         self.starts += 1;
         let config = self.dir.path().join(format!("config-{}.yaml", self.starts));
         let received = self.dir.path().join(format!("received-{}.json", self.starts));
-        std::fs::write(
-            &config,
-            format!(
-                "receivers:\n  otlp:\n    protocols:\n      http:\n        endpoint: {}\n\
-                 exporters:\n  file:\n    path: {}\n\
-                 service:\n  telemetry:\n    metrics:\n      level: none\n  pipelines:\n    logs:\n      \
-                 receivers: [otlp]\n      exporters: [file]\n",
-                self.listen,
-                received.display()
-            ),
-        )
-        .expect("written");
+        std::fs::write(&config, configuration(self.listen, &received)).expect("written");
         let log = std::fs::File::create(self.dir.path().join(format!("collector-{}.log", self.starts))).expect("a log");
         let binary = binary().expect("built");
         let child = Command::new(binary)
