@@ -5,6 +5,7 @@
 mod audit;
 mod churn;
 mod export;
+mod fleet;
 mod largest;
 mod link;
 mod observe;
@@ -95,6 +96,10 @@ struct Args {
     /// already there in place of its own section.
     #[arg(long)]
     only_export: bool,
+    /// Only the fleet of contexts (ten and fifty, each over its own 20 ms link; on the pods of the largest size,
+    /// seeded if need be), written into the report already there in place of its own section.
+    #[arg(long)]
+    only_fleet: bool,
     /// Only the starts on every kind and on two contexts against the pods', and the recording's cost (on the
     /// pods of the largest size and a few CRDs, seeded if need be), written into the report already there in
     /// place of its own section.
@@ -463,6 +468,8 @@ async fn run(args: Args) -> Result<()> {
     report.write(&args.markdown, &args.json)?;
     report.sources = Some(bench.sources_cost(&args, seeded).await?);
     report.write(&args.markdown, &args.json)?;
+    report.fleet = Some(bench.fleet(args.repeats).await?);
+    report.write(&args.markdown, &args.json)?;
     if args.largest > seeded {
         report.largest = Some(bench.largest(args.largest, seeded, seeded, args.repeats).await?);
         report.write(&args.markdown, &args.json)?;
@@ -488,6 +495,7 @@ async fn measure_alone(bench: &Bench, args: &Args, report: &Report) -> Result<bo
         ("--only-events", args.only_events),
         ("--only-who", args.only_who),
         ("--only-export", args.only_export),
+        ("--only-fleet", args.only_fleet),
         ("--only-live-view", args.only_live_view),
         ("--only-sources", args.only_sources),
         ("--only-largest", args.only_largest),
@@ -526,6 +534,12 @@ async fn measure_alone(bench: &Bench, args: &Args, report: &Report) -> Result<bo
             cost.run = stamp;
             report::splice_who(&cost, markdown, json)?;
             "WHO's section"
+        }
+        "--only-fleet" => {
+            let mut cost = bench.fleet(args.repeats).await?;
+            cost.run = stamp;
+            report::splice_fleet(&cost, markdown, json)?;
+            "the fleet's section"
         }
         "--only-export" => {
             let mut cost = bench

@@ -246,6 +246,11 @@ pub fn splice_who(cost: &WhoCost, markdown: &Path, json: &Path) -> Result<()> {
     splice(markdown, json, WHO_TITLE, &who_markdown(cost), "who", cost)
 }
 
+/// Writes the fleet's section into the report already there, and the figures into the JSON's `fleet`.
+pub fn splice_fleet(cost: &crate::fleet::FleetCost, markdown: &Path, json: &Path) -> Result<()> {
+    splice(markdown, json, crate::fleet::TITLE, &cost.markdown(), "fleet", cost)
+}
+
 /// Writes the export's section into the report already there, and the figures into the JSON's `export`.
 pub fn splice_export(cost: &crate::export::ExportCost, markdown: &Path, json: &Path) -> Result<()> {
     splice(markdown, json, crate::export::TITLE, &cost.markdown(), "export", cost)
@@ -614,6 +619,7 @@ pub struct Report {
     pub events: Option<EventsCost>,
     pub who: Option<WhoCost>,
     pub export: Option<crate::export::ExportCost>,
+    pub fleet: Option<crate::fleet::FleetCost>,
     pub sources: Option<SourcesCost>,
     pub live_view: Option<LiveViewCost>,
     pub largest: Option<Largest>,
@@ -733,6 +739,7 @@ impl Report {
             events: None,
             who: None,
             export: None,
+            fleet: None,
             sources: None,
             live_view: None,
             largest: None,
@@ -1359,6 +1366,10 @@ impl Report {
         if let Some(sources) = &self.sources {
             out.push('\n');
             out.push_str(&sources_markdown(sources));
+        }
+        if let Some(fleet) = &self.fleet {
+            out.push('\n');
+            out.push_str(&fleet.markdown());
         }
         if let Some(live_view) = &self.live_view {
             out.push('\n');

@@ -1,0 +1,187 @@
+//! A fleet of contexts: each its own server address, over a link of its own with a 20 ms round trip (the link
+//! forwarder of `link.rs`, one per context, all to the one API server), the same pods behind each. Ten
+//! contexts at once against the slowest of them alone, and fifty at once: ready, and peak memory.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use kube::config::{Kubeconfig, NamedCluster, NamedContext};
+use serde::Serialize;
+
+use crate::link::{Link, Shape};
+use crate::report::{RunStamp, Start, median, stamp_line};
+use crate::{Bench, Ready, Tool, say, seed};
+
+/// Where `--only-fleet` puts its section back.
+pub const TITLE: &str = "## A fleet of contexts";
+
+/// Each context's link.
+const LINK: Shape = Shape {
+    megabits_per_second: 100.0,
+    round_trip: Duration::from_millis(20),
+};
+const TEN: usize = 10;
+const FIFTY: usize = 50;
+/// Ten at once against the slowest alone: at most this much slower.
+const TARGET: f64 = 1.2;
+
+#[derive(Debug, Serialize)]
+pub struct FleetCost {
+    /// The namespace each context watches, and its pods.
+    pub namespace: String,
+    pub pods: usize,
+    pub round_trip_ms: u64,
+    pub megabits_per_second: f64,
+    /// Each of the ten alone.
+    pub alone: Vec<Start>,
+    pub ten: Vec<Start>,
+    pub fifty: Vec<Start>,
+    pub run: Option<RunStamp>,
+}
+
+impl Bench {
+    pub(crate) async fn fleet(&self, repeats: usize) -> Result<FleetCost> {
+        let namespace = seed::spread_namespace(0);
+        let pods = self.pods_in(&namespace).await?;
+        say(format!(
+            "a fleet: {FIFTY} contexts over links of {} ms, {pods} pods in {namespace} behind each",
+            LINK.round_trip.as_millis()
+        ));
+        let mut links = Vec::with_capacity(FIFTY);
+        for _ in 0..FIFTY {
+            links.push(Link::start(self.apiserver_address()?, Some(LINK)).await?);
+        }
+        let mut config = Kubeconfig::read_from(&self.kubeconfig)?;
+        let current = config
+            .current_context
+            .clone()
+            .context("the kubeconfig has no current context")?;
+        let context = config
+            .contexts
+            .iter()
+            .find(|context| context.name == current)
+            .and_then(|named| named.context.clone())
+            .context("the current context")?;
+        let cluster = config
+            .clusters
+            .iter()
+            .find(|named| named.name == context.cluster)
+            .and_then(|named| named.cluster.clone())
+            .context("the current context's cluster")?;
+        for (index, link) in links.iter().enumerate() {
+            let name = format!("fleet-{index:02}");
+            let mut own = cluster.clone();
+            own.server = Some(format!("https://{}", link.address));
+            config.clusters.push(NamedCluster {
+                name: name.clone(),
+                cluster: Some(own),
+                ..Default::default()
+            });
+            let mut own = context.clone();
+            own.cluster = name.clone();
+            config.contexts.push(NamedContext {
+                name,
+                context: Some(own),
+                ..Default::default()
+            });
+        }
+        let (_kubeconfig, environment) = self.with_kubeconfig(&config)?;
+        let target = |contexts: &str| -> Vec<String> {
+            ["pods", "-n", &namespace, "--context", contexts]
+                .iter()
+                .map(|word| word.to_string())
+                .collect()
+        };
+        let start = |contexts: String| {
+            let target = target(&contexts);
+            let environment = environment.clone();
+            async move {
+                self.start_with(Tool::Watchnew, &target, &[], &environment, None, Ready::Signal)
+                    .await
+            }
+        };
+        // Warmed once: each server address has its own discovery cache, as each cluster of a fleet would.
+        start("fleet-*".into()).await?;
+        let ten: Vec<String> = (0..TEN).map(|index| format!("fleet-{index:02}")).collect();
+        let mut cost = FleetCost {
+            namespace: namespace.clone(),
+            pods,
+            round_trip_ms: LINK.round_trip.as_millis() as u64,
+            megabits_per_second: LINK.megabits_per_second,
+            alone: Vec::new(),
+            ten: Vec::new(),
+            fifty: Vec::new(),
+            run: None,
+        };
+        for name in &ten {
+            cost.alone.push(start(name.clone()).await?);
+        }
+        for _ in 0..repeats {
+            cost.ten.push(start(ten.join(",")).await?);
+            cost.fifty.push(start("fleet-*".into()).await?);
+        }
+        Ok(cost)
+    }
+}
+
+impl Bench {
+    /// How many pods the namespace holds.
+    async fn pods_in(&self, namespace: &str) -> Result<usize> {
+        let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::namespaced(self.client.clone(), namespace);
+        Ok(pods.list_metadata(&kube::api::ListParams::default()).await?.items.len())
+    }
+}
+
+impl FleetCost {
+    pub fn markdown(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "{TITLE}\n");
+        stamp_line(&mut out, &self.run);
+        let _ = writeln!(
+            out,
+            "Fifty contexts, each its own server address: a link forwarder of its own ({} ms round trip, {} \
+             Mbit/s each way) in front of the one API server, so that each context connects, discovers, lists \
+             and watches over its own link. Each watches `pods -n {}` ({} pods). Ready is the line `Synced every \
+             context` (one context: its `Synced` line); memory is the peak resident set. Discovery was cached by \
+             one warming start, as in daily use. The ten alone are started one at a time; the ten and the fifty \
+             together {} times each, the median said.\n",
+            self.round_trip_ms,
+            self.megabits_per_second,
+            self.namespace,
+            self.pods,
+            self.ten.len()
+        );
+        let ready = |starts: &[Start]| median(starts.iter().map(|start| start.ready_seconds));
+        let peak = |starts: &[Start]| median(starts.iter().map(|start| start.peak_rss_mib));
+        let slowest = self.alone.iter().map(|start| start.ready_seconds).fold(0.0, f64::max);
+        let _ = writeln!(out, "| contexts | ready | peak memory |\n|---|---:|---:|");
+        let _ = writeln!(
+            out,
+            "| 1 (each of the ten alone: fastest, median, slowest) | {:.2} s, {:.2} s, {slowest:.2} s | {:.0} MiB (median) |",
+            self.alone
+                .iter()
+                .map(|start| start.ready_seconds)
+                .fold(f64::MAX, f64::min),
+            ready(&self.alone),
+            peak(&self.alone)
+        );
+        let _ = writeln!(out, "| 10 | {:.2} s | {:.0} MiB |", ready(&self.ten), peak(&self.ten));
+        let _ = writeln!(
+            out,
+            "| 50 | {:.2} s | {:.0} MiB |",
+            ready(&self.fifty),
+            peak(&self.fifty)
+        );
+        let ratio = ready(&self.ten) / slowest.max(1e-9);
+        let per_context = (peak(&self.fifty) - peak(&self.alone)) / (FIFTY - 1) as f64;
+        let _ = writeln!(
+            out,
+            "\nTen at once were ready in **{ratio:.2}× the slowest alone** (target ≤ {TARGET}×: {}). Each context \
+             beyond the first adds about {per_context:.1} MiB at fifty ({} pods each).",
+            if ratio <= TARGET { "met" } else { "missed" },
+            self.pods
+        );
+        out
+    }
+}
