@@ -196,14 +196,13 @@ impl FleetCost {
         let _ = writeln!(
             out,
             "\nWhat bounds it on this machine: one API server serves every context, on the same {} cores as the \
-             tool. Ten at once cost it {ten:.2} s of CPU, {:.1}× one context's {one:.2} s, in {:.2} s: {:.1} of \
-             the {} cores for the server alone. In a fleet each context has servers of its own, and a start \
-             would be bound by the slowest of them and the tool's own decoding.",
+             tool. Ten at once cost it {ten:.2} s of CPU, {:.1}× one context's {one:.2} s (its CPU read from the \
+             tool's start to just after it was ready), against {:.2} s of waiting: the server alone kept the \
+             machine's cores busy. In a fleet each context has servers of its own, and a start would be bound by \
+             the slowest of them and the tool's own decoding.",
             self.cores,
             ten / one.max(1e-9),
             ready(&self.ten),
-            ten / ready(&self.ten).max(1e-9),
-            self.cores
         );
         out
     }
