@@ -56,9 +56,8 @@ impl Clusters {
                 whole_snapshot: false,
             },
             gap: None,
-            resuming: false,
         });
-        self.spawn_driver(driver);
+        self.spawn_driver(driver, false);
     }
 
     pub(super) fn handle_events(&mut self, context: usize, driver: usize, message: StreamMessage, out: &mut Vec<Fed>) {

@@ -145,8 +145,6 @@ struct Route {
     spec: StreamSpec,
     /// When it broke off, for saying the gap.
     gap: Option<Gap>,
-    /// It resumes from the state file: its first list is a relist.
-    resuming: bool,
 }
 
 enum Role {
@@ -358,7 +356,7 @@ impl Clusters {
                 // A failed look is no news: the next one may do better.
                 self.rediscover_later(context);
             }
-            Arrival::Restart { driver } => self.spawn_driver(driver),
+            Arrival::Restart { driver } => self.spawn_driver(driver, false),
         }
         Ok(())
     }

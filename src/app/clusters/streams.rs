@@ -61,13 +61,12 @@ impl Clusters {
             },
             spec,
             gap: restored,
-            resuming: restored.is_some(),
         });
-        self.spawn_driver(driver);
-        self.routes[driver].resuming = false;
+        self.spawn_driver(driver, restored.is_some());
     }
 
-    pub(super) fn spawn_driver(&self, driver: usize) {
+    /// Starts a stream's driver; `resuming` from the state file, its first list is a relist.
+    pub(super) fn spawn_driver(&self, driver: usize, resuming: bool) {
         let route = &self.routes[driver];
         let state = &self.contexts[route.context];
         let Some(running) = &state.running else { return };
@@ -80,7 +79,7 @@ impl Clusters {
             state.connection.request_timeout,
             self.plan.silence_limit,
         );
-        let stream = match route.resuming {
+        let stream = match resuming {
             true => stream.resuming(),
             false => stream,
         };
