@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject, PostParams};
@@ -174,12 +175,134 @@ async fn every_kind_of_a_namespace_is_reported_a_custom_resource_and_a_new_crd_i
         ),
         (Some("DELETED"), Some("fresh"))
     );
-    watcher
-        .wait_for_stderr(&format!(
-            "{}: no longer served (404 Not Found), so its stream ends",
-            later.name
-        ))
+    let said = watcher
+        .wait_for_stderr_line(&format!("{}: no longer served (", later.name))
         .await;
+    assert!(said.ends_with("so its stream ends"), "{said}");
+}
+
+/// A deleted CRD whose watch the server keeps open: kube-apiserver closes it only once that kind's other
+/// requests are over, here a create held by admission webhooks that never answer (as a webhook down in the
+/// field does: each gives up after the API server's 10 s TLS handshake limit, one after the other). Discovery no longer lists the kind, and that ends its stream, said, while the create is
+/// still held.
+#[tokio::test]
+async fn a_deleted_crd_whose_watch_stays_open_ends_when_discovery_drops_it() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "allkindsgone").await;
+    settled(&namespace.name).await;
+    let crd = TestCrd::create(&client).await;
+    crd.create_gadget(&client, &namespace.name, "old").await;
+    let watcher = Watcher::start(
+        &cluster.kubeconfig,
+        &["--all-kinds", "-n", &namespace.name, "-o", "json"],
+    )
+    .await;
+
+    // The fault: webhooks for the gadgets' creates whose endpoint accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let port = silent.local_addr().expect("an address").port();
+    let (accepted_sender, accepted) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in silent.incoming().flatten() {
+            held.push(connection);
+            let _ = accepted_sender.send(());
+        }
+    });
+    let ca = cluster.kubectl(&[
+        "config",
+        "view",
+        "--raw",
+        "--flatten",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.certificate-authority-data}",
+    ]);
+    let webhook = SilentWebhook::create(&client, &crd, port, &String::from_utf8_lossy(&ca.stdout)).await;
+    let held = {
+        let client = client.clone();
+        let resource = crd.resource.clone();
+        let namespace = namespace.name.clone();
+        tokio::spawn(async move {
+            let gadgets: Api<DynamicObject> = Api::namespaced_with(client, &namespace, &resource);
+            // Until the webhook is in force, a create goes through: the next one is tried.
+            for index in 0..50 {
+                let gadget = DynamicObject::new(&format!("held-{index}"), &resource).data(json!({ "spec": {} }));
+                let started = std::time::Instant::now();
+                let _ = gadgets.create(&PostParams::default(), &gadget).await;
+                if started.elapsed() > Duration::from_secs(5) {
+                    return;
+                }
+            }
+        })
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while accepted.try_recv().is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the API server never called the silent webhook"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let deleted = cluster.kubectl(&["delete", "crd", &crd.name, "--wait=false"]);
+    assert!(deleted.status.success(), "{}", support::stderr_of(&deleted));
+    let said = watcher
+        .wait_for_stderr_line(&format!("{}: no longer served (", crd.name))
+        .await;
+    assert!(
+        !held.is_finished(),
+        "the create was still held, so the server still kept the watch open: {said}"
+    );
+    assert!(
+        said.ends_with("no longer served (gone from discovery), so its stream ends"),
+        "{said}"
+    );
+    drop(webhook);
+    held.abort();
+}
+
+/// Mutating webhooks on one CRD's creates, called one after the other, removed when it ends.
+struct SilentWebhook {
+    name: String,
+}
+
+impl SilentWebhook {
+    async fn create(client: &kube::Client, crd: &TestCrd, port: u16, ca_bundle: &str) -> SilentWebhook {
+        let name = support::unique_name("silent-webhook");
+        let webhooks: Vec<serde_json::Value> = (0..4)
+            .map(|index| {
+                json!({
+                    "name": format!("silent{index}.watchnew.example.com"),
+                    "clientConfig": { "url": format!("https://127.0.0.1:{port}/mutate"), "caBundle": ca_bundle },
+                    "rules": [{
+                        "apiGroups": [crd.resource.group], "apiVersions": ["v1"],
+                        "operations": ["CREATE"], "resources": ["gadgets"]
+                    }],
+                    "failurePolicy": "Ignore",
+                    "sideEffects": "None",
+                    "admissionReviewVersions": ["v1"],
+                    "timeoutSeconds": 30
+                })
+            })
+            .collect();
+        let configuration: MutatingWebhookConfiguration =
+            serde_json::from_value(json!({ "metadata": { "name": name }, "webhooks": webhooks }))
+                .expect("a webhook configuration");
+        let configurations: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+        configurations
+            .create(&PostParams::default(), &configuration)
+            .await
+            .expect("create the webhook configuration");
+        SilentWebhook { name }
+    }
+}
+
+impl Drop for SilentWebhook {
+    fn drop(&mut self) {
+        let _ = support::cluster().kubectl(&["delete", "mutatingwebhookconfiguration", &self.name]);
+    }
 }
 
 /// A user who may watch ConfigMaps only: every other kind is left out with a notice, the ConfigMaps are

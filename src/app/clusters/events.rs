@@ -56,6 +56,8 @@ impl Clusters {
                 whole_snapshot: false,
             },
             gap: None,
+            task: None,
+            ended: false,
         });
         self.spawn_driver(driver, false);
     }

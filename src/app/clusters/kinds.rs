@@ -63,6 +63,51 @@ impl Clusters {
         }
     }
 
+    /// `--all-kinds`: a kind found by discovery that discovery no longer lists (its CRD deleted) ends its
+    /// stream, as a 404 would: kube-apiserver closes a deleted CRD's watches only once that kind's other
+    /// requests are over, which under load can take minutes, and until then the stream would wait in silence.
+    pub(super) fn end_kinds_gone(&mut self, context: usize, catalog: &Catalog, out: &mut Vec<Fed>) {
+        let Some(running) = &self.contexts[context].running else {
+            return;
+        };
+        let served = |resource: &ResourceInfo| {
+            catalog
+                .resources()
+                .iter()
+                .any(|served| served.group == resource.group && served.plural == resource.plural)
+        };
+        let ending: Vec<(usize, usize)> = running
+            .members
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|&(member, driver)| {
+                let resource = &running.watched[member].resource;
+                let found = matches!(self.routes[driver].role, Role::Watched { named: false, .. });
+                found && !self.routes[driver].ended && !running.gone.contains(resource) && !served(resource)
+            })
+            .collect();
+        for (member, driver) in ending {
+            let route = &mut self.routes[driver];
+            route.ended = true;
+            if let Some(task) = route.task.take() {
+                task.abort();
+            }
+            let text = format!(
+                "{}: no longer served (gone from discovery), so its stream ends",
+                route.name
+            );
+            out.push(notice(NoticeKind::Other, text));
+            let state = &mut self.contexts[context];
+            state.connection.waits.listed(&self.routes[driver].name);
+            if let Some(running) = &mut state.running {
+                running.session.drop_stream(member, &mut self.reports);
+                running.gone.push(running.watched[member].resource.clone());
+            }
+        }
+        self.report(context, out);
+    }
+
     /// `--all-kinds`: kinds the server serves now that are not watched yet (a CRD installed since) start.
     pub(super) fn add_new_kinds(&mut self, context: usize, catalog: &Catalog, out: &mut Vec<Fed>) {
         let Some(running) = &self.contexts[context].running else {

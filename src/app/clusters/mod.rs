@@ -145,6 +145,10 @@ struct Route {
     spec: StreamSpec,
     /// When it broke off, for saying the gap.
     gap: Option<Gap>,
+    /// Its driver's task, stopped when discovery finds its kind gone.
+    task: Option<tokio::task::AbortHandle>,
+    /// Ended for good: what its driver sent before it stopped is not read.
+    ended: bool,
 }
 
 enum Role {
@@ -351,6 +355,7 @@ impl Clusters {
             },
             Arrival::Discovered { context, catalog } => {
                 if let Ok(catalog) = catalog {
+                    self.end_kinds_gone(context, &catalog, out);
                     self.add_new_kinds(context, &catalog, out);
                 }
                 // A failed look is no news: the next one may do better.

@@ -61,12 +61,14 @@ impl Clusters {
             },
             spec,
             gap: restored,
+            task: None,
+            ended: false,
         });
         self.spawn_driver(driver, restored.is_some());
     }
 
     /// Starts a stream's driver; `resuming` from the state file, its first list is a relist.
-    pub(super) fn spawn_driver(&self, driver: usize, resuming: bool) {
+    pub(super) fn spawn_driver(&mut self, driver: usize, resuming: bool) {
         let route = &self.routes[driver];
         let state = &self.contexts[route.context];
         let Some(running) = &state.running else { return };
@@ -83,10 +85,13 @@ impl Clusters {
             true => stream.resuming(),
             false => stream,
         };
-        tokio::spawn(stream.run());
+        self.routes[driver].task = Some(tokio::spawn(stream.run()).abort_handle());
     }
 
     pub(super) fn handle(&mut self, driver: usize, message: StreamMessage, out: &mut Vec<Fed>) -> Result<()> {
+        if self.routes[driver].ended {
+            return Ok(());
+        }
         let context = self.routes[driver].context;
         let (member, feed, named) = match &self.routes[driver].role {
             Role::Events => {

@@ -193,6 +193,14 @@ impl Watcher {
         }
     }
 
+    /// Waits until a line of stderr contains `text`, and gives that line.
+    pub async fn wait_for_stderr_line(&self, text: &str) -> String {
+        self.wait_for_stderr(text).await;
+        let stderr = self.stderr();
+        let line = stderr.lines().find(|line| line.contains(text)).unwrap_or_default();
+        line.trim_end().to_string()
+    }
+
     /// Sends SIGINT, as Ctrl-C would, and gives the exit code and stderr.
     pub async fn interrupt(mut self) -> (Option<i32>, String) {
         let pid = self.child.id().expect("still running").to_string();
