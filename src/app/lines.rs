@@ -119,7 +119,8 @@ impl Lines {
                     }
                 }
                 // Counted by the live view only: a line for each would be the noise left out.
-                FeedItem::Heartbeat { .. } => {}
+                // The notices say what the key of contexts sums up.
+                FeedItem::Heartbeat { .. } | FeedItem::ContextState { .. } => {}
                 FeedItem::Event {
                     change,
                     printed,

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 
 use super::summary::FieldChange;
 use super::writers::Writer;
@@ -46,6 +47,47 @@ pub enum FeedItem {
         kind: NoticeKind,
         text: String,
     },
+    /// A context's state changed; `context` is none when one context is watched without naming it.
+    ContextState {
+        context: Option<String>,
+        health: ContextHealth,
+    },
+}
+
+/// How a context is doing, as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum ContextHealth {
+    /// Finding its kinds and listing what exists.
+    Starting,
+    /// Synced, and every stream is watching.
+    Watching,
+    /// Synced; `streams` of its streams broke off and are being resumed, the latest for `cause`.
+    Reconnecting { streams: usize, cause: String },
+    /// It cannot start (unreachable, refused) or a kind named is refused: tried again meanwhile.
+    Failing { cause: String },
+}
+
+impl ContextHealth {
+    /// The states in the order a tally names them.
+    pub const ORDER: [&'static str; 4] = ["watching", "starting", "reconnecting", "failing"];
+
+    pub fn word(&self) -> &'static str {
+        match self {
+            ContextHealth::Starting => "starting",
+            ContextHealth::Watching => "watching",
+            ContextHealth::Reconnecting { .. } => "reconnecting",
+            ContextHealth::Failing { .. } => "failing",
+        }
+    }
+
+    /// Why it is not simply watching.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ContextHealth::Reconnecting { cause, .. } | ContextHealth::Failing { cause } => Some(cause),
+            ContextHealth::Starting | ContextHealth::Watching => None,
+        }
+    }
 }
 
 /// A context's first sync.

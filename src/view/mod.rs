@@ -2,6 +2,7 @@
 //! what it changed), the rows of the live table, the timeline, and the counters of the status line.
 //! Pure: the time of each change comes in as an argument.
 
+pub mod contexts;
 pub mod details;
 pub mod events;
 pub mod feed;
@@ -375,6 +376,8 @@ pub struct ViewModel {
     /// The objects created since the start and not deleted, by stream and uid: how many modifications each
     /// has had since.
     created: HashMap<(usize, String), u32>,
+    /// How each context is doing, for the key of contexts.
+    pub contexts: contexts::Contexts,
 }
 
 /// kubectl's durations count seconds below this ("9m59s", then "10m").
@@ -395,6 +398,7 @@ impl ViewModel {
             events: EventLog::default(),
             fights: Fights::default(),
             created: HashMap::new(),
+            contexts: contexts::Contexts::default(),
             activity: Activity {
                 started: Some(started),
                 ..Activity::default()
@@ -532,6 +536,7 @@ impl ViewModel {
             }
             feed::FeedItem::Notice { kind, text } => self.notice(kind, text, fed.at),
             feed::FeedItem::Heartbeat { .. } => self.activity.heartbeats += 1,
+            feed::FeedItem::ContextState { context, health } => self.contexts.said(context, health, fed.at),
         }
     }
 
@@ -539,6 +544,13 @@ impl ViewModel {
         self.sequence += 1;
         record.sequence = self.sequence;
         self.activity.changes += 1;
+        let context = self
+            .streams
+            .get(record.stream)
+            .and_then(|stream| stream.context.as_deref());
+        let created = (record.event == ChangeType::Added).then_some(record.created).flatten();
+        self.contexts
+            .changed(context, record.at, contexts::written(&record.changed_by, created));
         self.activity.recent.push_back(record.at);
         while self.activity.recent.len() > 100_000
             || self

@@ -3,7 +3,7 @@
 //! the time it was seen. Pure: text in, items out, and the reverse.
 //!
 //! ```text
-//! {"watchnew":"recording","version":1,"started":"…","header":"context kind · pods in all namespaces","allNamespaces":true}
+//! {"watchnew":"recording","version":2,"started":"…","header":"context kind · pods in all namespaces","allNamespaces":true}
 //! {"at":"…","stream":{"stream":0,"kind":"Pod","apiVersion":"v1","name":"pods","prefix":"pod","secret":false}}
 //! {"at":"…","columns":{"stream":0,"columns":[{"name":"Name","type":"string","format":"name","priority":0}, …]}}
 //! {"at":"…","synced":{"tookMs":412,"streams":[{"stream":0,"existing":12,"cellWidths":[…]}],"line":"Synced 12 pods in 0.41s; …"}}
@@ -11,6 +11,7 @@
 //!     "resourceVersion":"812","object":{…},"cells":["web-1","1/1",…],"changed":[{"path":"status.phase",…}]}}
 //! {"at":"…","event":{"type":"ADDED","namespace":"shop","name":"web-1.1812","uid":"…","resourceVersion":"813","object":{…}}}
 //! {"at":"…","notice":{"kind":"relist","text":"pods: relisted after 3.1s: 2 changes found"}}
+//! {"at":"…","contextState":{"context":"prod","health":{"state":"reconnecting","streams":1,"cause":"…"}}}
 //! ```
 
 use std::time::Duration;
@@ -21,7 +22,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::details::{hide_last_applied, hide_secret_values};
-use super::feed::{Fed, FedChange, FeedItem, Synced, SyncedStream};
+use super::feed::{ContextHealth, Fed, FedChange, FeedItem, Synced, SyncedStream};
 use super::summary::FieldChange;
 use super::writers::Writer;
 use super::{NoticeKind, StreamInfo, StreamLabel};
@@ -29,8 +30,9 @@ use crate::engine::tracker::{Change, ChangeType, ObjectKey, Origin};
 use crate::engine::wire::{Column, Payload};
 
 /// What the first line calls the file, and the format's version: a later version is refused, not misread.
+/// Version 2 added the contexts' states (`contextState` lines); version 1 files are read as they are.
 const MAGIC: &str = "recording";
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// The first line: what was watched, for the replay's status line and table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +109,15 @@ struct Line {
     /// A modification that only beat, counted (its object is not kept).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     heartbeat: Option<HeartbeatLine>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context_state: Option<ContextStateLine>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ContextStateLine {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    context: Option<String>,
+    health: ContextHealth,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -310,6 +321,12 @@ impl Encoder {
                 })
             }
             FeedItem::Heartbeat { stream } => line.heartbeat = Some(HeartbeatLine { stream: *stream }),
+            FeedItem::ContextState { context, health } => {
+                line.context_state = Some(ContextStateLine {
+                    context: context.clone(),
+                    health: health.clone(),
+                })
+            }
         }
         let mut text = serde_json::to_string(&line).unwrap_or_default();
         text.push('\n');
@@ -407,6 +424,8 @@ pub fn decode(text: &str) -> Result<Fed, String> {
         FeedItem::Notice { kind, text }
     } else if let Some(HeartbeatLine { stream }) = line.heartbeat {
         FeedItem::Heartbeat { stream }
+    } else if let Some(ContextStateLine { context, health }) = line.context_state {
+        FeedItem::ContextState { context, health }
     } else {
         return Err("no record in it".into());
     };
@@ -536,6 +555,16 @@ mod tests {
                     text: "pods: relisted".into(),
                 },
             },
+            Fed {
+                at: at(7),
+                item: FeedItem::ContextState {
+                    context: Some("staging".into()),
+                    health: ContextHealth::Reconnecting {
+                        streams: 2,
+                        cause: "pods: watch interrupted (connection reset)".into(),
+                    },
+                },
+            },
         ];
         for item in &items {
             let line = encoder.encode(item);
@@ -560,6 +589,10 @@ mod tests {
                 (FeedItem::Notice { kind: a, text: ta }, FeedItem::Notice { kind: b, text: tb }) => {
                     assert_eq!((a, ta), (b, tb))
                 }
+                (
+                    FeedItem::ContextState { context: a, health: ha },
+                    FeedItem::ContextState { context: b, health: hb },
+                ) => assert_eq!((a, ha), (b, hb)),
                 (read, written) => panic!("{read:?} read back from {written:?}"),
             }
         }
@@ -601,7 +634,7 @@ mod tests {
         let header = Header::new(at(0), "context kind · pods in all namespaces".into(), true, false, true);
         assert_eq!(Header::decode(header.encode().trim_end()), Ok(header.clone()));
         assert!(Header::decode(r#"{"type":"ADDED","object":{}}"#).is_err());
-        let newer = header.encode().replace(r#""version":1"#, r#""version":9"#);
+        let newer = header.encode().replace(r#""version":2"#, r#""version":9"#);
         assert!(Header::decode(&newer).unwrap_err().contains("newer"));
         assert!(decode(r#"{"at":"2026-12-02T06:00:00Z","change":{"stream":0}}"#).is_err());
     }

@@ -290,6 +290,72 @@ async fn the_live_view_shows_a_section_per_context() {
     tmux.wait_for("a clean exit", |screen| screen.contains("EXIT=0"));
 }
 
+/// The key of contexts (`x`) with two contexts that work and one that cannot be reached: the status line
+/// tallies them, and the key shows each one's state, its changes, and why the third is failing.
+#[tokio::test]
+async fn the_contexts_key_shows_each_contexts_state_changes_and_why() {
+    let cluster = support::cluster();
+    let client = cluster.admin_client().await;
+    let namespace = TestNamespace::create(&client, "contexts-key").await;
+    let kubeconfig = Kubeconfig::with_more_contexts();
+    let current = current_context();
+    let tmux = Tmux::new();
+    let command = format!(
+        "{BINARY} --kubeconfig {} configmaps -n {} --context {current},second,unreachable; echo EXIT=$?; sleep 600",
+        kubeconfig.path.display(),
+        namespace.name
+    );
+    tmux.run(&["new-session", "-d", "-s", "live", "-x", "160", "-y", "30", &command]);
+    tmux.wait_for("two contexts watching, one failing", |screen| {
+        screen.contains("contexts 2 watching, 1 failing")
+    });
+    let created = cluster.kubectl(&["create", "configmap", "counted", "-n", &namespace.name]);
+    assert!(created.status.success(), "{}", support::stderr_of(&created));
+    tmux.wait_for("a row from each context that works", |screen| {
+        screen
+            .lines()
+            .filter(|line| line.starts_with("ADDED") && line.contains("counted"))
+            .count()
+            == 2
+    });
+    tmux.run(&["send-keys", "-t", "live", "x"]);
+    let screen = tmux.wait_for("the key of contexts", |screen| {
+        screen.contains("│CONTEXT") && screen.contains("x, enter or esc closes") && screen.contains("↳")
+    });
+    let line_of = |name: &str| {
+        screen
+            .lines()
+            .find_map(|line| {
+                line.split('│')
+                    .nth(1)
+                    .filter(|inside| inside.starts_with(&format!("{name} ")))
+            })
+            .map(|inside| inside.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    for context in [current.as_str(), "second"] {
+        // Name, state, since, one change, when, and its lag: the creation came within seconds (to the second
+        // of its creationTimestamp, on the same clock here).
+        let line = line_of(context);
+        let words: Vec<&str> = line.split(' ').collect();
+        assert_eq!(
+            (words.first(), words.get(1), words.get(3)),
+            (Some(&context), Some(&"watching"), Some(&"1")),
+            "{screen}"
+        );
+        let lag: Option<u64> = words.get(6).and_then(|lag| lag.strip_suffix('s')?.parse().ok());
+        assert!(lag.is_some_and(|lag| lag <= 5), "{screen}");
+    }
+    assert!(line_of("unreachable").starts_with("unreachable failing"), "{screen}");
+    assert!(screen.contains("↳ cannot reach the API server"), "{screen}");
+    tmux.run(&["send-keys", "-t", "live", "x"]);
+    tmux.wait_for("the key closed", |screen| !screen.contains("│CONTEXT"));
+    tmux.run(&["send-keys", "-t", "live", "q"]);
+    tmux.wait_for("the exit code of a context that never synced", |screen| {
+        screen.contains("EXIT=4")
+    });
+}
+
 /// `--lists-at-once 1`: the paginated lists of every kind (and of the Events) are read one after another, as
 /// kube-apiserver's audit log shows them: no two lists of the run overlap, from the request received to the
 /// response complete.

@@ -90,7 +90,7 @@ async fn a_recorded_run_replays_to_the_same_changes_without_a_cluster() {
     let printed = record_a_run(&namespace.name, &recording.0).await;
 
     let text = std::fs::read_to_string(&recording.0).expect("the recording");
-    assert!(text.starts_with(r#"{"watchnew":"recording","version":1"#), "{text}");
+    assert!(text.starts_with(r#"{"watchnew":"recording","version":2"#), "{text}");
     assert!(
         !text.contains("hunter2") && !text.contains("aHVudGVyMg"),
         "Secret values are left out"

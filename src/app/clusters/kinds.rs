@@ -100,6 +100,7 @@ impl Clusters {
             out.push(notice(NoticeKind::Other, text));
             let state = &mut self.contexts[context];
             state.connection.waits.listed(&self.routes[driver].name);
+            state.health.well(driver);
             if let Some(running) = &mut state.running {
                 running.session.drop_stream(member, &mut self.reports);
                 running.gone.push(running.watched[member].resource.clone());

@@ -7,6 +7,7 @@
 //! context's kinds (and new ones). `streams`: the watched kinds' streams and their session. `events`: the Events.
 
 mod events;
+mod health;
 mod kinds;
 mod state;
 mod streams;
@@ -121,6 +122,8 @@ struct ContextState {
     retry_wait: Duration,
     /// How many of its streams resumed from the state file.
     restored: usize,
+    /// How it is doing as a whole, for the live view's key of contexts.
+    health: health::Health,
 }
 
 struct Running {
@@ -197,6 +200,7 @@ impl Clusters {
                 failure: None,
                 retry_wait: CONTEXT_RETRY_FIRST,
                 restored: 0,
+                health: health::Health::default(),
             })
             .collect();
         let clusters = Clusters {
@@ -214,10 +218,25 @@ impl Clusters {
             pending: Vec::new(),
             state,
         };
+        let mut clusters = clusters;
         for context in 0..clusters.contexts.len() {
+            let mut said = Vec::new();
+            clusters.say_health(context, &mut said);
+            clusters.pending.append(&mut said);
             clusters.start_context(context, Duration::ZERO);
         }
         clusters
+    }
+
+    /// A context's state, when it changed since the view was last told.
+    fn say_health(&mut self, context: usize, out: &mut Vec<Fed>) {
+        let state = &mut self.contexts[context];
+        if let Some(health) = state.health.news(state.synced) {
+            out.push(now(FeedItem::ContextState {
+                context: state.name.clone(),
+                health,
+            }));
+        }
     }
 
     /// Each context's name and its cluster's, in the kubeconfig's words.
@@ -334,7 +353,9 @@ impl Clusters {
             Arrival::Started { context, start } => match start {
                 Ok(start) => {
                     self.contexts[context].retry_wait = CONTEXT_RETRY_FIRST;
+                    self.contexts[context].health.started();
                     self.run_context(context, *start, out);
+                    self.say_health(context, out);
                 }
                 Err(error) if !self.plan.several => return Err(self.fatal(0, error)),
                 Err(error) => {
@@ -348,8 +369,10 @@ impl Clusters {
                         error.one_line(),
                         wait.as_secs()
                     );
+                    state.health.start_failed(error.one_line());
                     state.failure = Some(error);
                     out.push(notice(NoticeKind::Other, text));
+                    self.say_health(context, out);
                     self.start_context(context, wait);
                 }
             },

@@ -2,6 +2,7 @@
 //! into feed items; a stream refused for good ends the run, is left out or is tried again.
 
 use super::*;
+use crate::engine::stream::Notice;
 
 /// With several contexts, how long a stream refused for good (forbidden, expired credentials) waits before it
 /// is tried again: the others go on meanwhile.
@@ -93,6 +94,36 @@ impl Clusters {
             return Ok(());
         }
         let context = self.routes[driver].context;
+        self.follow_health(context, driver, &message);
+        let handled = self.dispatch(context, driver, message, out);
+        self.say_health(context, out);
+        handled
+    }
+
+    /// What a stream's message says of its context's health.
+    fn follow_health(&mut self, context: usize, driver: usize, message: &StreamMessage) {
+        let broken = match message {
+            StreamMessage::Event(_) | StreamMessage::Notice(Notice::Resumed { .. }) => {
+                self.contexts[context].health.well(driver);
+                return;
+            }
+            StreamMessage::Notice(Notice::Interrupted { cause, .. } | Notice::ListRetried { cause, .. }) => cause,
+            StreamMessage::Notice(Notice::Expired) => "watch expired (410 Gone); relisting",
+            _ => return,
+        };
+        let cause = format!("{}: {broken}", self.kind_name(driver));
+        self.contexts[context].health.broke(driver, cause);
+    }
+
+    /// The kind a stream watches, as notices name it within its context: `pods`, `events`.
+    fn kind_name(&self, driver: usize) -> String {
+        match &self.routes[driver].role {
+            Role::Watched { info, .. } => info.label.name.clone(),
+            Role::Events => "events".into(),
+        }
+    }
+
+    fn dispatch(&mut self, context: usize, driver: usize, message: StreamMessage, out: &mut Vec<Fed>) -> Result<()> {
         let (member, feed, named) = match &self.routes[driver].role {
             Role::Events => {
                 self.handle_events(context, driver, message, out);
@@ -172,6 +203,12 @@ impl Clusters {
             format!("{name}: cannot be watched, so left out ({})", error.one_line())
         };
         out.push(notice(NoticeKind::Other, text));
+        let kind = self.kind_name(driver);
+        let state = &mut self.contexts[context];
+        match retried {
+            true => state.health.refused(driver, format!("{kind}: {}", error.one_line())),
+            false => state.health.well(driver),
+        }
         if retried {
             let arrivals = self.arrivals_sender.clone();
             tokio::spawn(async move {

@@ -252,7 +252,7 @@ fn writers_section<'a>(record: &ChangeRecord, row: Option<&Row>, zone: &jiff::tz
     lines
 }
 
-fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
+pub(super) fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
     let width = (area.width as u32 * percent_x as u32 / 100) as u16;
     let height = (area.height as u32 * percent_y as u32 / 100).max(3) as u16;
     Rect {

@@ -4,8 +4,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::details;
 use super::state::{LiveState, Overlay};
+use super::{contexts, details};
 use crate::exit_code::ExitCode;
 use crate::view::ViewModel;
 use crate::view::screen::{EntryId, Mode, Selection};
@@ -78,6 +78,24 @@ impl LiveState {
                 self.selection = Selection::Newest;
                 return KeyOutcome::Done;
             }
+            // Closed by the key that opened it; the keys that move scroll it; the others act on the view.
+            Overlay::Contexts { scroll } => match key.code {
+                KeyCode::Enter | KeyCode::Esc | KeyCode::Char('x') => {
+                    self.overlay = Overlay::None;
+                    return KeyOutcome::Done;
+                }
+                KeyCode::Up
+                | KeyCode::Down
+                | KeyCode::Char('j' | 'k')
+                | KeyCode::PageUp
+                | KeyCode::PageDown
+                | KeyCode::Home
+                | KeyCode::End => {
+                    *scroll = scrolled(key.code, *scroll, contexts::length(view));
+                    return KeyOutcome::Done;
+                }
+                _ => {}
+            },
             Overlay::Details { .. } | Overlay::None => {}
         }
         if self.replay.is_some()
@@ -121,6 +139,7 @@ impl LiveState {
                 self.overlay = Overlay::Filter;
             }
             KeyCode::Char('q') => return KeyOutcome::Quit(ExitCode::Success),
+            KeyCode::Char('x') => self.overlay = Overlay::Contexts { scroll: 0 },
             KeyCode::Esc if !self.filter.is_empty() => {
                 self.filter.clear();
                 self.selection = Selection::Newest;

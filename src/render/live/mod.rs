@@ -4,6 +4,7 @@
 //! drawn reads that arrangement. A pure function of the view, the state, the current time and the frame's
 //! size.
 
+mod contexts;
 mod details;
 mod fitting;
 mod keys;
@@ -55,11 +56,17 @@ pub fn draw(frame: &mut Frame, view: &ViewModel, state: &LiveState, now: Timesta
         Mode::Timeline => timeline::draw(frame, body, view, state, &screen, selected, now),
     }
     frame.render_widget(
-        Paragraph::new(one_line(state.hints(), hints.width as usize)).style(Style::new().dim()),
+        Paragraph::new(one_line(
+            state.hints(view.contexts.all().len() > 1),
+            hints.width as usize,
+        ))
+        .style(Style::new().dim()),
         hints,
     );
-    if let Overlay::Details { on, scroll } = &state.overlay {
-        details::draw(frame, body, view, state, on, *scroll);
+    match &state.overlay {
+        Overlay::Details { on, scroll } => details::draw(frame, body, view, state, on, *scroll),
+        Overlay::Contexts { scroll } => contexts::draw(frame, body, view, &state.look, *scroll, now),
+        Overlay::None | Overlay::Filter | Overlay::Jump(_) => {}
     }
 }
 
@@ -82,8 +89,13 @@ fn status_lines(view: &ViewModel, state: &LiveState, screen: &Screen, now: Times
         0 => String::new(),
         beats => format!(" · heartbeats {beats}"),
     };
+    // With several contexts, how many are in each state: `x` tells them apart.
+    let contexts = match view.contexts.all().len() {
+        0 | 1 => String::new(),
+        _ => format!(" · contexts {}", view.contexts.tally()),
+    };
     let mut second = vec![Span::raw(format!(
-        "{} changes ({:.1}/s){heartbeats} · reconnects {} · relists {}",
+        "{} changes ({:.1}/s){heartbeats} · reconnects {} · relists {}{contexts}",
         activity.changes,
         activity.rate(now),
         activity.reconnects,

@@ -32,6 +32,10 @@ pub enum Overlay {
         on: EntryId,
         scroll: u16,
     },
+    /// The key of contexts (after `x`), scrolled down this many lines.
+    Contexts {
+        scroll: u16,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -92,9 +96,16 @@ impl LiveState {
         matches!(self.overlay, Overlay::Details { .. })
     }
 
-    /// The key hints of the bottom line: the overlay's, or the view's.
-    pub fn hints(&self) -> &'static str {
+    /// The key hints of the bottom line: the overlay's, or the view's. The key of contexts is hinted where
+    /// there are several; with one, the status line says its state already.
+    pub fn hints(&self, several_contexts: bool) -> &'static str {
         match (&self.overlay, self.replay.is_some()) {
+            (Overlay::None, true) if several_contexts => {
+                "q quit · space play/pause · . , step · g jump · + - speed · t timeline/table · o owners · x contexts · / filter · enter details"
+            }
+            (Overlay::None, false) if several_contexts => {
+                "q quit · space pause · c clear · x contexts · t timeline/table · o owners · / filter · ↑↓ PgUp PgDn move · enter details"
+            }
             (Overlay::Jump(_), _) => {
                 "type a time (12:05:20, 12:05) or a step from here (+30s, -2m) · enter jumps · esc cancels"
             }
@@ -104,6 +115,7 @@ impl LiveState {
             (Overlay::Details { .. }, _) => {
                 "↑↓ PgUp PgDn scroll · enter or esc closes · space pause · / filter · q quit"
             }
+            (Overlay::Contexts { .. }, _) => "↑↓ PgUp PgDn scroll · x, enter or esc closes · space pause · q quit",
             (Overlay::None, true) => {
                 "q quit · space play/pause · . , step · g jump · + - speed · t timeline/table · o owners · / filter · enter details"
             }

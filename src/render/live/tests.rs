@@ -5,6 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::view::screen::{EntryId, Selection};
 
+mod contexts;
 mod details;
 mod reading;
 mod selection;
