@@ -25,6 +25,8 @@ const TEN: usize = 10;
 const FIFTY: usize = 50;
 /// Ten at once against the slowest alone: at most this much slower.
 const TARGET: f64 = 1.2;
+/// A namespace without pods (the ConfigMaps' own).
+const EMPTY: &str = crate::seed::CONFIG_MAP_NAMESPACE;
 
 #[derive(Debug, Serialize)]
 pub struct FleetCost {
@@ -37,6 +39,10 @@ pub struct FleetCost {
     pub alone: Vec<Start>,
     pub ten: Vec<Start>,
     pub fifty: Vec<Start>,
+    /// One context, then fifty, watching pods where there are none (`EMPTY`): what a context costs before its
+    /// objects.
+    pub one_empty: Vec<Start>,
+    pub fifty_empty: Vec<Start>,
     /// The machine's cores, which the one API server and the tool share.
     pub cores: usize,
     pub run: Option<RunStamp>,
@@ -89,20 +95,18 @@ impl Bench {
             });
         }
         let (_kubeconfig, environment) = self.with_kubeconfig(&config)?;
-        let target = |contexts: &str| -> Vec<String> {
-            ["pods", "-n", &namespace, "--context", contexts]
+        let start_in = |namespace: &str, contexts: String| {
+            let target: Vec<String> = ["pods", "-n", namespace, "--context", &contexts]
                 .iter()
                 .map(|word| word.to_string())
-                .collect()
-        };
-        let start = |contexts: String| {
-            let target = target(&contexts);
+                .collect();
             let environment = environment.clone();
             async move {
                 self.start_with(Tool::Watchnew, &target, &[], &environment, None, Ready::Signal)
                     .await
             }
         };
+        let start = |contexts: String| start_in(&namespace, contexts);
         // Warmed once: each server address has its own discovery cache, as each cluster of a fleet would.
         start("fleet-*".into()).await?;
         let ten: Vec<String> = (0..TEN).map(|index| format!("fleet-{index:02}")).collect();
@@ -114,6 +118,8 @@ impl Bench {
             alone: Vec::new(),
             ten: Vec::new(),
             fifty: Vec::new(),
+            one_empty: Vec::new(),
+            fifty_empty: Vec::new(),
             cores: std::thread::available_parallelism().map_or(1, usize::from),
             run: None,
         };
@@ -123,6 +129,8 @@ impl Bench {
         for _ in 0..repeats {
             cost.ten.push(start(ten.join(",")).await?);
             cost.fifty.push(start("fleet-*".into()).await?);
+            cost.one_empty.push(start_in(EMPTY, ten[0].clone()).await?);
+            cost.fifty_empty.push(start_in(EMPTY, "fleet-*".into()).await?);
         }
         Ok(cost)
     }
@@ -191,6 +199,20 @@ impl FleetCost {
             if ratio <= TARGET { "met" } else { "missed" },
             self.pods
         );
+        if !self.fifty_empty.is_empty() {
+            let (one, fifty) = (peak(&self.one_empty), peak(&self.fifty_empty));
+            let _ = writeln!(
+                out,
+                "\nWhat a context costs before its objects: watching `pods -n {EMPTY}`, where there are none, one \
+                 context peaks at {one:.1} MiB and fifty at {fifty:.1} MiB, **{:.0} KiB per context** beyond the \
+                 first (its connection, discovery, stream and their tasks). \
+                 The rest of the {per_context:.1} MiB above is the context's objects as the tool keeps them \
+                 (identity, version and the compressed object that the next change is compared with), about \
+                 {:.1} KiB a pod: each cluster's own, nothing two clusters could share.",
+                (fifty - one) * 1024.0 / (FIFTY - 1) as f64,
+                (per_context * 1024.0 - (fifty - one) * 1024.0 / (FIFTY - 1) as f64) / self.pods.max(1) as f64,
+            );
+        }
         // What bounds it here: one API server serves every context, on the cores the tool uses too.
         let (ten, one) = (server(&self.ten), server(&self.alone));
         let _ = writeln!(
