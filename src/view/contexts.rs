@@ -48,7 +48,7 @@ impl Contexts {
 
     /// A context's state, as its source says it (only when it changes).
     pub fn said(&mut self, name: Option<String>, health: ContextHealth, at: Timestamp) {
-        let status = self.entry(name, at);
+        let status = self.entry(name.as_deref(), at);
         if status.health != health {
             status.health = health;
             status.since = at;
@@ -57,7 +57,7 @@ impl Contexts {
 
     /// A change of an object of the context `name` that arrived `at`, written when the server says.
     pub fn changed(&mut self, name: Option<&str>, at: Timestamp, written: Option<Timestamp>) {
-        let status = self.entry(name.map(str::to_string), at);
+        let status = self.entry(name, at);
         status.changes += 1;
         status.last_change = Some(at);
         if let Some(written) = written {
@@ -83,12 +83,12 @@ impl Contexts {
             .join(", ")
     }
 
-    fn entry(&mut self, name: Option<String>, at: Timestamp) -> &mut ContextStatus {
-        let index = match self.known.iter().position(|status| status.name == name) {
+    fn entry(&mut self, name: Option<&str>, at: Timestamp) -> &mut ContextStatus {
+        let index = match self.known.iter().position(|status| status.name.as_deref() == name) {
             Some(index) => index,
             None => {
                 self.known.push(ContextStatus {
-                    name,
+                    name: name.map(str::to_string),
                     health: ContextHealth::Starting,
                     since: at,
                     changes: 0,

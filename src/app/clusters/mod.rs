@@ -203,7 +203,7 @@ impl Clusters {
                 health: health::Health::default(),
             })
             .collect();
-        let clusters = Clusters {
+        let mut clusters = Clusters {
             receiver,
             sender,
             arrivals,
@@ -218,7 +218,6 @@ impl Clusters {
             pending: Vec::new(),
             state,
         };
-        let mut clusters = clusters;
         for context in 0..clusters.contexts.len() {
             let mut said = Vec::new();
             clusters.say_health(context, &mut said);
