@@ -6,9 +6,8 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::details::centered;
+use super::details::popup;
 use super::state::Look;
 use super::{clock, warning_style};
 use crate::render::columns::human_duration;
@@ -17,24 +16,9 @@ use crate::view::contexts::ContextStatus;
 use crate::view::feed::ContextHealth;
 
 pub(super) fn draw(frame: &mut Frame, area: Rect, view: &ViewModel, look: &Look, scroll: u16, now: Timestamp) {
-    let lines = lines(view, look, now);
-    let popup = centered(area, 90, 80);
-    let scroll = scroll.min(lines.len().saturating_sub(1) as u16);
-    frame.render_widget(Clear, popup);
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .title(format!(" contexts: {} ", view.contexts.tally()))
-        .title_bottom(Line::styled(
-            " ↑↓ PgUp PgDn scroll · x, enter or esc closes ",
-            Style::new().dim(),
-        ));
-    frame.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false })
-            .scroll((scroll, 0)),
-        popup,
-    );
+    let title = format!(" contexts: {} ", view.contexts.tally());
+    let closing = " ↑↓ PgUp PgDn scroll · x, enter or esc closes ";
+    popup(frame, area, title, closing, lines(view, look, now), scroll);
 }
 
 /// How many lines the key has (before wrapping): how far it can scroll.

@@ -31,16 +31,26 @@ pub(super) fn draw(frame: &mut Frame, area: Rect, view: &ViewModel, state: &Live
     let Some((title, lines)) = details(view, state, on) else {
         return;
     };
+    popup(
+        frame,
+        area,
+        title,
+        " ↑↓ PgUp PgDn scroll · enter or esc closes ",
+        lines,
+        scroll,
+    );
+}
+
+/// A box over most of `area`, titled, its lines wrapped and scrolled down `scroll` lines (no further than the
+/// last), the keys that close it at its bottom.
+pub(super) fn popup(frame: &mut Frame, area: Rect, title: String, closing: &str, lines: Vec<Line>, scroll: u16) {
     let popup = centered(area, 90, 80);
     let scroll = scroll.min(lines.len().saturating_sub(1) as u16);
     frame.render_widget(Clear, popup);
     let block = Block::default()
         .borders(Borders::ALL)
         .title(title)
-        .title_bottom(Line::styled(
-            " ↑↓ PgUp PgDn scroll · enter or esc closes ",
-            Style::new().dim(),
-        ));
+        .title_bottom(Line::styled(closing.to_string(), Style::new().dim()));
     frame.render_widget(
         Paragraph::new(lines)
             .block(block)
@@ -252,7 +262,7 @@ fn writers_section<'a>(record: &ChangeRecord, row: Option<&Row>, zone: &jiff::tz
     lines
 }
 
-pub(super) fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
+fn centered(area: Rect, percent_x: u16, percent_y: u16) -> Rect {
     let width = (area.width as u32 * percent_x as u32 / 100) as u16;
     let height = (area.height as u32 * percent_y as u32 / 100).max(3) as u16;
     Rect {

@@ -84,14 +84,8 @@ impl LiveState {
                     self.overlay = Overlay::None;
                     return KeyOutcome::Done;
                 }
-                KeyCode::Up
-                | KeyCode::Down
-                | KeyCode::Char('j' | 'k')
-                | KeyCode::PageUp
-                | KeyCode::PageDown
-                | KeyCode::Home
-                | KeyCode::End => {
-                    *scroll = scrolled(key.code, *scroll, contexts::length(view));
+                code if scrolls(code) => {
+                    *scroll = scrolled(code, *scroll, contexts::length(view));
                     return KeyOutcome::Done;
                 }
                 _ => {}
@@ -115,17 +109,11 @@ impl LiveState {
                     self.overlay = Overlay::None;
                     return KeyOutcome::Done;
                 }
-                KeyCode::Up
-                | KeyCode::Down
-                | KeyCode::Char('j' | 'k')
-                | KeyCode::PageUp
-                | KeyCode::PageDown
-                | KeyCode::Home
-                | KeyCode::End => {
+                code if scrolls(code) => {
                     let (on, at) = (on.clone(), *scroll);
                     let length = details::length(view, self, &on);
                     if let Overlay::Details { scroll, .. } = &mut self.overlay {
-                        *scroll = scrolled(key.code, at, length);
+                        *scroll = scrolled(code, at, length);
                     }
                     return KeyOutcome::Done;
                 }
@@ -241,7 +229,21 @@ fn player_key(code: KeyCode) -> Option<PlayerKey> {
     }
 }
 
-/// The details' scroll after a moving key: no further than their last line.
+/// Whether a key scrolls an overlay's lines.
+fn scrolls(code: KeyCode) -> bool {
+    matches!(
+        code,
+        KeyCode::Up
+            | KeyCode::Down
+            | KeyCode::Char('j' | 'k')
+            | KeyCode::PageUp
+            | KeyCode::PageDown
+            | KeyCode::Home
+            | KeyCode::End
+    )
+}
+
+/// An overlay's scroll after a moving key: no further than their last line.
 fn scrolled(code: KeyCode, scroll: u16, length: usize) -> u16 {
     let page = PAGE as u16;
     match code {
